@@ -1,0 +1,307 @@
+"""The trusted side of the sandbox: start the worker, feed it cells, ask it calls.
+
+Each submission notebook gets a fresh worker process under bubblewrap: its own
+user, PID, network (none), IPC and mount namespaces; a read-only view of the
+Python installation with torch and the grading library absent; a small private
+tmpfs home holding a copy of the submission's own files; and rlimits on memory,
+processes, file size, open files and CPU time. Wall-clock deadlines are enforced
+here, by killing the worker.
+"""
+import os
+import resource
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+
+from .. import wire
+from ..checks import Outcome, Student, SYMBOLS
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKER = os.path.join(HERE, "worker.py")
+WIRE = os.path.join(os.path.dirname(HERE), "wire.py")
+BLOCKED_PACKAGE = os.path.join(HERE, "blocked_package")
+
+# Libraries the sandbox does not see: the answers must be NumPy's and the student's.
+HIDDEN_PACKAGES = ("torch", "functorch", "torchgen", "scipy", "sklearn", "jax", "jaxlib",
+                   "tensorflow", "mle_grading", "nbgrader", "sqlalchemy", "alembic")
+
+MAX_REPLY = 64 * 1024 * 1024
+MAX_FILES = 200
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+class SandboxUnavailable(RuntimeError):
+    """The machine lacks what the sandbox needs (bubblewrap)."""
+
+
+class Limits:
+    def __init__(self, memory_bytes=3_000_000_000, processes=64, file_bytes=64 * 1024 * 1024,
+                 cpu_seconds=600, home_bytes=128 * 1024 * 1024, cell_timeout=30.0, call_timeout=10.0,
+                 max_restarts=6):
+        self.memory_bytes = memory_bytes
+        self.processes = processes
+        self.file_bytes = file_bytes
+        self.cpu_seconds = cpu_seconds
+        self.home_bytes = home_bytes
+        self.cell_timeout = cell_timeout
+        self.call_timeout = call_timeout
+        self.max_restarts = max_restarts
+
+
+def _python_roots():
+    roots = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
+    return sorted(r for r in roots if not r.startswith("/usr"))
+
+
+def sandbox_command(files, limits):
+    """The bwrap command line; `files` maps names in the home to host paths."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed: the grader runs every submission in it. "
+            "Install it with `apt-get install bubblewrap` (the README's set-up does this).")
+    cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+           "--uid", "65534", "--gid", "65534", "--hostname", "grading",
+           "--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "lib", "lib64", "sbin"):
+        if os.path.islink(f"/{name}"):
+            cmd += ["--symlink", os.readlink(f"/{name}"), f"/{name}"]
+        elif os.path.isdir(f"/{name}"):
+            cmd += ["--ro-bind", f"/{name}", f"/{name}"]
+    for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts"):
+        if os.path.exists(etc):
+            cmd += ["--ro-bind", etc, etc]
+    for root in _python_roots():
+        cmd += ["--ro-bind", root, root]
+    for site in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
+        for pkg in HIDDEN_PACKAGES:
+            if os.path.isdir(os.path.join(site, pkg)):
+                cmd += ["--ro-bind", BLOCKED_PACKAGE, os.path.join(os.path.realpath(site), pkg)]
+    cmd += ["--proc", "/proc", "--dev", "/dev",
+            "--size", str(64 * 1024 * 1024), "--tmpfs", "/tmp",
+            "--size", str(limits.home_bytes), "--tmpfs", "/home/student",
+            "--dir", "/opt/grader",
+            "--ro-bind", WORKER, "/opt/grader/worker.py",
+            "--ro-bind", WIRE, "/opt/grader/wire.py"]
+    for name, host_path in sorted(files.items()):
+        cmd += ["--ro-bind", host_path, f"/home/student/{name}"]
+    cmd += ["--chdir", "/home/student", "--clearenv"]
+    env = {"HOME": "/home/student", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
+           "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "NBGRADER_EXECUTION": "autograde"}
+    for key, value in env.items():
+        cmd += ["--setenv", key, value]
+    cmd += ["--", os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/worker.py"]
+    return cmd
+
+
+def submission_files(directory):
+    """The submission's own regular files to show in the sandbox home (never links)."""
+    files = {}
+    if not directory or not os.path.isdir(directory):
+        return files
+    for name in sorted(os.listdir(directory))[:MAX_FILES]:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) <= MAX_FILE_BYTES:
+            if "/" not in name and not name.startswith("."):
+                files[name] = path
+    return files
+
+
+def _apply_limits(limits):
+    def preexec():
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return preexec
+
+
+class _Dead(Exception):
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+class SandboxSession:
+    """One worker process, restarted (skipping the cell at fault) when it hangs or dies."""
+
+    def __init__(self, cells, directory=None, limits=None):
+        self.cells = list(cells)
+        self.limits = limits or Limits()
+        self.files = submission_files(directory)
+        self.skip = {}           # cell index -> why it was skipped
+        self.cell_reports = {}   # cell index -> {"stdout", "stderr", "error"}
+        self.restarts = 0
+        self.proc = None
+        self._buffer = b""
+        self.timings = {"start": 0.0, "cells": 0.0, "calls": 0.0}
+
+    # -- process handling -------------------------------------------------------
+    def start(self):
+        while True:
+            t0 = time.perf_counter()
+            self._spawn()
+            self.timings["start"] += time.perf_counter() - t0
+            current = None
+            t1 = time.perf_counter()
+            try:
+                self._send({"cells": self.cells, "skip": sorted(self.skip)})
+                while True:
+                    event = self._receive(self.limits.cell_timeout)
+                    kind = event.get("event") if isinstance(event, dict) else None
+                    if kind == "cell_start":
+                        current = event.get("index")
+                    elif kind == "cell_done":
+                        idx = event.get("index")
+                        if isinstance(idx, int):
+                            self.cell_reports[idx] = {k: str(event.get(k) or "")[:20_000]
+                                                      for k in ("stdout", "stderr", "error")}
+                        current = None
+                    elif kind == "ready":
+                        self.timings["cells"] += time.perf_counter() - t1
+                        return
+                    else:
+                        raise _Dead("crashed", "the worker sent an unexpected message")
+            except _Dead as dead:
+                self.timings["cells"] += time.perf_counter() - t1
+                self.kill()
+                if not isinstance(current, int) or current in self.skip or self.restarts >= self.limits.max_restarts:
+                    raise
+                reason = ("did not finish within the time limit" if dead.kind == "timeout"
+                          else f"stopped the notebook's process ({dead})")
+                self.skip[current] = reason
+                self.cell_reports[current] = {"stdout": "", "stderr": "", "error": f"This cell {reason}."}
+                self.restarts += 1
+
+    def _spawn(self):
+        self._buffer = b""
+        self.proc = subprocess.Popen(
+            sandbox_command(self.files, self.limits), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, preexec_fn=_apply_limits(self.limits), close_fds=True)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.proc:
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    stream.close()
+                except Exception:
+                    pass
+        self.proc = None
+
+    close = kill
+
+    def _send(self, message):
+        try:
+            self.proc.stdin.write((wire.dumps(message) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            raise _Dead("crashed", "the worker is gone")
+
+    def _receive(self, timeout):
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _Dead("timeout", "timed out")
+                if not sel.select(remaining):
+                    continue
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    code = self.proc.poll()
+                    raise _Dead("crashed", f"exit status {code}" if code is not None else "closed its output")
+                self._buffer += chunk
+                if len(self._buffer) > MAX_REPLY:
+                    raise _Dead("crashed", "sent an oversized message")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            return wire.loads(line.decode("utf-8", errors="replace"))
+        except wire.WireError as exc:
+            raise _Dead("crashed", str(exc))
+
+    # -- requests -----------------------------------------------------------------
+    _next_id = 0
+
+    def request(self, message):
+        """Send one call; return the worker's outcome dict or raise _Dead."""
+        if self.proc is None:
+            if self.restarts >= self.limits.max_restarts:
+                raise _Dead("crashed", "too many restarts")
+            self.restarts += 1
+            self.start()
+        self._next_id += 1
+        message = dict(message, id=self._next_id)
+        t0 = time.perf_counter()
+        try:
+            self._send(message)
+            reply = self._receive(self.limits.call_timeout)
+        except _Dead:
+            self.kill()
+            raise
+        finally:
+            self.timings["calls"] += time.perf_counter() - t0
+        if not isinstance(reply, dict) or reply.get("id") != self._next_id or not isinstance(reply.get("outcome"), dict):
+            self.kill()
+            raise _Dead("crashed", "the worker's reply was malformed")
+        return reply["outcome"]
+
+
+class SandboxStudent(Student):
+    """A `Student` whose functions run in a `SandboxSession`."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def call(self, function, *args, return_args=False, **kwargs):
+        return self._ask({"function": function, "args": [wire.encode_arg(a) for a in args],
+                          "kwargs": {k: wire.encode_arg(v) for k, v in kwargs.items()},
+                          "return_args": bool(return_args)})
+
+    def variable(self, name):
+        return self._ask({"variable": name})
+
+    def _ask(self, message):
+        try:
+            outcome = self.session.request(message)
+        except _Dead as dead:
+            if dead.kind == "timeout":
+                return Outcome("timeout", message="did not return within the time limit")
+            return Outcome("crashed", message=str(dead))
+        return decode_outcome(outcome)
+
+
+def decode_outcome(data):
+    kind = data.get("kind")
+    if kind == "missing":
+        return Outcome("missing")
+    if kind == "raised":
+        return Outcome("raised", error_type=str(data.get("error_type", "Exception"))[:100],
+                       message=str(data.get("message", ""))[:wire.MAX_MESSAGE])
+    if kind == "returned":
+        try:
+            value = wire.decode_result(data.get("value"), SYMBOLS)
+            after = [wire.decode_result(a) for a in data.get("args_after", [])[:10]]
+        except wire.WireError as exc:
+            return Outcome("invalid", message=str(exc))
+        return Outcome("returned", value=value, args_after=after)
+    return Outcome("invalid", message=str(data.get("message", "could not be read"))[:wire.MAX_MESSAGE])

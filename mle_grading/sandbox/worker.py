@@ -1,0 +1,168 @@
+"""The sandboxed side: runs a submission's cells, then answers calls as plain data.
+
+This file runs inside the sandbox, as an unprivileged user with no network, beside
+`wire.py` and nothing else of the grading library. Everything here is in reach of
+student code, so nothing here is trusted: the parent decodes and judges all it says.
+
+Protocol, one JSON message a line. The parent first sends
+  {"cells": [source, ...], "skip": [index, ...]}
+and the worker answers {"event": "cell_start", "index": i} before and
+{"event": "cell_done", ...} after each cell, then {"event": "ready"}. After that
+each request {"id", "function" | "variable", "args", "kwargs", "return_args"}
+gets one reply {"id", "outcome": {...}}.
+"""
+import io
+import os
+import sys
+
+# Run with python -I, which leaves this folder off sys.path: wire.py lies beside us.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+PROTOCOL_OUT = None
+CAPTURE_LIMIT = 20_000
+
+import numpy as np  # noqa: E402  (after the globals, before student code)
+
+import wire  # noqa: E402
+
+
+def _sum_of_squares(x):
+    return float(np.sum(np.asarray(x, dtype=np.float64) ** 2))
+
+
+def _weighted_cubic(x):
+    x = np.asarray(x, dtype=np.float64)
+    w = np.arange(1, x.size + 1, dtype=np.float64).reshape(x.shape)
+    return float(np.sum(w * x ** 3) + np.prod(np.cos(x)))
+
+
+def _log_sum_exp(x):
+    x = np.asarray(x, dtype=np.float64)
+    m = np.max(x)
+    return float(m + np.log(np.sum(np.exp(x - m))))
+
+
+def _counting_bce(x):
+    # Labels fixed by position: 1 at even positions, 0 at odd ones.
+    z = np.asarray(x, dtype=np.float64).ravel()
+    y = (np.arange(z.size) % 2 == 0).astype(np.float64)
+    return float(np.sum(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+
+
+# Scalar functions a check may pass as an argument (numerical_grad's `f`).
+CALLABLES = {
+    "sum_of_squares": _sum_of_squares,
+    "weighted_cubic": _weighted_cubic,
+    "log_sum_exp": _log_sum_exp,
+    "bce_sum_alternating_labels": _counting_bce,
+}
+
+
+class _CappedText(io.TextIOBase):
+    def __init__(self):
+        self.parts, self.size = [], 0
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if self.size < CAPTURE_LIMIT:
+            self.parts.append(str(text)[: CAPTURE_LIMIT - self.size])
+            self.size += len(self.parts[-1])
+        return len(text)
+
+    def take(self):
+        text, self.parts, self.size = "".join(self.parts), [], 0
+        return text
+
+
+def send(message):
+    PROTOCOL_OUT.write(wire.dumps(message) + "\n")
+    PROTOCOL_OUT.flush()
+
+
+def main():
+    global PROTOCOL_OUT
+    protocol_in = sys.stdin
+    # Keep a private copy of the protocol pipe; fds 1 and 2 go to /dev/null so
+    # that nothing student code prints, even from C, can break a message.
+    PROTOCOL_OUT = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    sys.stdin = open(os.devnull)
+
+    setup = wire.loads(protocol_in.readline())
+    namespace = run_cells(setup["cells"], set(setup.get("skip", ())))
+    send({"event": "ready"})
+    for line in protocol_in:
+        request = wire.loads(line)
+        send({"id": request["id"], "outcome": answer(request, namespace)})
+
+
+def run_cells(cells, skip):
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance()
+    shell.showtraceback = _make_traceback_recorder(shell)
+    out, err = _CappedText(), _CappedText()
+    for index, source in enumerate(cells):
+        if index in skip:
+            continue
+        send({"event": "cell_start", "index": index})
+        _LAST_ERROR.clear()
+        sys.stdout, sys.stderr = out, err
+        try:
+            shell.run_cell(source, store_history=False, silent=False)
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt raised at top level
+            _LAST_ERROR.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        send({"event": "cell_done", "index": index, "stdout": out.take(), "stderr": err.take(),
+              "error": _LAST_ERROR[0][:2000] if _LAST_ERROR else None})
+    return shell.user_ns
+
+
+_LAST_ERROR = []
+
+
+def _make_traceback_recorder(shell):
+    def record(*args, **kwargs):
+        etype, value, _ = sys.exc_info()
+        _LAST_ERROR.append(f"{getattr(etype, '__name__', 'Error')}: {value}")
+    return record
+
+
+def answer(request, namespace):
+    import warnings
+    try:
+        if "variable" in request:
+            name = request["variable"]
+            if name not in namespace:
+                return {"kind": "missing"}
+            return {"kind": "returned", "value": wire.encode_result(namespace[name])}
+        fn = namespace.get(request["function"])
+        if not callable(fn):
+            return {"kind": "missing"}
+        args = [wire.decode_arg(a, CALLABLES) for a in request["args"]]
+        kwargs = {k: wire.decode_arg(v, CALLABLES) for k, v in request["kwargs"].items()}
+        sink = _CappedText()
+        sys.stdout = sys.stderr = sink
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                result = fn(*args, **kwargs)
+        except Exception as exc:
+            return {"kind": "raised", "error_type": type(exc).__name__, "message": str(exc)[:2000]}
+        finally:
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        reply = {"kind": "returned", "value": wire.encode_result(result)}
+        if request.get("return_args"):
+            reply["args_after"] = [wire.encode_result(a) for a in args]
+        return reply
+    except BaseException as exc:
+        return {"kind": "invalid", "message": f"could not be run or its result not read: "
+                                              f"{type(exc).__name__}: {str(exc)[:500]}"}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Plain-data encoding of what crosses the sandbox boundary.
+
+Arguments go in and results come out as JSON of numbers, strings and lists only.
+`decode_*` runs on the trusted side and trusts nothing: every field is checked and
+every size is bounded, so a hostile worker can at worst report a wrong answer.
+The sandbox worker imports this module by path, so it needs NumPy only (SymPy is
+imported lazily, where a SymPy value is met).
+"""
+import json
+import math
+import re
+
+import numpy as np
+
+MAX_ELEMENTS = 1_000_000
+MAX_TREE_NODES = 5_000
+MAX_MESSAGE = 2_000
+ARRAY_DTYPES = ("float64", "float32", "int64", "int32", "bool")
+SYMBOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,30}$")
+SYMPY_FUNCTIONS = ("Add", "Mul", "Pow", "log", "exp", "Abs", "sin", "cos", "tanh", "sinh",
+                   "cosh", "sign", "Max", "Min")
+SYMPY_CONSTANTS = ("pi", "E", "Half", "Infinity", "NegativeInfinity", "ImaginaryUnit")
+
+
+class WireError(ValueError):
+    """The other side sent something that is not valid plain data."""
+
+
+# -- arguments: trusted side encodes, sandbox decodes --------------------------
+
+def encode_arg(value):
+    if isinstance(value, Callable):
+        return {"kind": "callable", "name": value.name}
+    if isinstance(value, np.ndarray):
+        return _encode_array(value)
+    return {"kind": "py", "value": value}
+
+
+class Callable:
+    """A scalar function argument, named from the sandbox worker's fixed table."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"Callable({self.name!r})"
+
+
+def decode_arg(data, callables):
+    if data["kind"] == "callable":
+        return callables[data["name"]]
+    if data["kind"] == "array":
+        return np.array(data["data"], dtype=data["dtype"]).reshape(data["shape"])
+    return data["value"]
+
+
+# -- results: sandbox encodes, trusted side decodes ----------------------------
+
+def _encode_array(arr):
+    return {"kind": "array", "dtype": arr.dtype.name, "shape": list(arr.shape),
+            "data": [float(v) if arr.dtype.kind == "f" else (bool(v) if arr.dtype.kind == "b" else int(v))
+                     for v in arr.ravel().tolist()]}
+
+
+def encode_result(value):
+    """Turn whatever a student function returned into plain data (runs in the sandbox)."""
+    try:
+        import sympy
+        if isinstance(value, sympy.Basic):
+            return {"kind": "sympy", "tree": _encode_sympy(value, [0])}
+    except ImportError:
+        pass
+    if value is None:
+        return {"kind": "none"}
+    if isinstance(value, str):
+        return {"kind": "unsupported", "type": "str"}
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # a student object that refuses conversion
+        return {"kind": "unsupported", "type": type(value).__name__, "why": str(exc)[:200]}
+    if arr.dtype.name not in ARRAY_DTYPES:
+        if arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
+        elif arr.dtype.kind == "f":
+            arr = arr.astype(np.float64)
+        else:
+            return {"kind": "unsupported", "type": type(value).__name__, "dtype": arr.dtype.name}
+    if arr.size > MAX_ELEMENTS:
+        return {"kind": "unsupported", "type": type(value).__name__, "why": "too many elements"}
+    return _encode_array(arr)
+
+
+def _encode_sympy(expr, count):
+    import sympy
+    count[0] += 1
+    if count[0] > MAX_TREE_NODES:
+        raise WireError("expression too large")
+    if isinstance(expr, sympy.Integer):
+        return ["Integer", str(int(expr))]
+    if isinstance(expr, sympy.Rational):
+        return ["Rational", str(expr.p), str(expr.q)]
+    if isinstance(expr, sympy.Float):
+        return ["Float", repr(float(expr))]
+    if isinstance(expr, sympy.Symbol):
+        return ["Symbol", expr.name]
+    name = type(expr).__name__
+    if name in SYMPY_CONSTANTS:
+        return [name]
+    return [name, [_encode_sympy(a, count) for a in expr.args]]
+
+
+def decode_result(data, symbols=None):
+    """Check and rebuild a result from plain data (runs on the trusted side).
+
+    Returns a NumPy array, None, or a SymPy expression built only from
+    whitelisted classes. Raises WireError for anything else.
+    """
+    if not isinstance(data, dict):
+        raise WireError("result is not an object")
+    kind = data.get("kind")
+    if kind == "none":
+        return None
+    if kind == "array":
+        return _decode_array(data)
+    if kind == "sympy":
+        return _decode_sympy(data.get("tree"), symbols or {}, [0])
+    if kind == "unsupported":
+        raise WireError(f"returned a value of type {str(data.get('type'))[:60]} that is not a number or array")
+    raise WireError("result of unknown kind")
+
+
+def _decode_array(data):
+    dtype, shape, values = data.get("dtype"), data.get("shape"), data.get("data")
+    if dtype not in ARRAY_DTYPES:
+        raise WireError("array of an unexpected dtype")
+    if (not isinstance(shape, list) or len(shape) > 8
+            or not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape)):
+        raise WireError("array with an invalid shape")
+    if not isinstance(values, list) or len(values) != math.prod(shape) or len(values) > MAX_ELEMENTS:
+        raise WireError("array data does not match its shape")
+    allowed = (bool,) if dtype == "bool" else (int, float)
+    if not all(type(v) in allowed for v in values):
+        raise WireError("array data holds something that is not a number")
+    return np.array(values, dtype=dtype).reshape(shape)
+
+
+def _decode_sympy(node, symbols, count):
+    import sympy
+    count[0] += 1
+    if count[0] > MAX_TREE_NODES or not isinstance(node, list) or not node or not isinstance(node[0], str):
+        raise WireError("malformed expression")
+    head = node[0]
+    try:
+        if head == "Integer":
+            return sympy.Integer(int(node[1]))
+        if head == "Rational":
+            return sympy.Rational(int(node[1]), int(node[2]))
+        if head == "Float":
+            return sympy.Float(float(node[1]))
+    except (TypeError, ValueError, IndexError, ZeroDivisionError):
+        raise WireError("malformed number in expression")
+    if head == "Symbol":
+        name = node[1] if len(node) > 1 else None
+        if not isinstance(name, str) or not SYMBOL_NAME.match(name):
+            raise WireError("invalid symbol name")
+        return symbols.get(name) or sympy.Symbol(name)
+    if head in SYMPY_CONSTANTS:
+        return {"pi": sympy.pi, "E": sympy.E, "Half": sympy.S.Half, "Infinity": sympy.oo,
+                "NegativeInfinity": -sympy.oo, "ImaginaryUnit": sympy.I}[head]
+    if head in SYMPY_FUNCTIONS and len(node) == 2 and isinstance(node[1], list):
+        args = [_decode_sympy(a, symbols, count) for a in node[1]]
+        cls = getattr(sympy, head)
+        return cls(*args)
+    raise WireError(f"expression uses {head[:40]}, which is not accepted here")
+
+
+# -- framing --------------------------------------------------------------------
+
+def dumps(message):
+    return json.dumps(message, allow_nan=True, separators=(",", ":"))
+
+
+def loads(text, limit=64 * 1024 * 1024):
+    if len(text) > limit:
+        raise WireError("message too large")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"not valid JSON: {str(exc)[:100]}")
