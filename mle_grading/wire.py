@@ -19,7 +19,7 @@ ARRAY_DTYPES = ("float64", "float32", "int64", "int32", "bool")
 SYMBOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,30}$")
 SYMPY_FUNCTIONS = ("Add", "Mul", "Pow", "log", "exp", "Abs", "sin", "cos", "tanh", "sinh",
                    "cosh", "sign", "Max", "Min")
-SYMPY_CONSTANTS = ("pi", "E", "Half", "Infinity", "NegativeInfinity", "ImaginaryUnit")
+SYMPY_CONSTANTS = ("Pi", "Exp1", "Infinity", "NegativeInfinity", "ImaginaryUnit")
 
 
 class WireError(ValueError):
@@ -165,7 +165,7 @@ def _decode_sympy(node, symbols, count):
             raise WireError("invalid symbol name")
         return symbols.get(name) or sympy.Symbol(name)
     if head in SYMPY_CONSTANTS:
-        return {"pi": sympy.pi, "E": sympy.E, "Half": sympy.S.Half, "Infinity": sympy.oo,
+        return {"Pi": sympy.pi, "Exp1": sympy.E, "Infinity": sympy.oo,
                 "NegativeInfinity": -sympy.oo, "ImaginaryUnit": sympy.I}[head]
     if head in SYMPY_FUNCTIONS and len(node) == 2 and isinstance(node[1], list):
         args = [_decode_sympy(a, symbols, count) for a in node[1]]

@@ -1,0 +1,51 @@
+"""All nbgrader configuration of the course; nbgrader_config.py only loads this file.
+
+Every bare nbgrader command works from the repository root:
+    nbgrader generate_assignment mle_losses
+    nbgrader autograde mle_losses
+    nbgrader generate_feedback mle_losses
+    nbgrader export
+"""
+import os
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
+                                    GetGrades, IgnorePattern, LimitOutput,
+                                    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+
+from mle_grading.nbgrader_plugins import (StripHiddenTests, TrustedGrading, course_db_url,
+                                          skip_unreadable_notebooks, zero_unreadable_notebooks)
+
+c = get_config()  # noqa: F821  (provided by nbgrader when it loads the config)
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "mle_losses_course"
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.db_url = course_db_url()
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+# Release: nbgrader's own solution and hidden-test stripping.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+
+# Autograde: restore tests from the gradebook (re-adding deleted ones), then decide
+# every test cell by a trusted check against the sandboxed submission.
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
+                                      OverwriteCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [TrustedGrading, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
+c.Autograde.pre_convert_hook = skip_unreadable_notebooks
+c.Autograde.post_convert_hook = zero_unreadable_notebooks
+c.TrustedGrading.cell_timeout = 30.0
+c.TrustedGrading.call_timeout = 10.0
+c.TrustedGrading.memory_limit = 3_000_000_000
+c.TrustedGrading.report_directory = os.path.join(ROOT, "grading_reports")
+
+# Feedback: never show hidden tests (nbgrader issues 917 and 1363).
+c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+
+# Validation (instructor's `nbgrader validate` and students' Validate button).
+c.Execute.timeout = 120
