@@ -29,6 +29,7 @@ def course_db_url():
 
 
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+HIDDEN_NOTE = "# Hidden tests of this behaviour were run by the grader.\n"
 REPORT_DIR_ENV = "MLE_GRADING_REPORT_DIR"
 
 
@@ -85,6 +86,8 @@ class TrustedGrading(NbGraderPreprocessor):
                 else:
                     message = checks.run_check(chk, student)
                 cell.outputs = [_passed(chk) if message is None else _failed(message)]
+                # The test was decided here; its hidden part never needs to be shown again.
+                cell.source = HIDDEN_BLOCK.sub(HIDDEN_NOTE, cell.source)
                 cell.execution_count = None
                 report["checks"][grade_id] = message
         finally:
@@ -130,7 +133,7 @@ class StripHiddenTests(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and "### BEGIN HIDDEN TESTS" in cell.source:
-            cell.source = HIDDEN_BLOCK.sub("# (hidden tests were run by the grader)\n", cell.source)
+            cell.source = HIDDEN_BLOCK.sub(HIDDEN_NOTE, cell.source)
         return cell, resources
 
 

@@ -25,8 +25,6 @@ import nbformat
 from . import ASSIGNMENT_ID, NOTEBOOK_IDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TEXT_DIR = os.path.join(ROOT, "notebooks")
-SOURCE_DIR = os.path.join(ROOT, "source", ASSIGNMENT_ID)
 
 HIDDEN_LINE = ("### BEGIN HIDDEN TESTS\n"
                "from mle_grading.hidden import run_trusted_check; run_trusted_check({gid!r}, globals())\n"
@@ -37,8 +35,8 @@ class NotebookTextError(ValueError):
     pass
 
 
-def build(notebook_id):
-    path = os.path.join(TEXT_DIR, f"{notebook_id}.py")
+def build(notebook_id, root=ROOT):
+    path = os.path.join(root, "notebooks", f"{notebook_id}.py")
     text_nb = jupytext.read(path, fmt="py:percent")
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -104,14 +102,16 @@ def render(nb):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if a source notebook is out of date")
+    parser.add_argument("--root", default=ROOT, help="the course directory (default: this repository)")
     args = parser.parse_args(argv)
     stale = []
-    os.makedirs(SOURCE_DIR, exist_ok=True)
+    source_dir = os.path.join(args.root, "source", ASSIGNMENT_ID)
+    os.makedirs(source_dir, exist_ok=True)
     for notebook_id in NOTEBOOK_IDS:
-        if not os.path.exists(os.path.join(TEXT_DIR, f"{notebook_id}.py")):
+        if not os.path.exists(os.path.join(args.root, "notebooks", f"{notebook_id}.py")):
             continue
-        text = render(build(notebook_id))
-        target = os.path.join(SOURCE_DIR, f"{notebook_id}.ipynb")
+        text = render(build(notebook_id, args.root))
+        target = os.path.join(source_dir, f"{notebook_id}.ipynb")
         old = open(target).read() if os.path.exists(target) else ""
         if old != text:
             if args.check:
@@ -121,7 +121,7 @@ def main(argv=None):
             else:
                 with open(target, "w") as fh:
                     fh.write(text)
-                print(f"wrote {os.path.relpath(target, ROOT)}")
+                print(f"wrote {os.path.relpath(target, args.root)}")
     if stale:
         print(f"out of date: {stale}; run python -m mle_grading.notebook_build")
         return 1

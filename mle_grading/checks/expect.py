@@ -13,8 +13,11 @@ RTOL, ATOL = 1e-6, 1e-8  # the contract's float64 tolerance
 def describe_failure(function, outcome):
     if outcome.kind == "missing":
         return f"`{function}` is not defined: run the cell that defines it, and keep its name."
+    if outcome.kind == "raised" and outcome.error_type == "NotImplementedError":
+        return f"`{function}` raised NotImplementedError: the answer has not been written yet."
     if outcome.kind == "raised":
-        return f"`{function}` raised {outcome.error_type}: {outcome.message}"
+        detail = f": {outcome.message}" if outcome.message else ""
+        return f"`{function}` raised {outcome.error_type}{detail}"
     if outcome.kind == "timeout":
         return f"`{function}` did not return within the time limit (an infinite loop?)."
     if outcome.kind == "crashed":

@@ -1,0 +1,75 @@
+"""The repository is laid out as an nbgrader course and its pins agree."""
+import os
+import re
+import subprocess
+import sys
+
+import nbformat
+
+from mle_grading import NOTEBOOK_IDS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pins_from_requirements():
+    pins = {}
+    for line in open(os.path.join(ROOT, "requirements.txt")):
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    return pins
+
+
+def pins_from_environment_yml():
+    pins = {}
+    for line in open(os.path.join(ROOT, "environment.yml")):
+        m = re.match(r"^\s*-\s*([A-Za-z0-9_.\-]+)\s*==?\s*([0-9][^\s#]*)", line)
+        if m:
+            pins[m.group(1).lower()] = m.group(2)
+    return pins
+
+
+def test_environment_yml_pins_the_same_versions_as_requirements():
+    req, env = pins_from_requirements(), pins_from_environment_yml()
+    assert req["torch"] == "2.13.0" and req["nbgrader"] == "0.9.6"
+    for name, version in req.items():
+        assert env.get(name) == version, (name, version, env.get(name))
+
+
+def test_source_notebooks_are_built_from_their_text_versions():
+    proc = subprocess.run([sys.executable, "-m", "mle_grading.notebook_build", "--check"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_assignment_has_the_contract_notebooks_and_totals_100_points():
+    total = 0
+    for nb_id in NOTEBOOK_IDS:
+        nb = nbformat.read(os.path.join(ROOT, "source", "mle_losses", f"{nb_id}.ipynb"), as_version=4)
+        total += sum(c.metadata["nbgrader"]["points"] for c in nb.cells
+                     if c.metadata.get("nbgrader", {}).get("grade"))
+    assert total == 100
+
+
+def test_every_test_cell_has_a_trusted_check_and_every_check_a_cell():
+    from mle_grading import checks
+    cells = set()
+    for nb_id in NOTEBOOK_IDS:
+        path = os.path.join(ROOT, "source", "mle_losses", f"{nb_id}.ipynb")
+        nb = nbformat.read(path, as_version=4)
+        for c in nb.cells:
+            if c.metadata.get("nbgrader", {}).get("grade"):
+                cells.add((nb_id, c.metadata["nbgrader"]["grade_id"]))
+    assert cells == set(checks.load_all())
+
+
+def test_nbgrader_config_only_loads_course_config():
+    text = open(os.path.join(ROOT, "nbgrader_config.py")).read()
+    code = [l for l in text.splitlines() if l.strip() and not l.startswith("#")]
+    assert code == ['load_subconfig("course_config.py")  # noqa: F821']
+
+
+def test_source_folder_holds_only_notebooks_so_nothing_secret_is_released():
+    files = os.listdir(os.path.join(ROOT, "source", "mle_losses"))
+    assert all(f.endswith(".ipynb") for f in files)

@@ -1,0 +1,124 @@
+"""The instructor's pipeline, run for real on the demo class, graded by nbgrader autograde."""
+import filecmp
+import glob
+import os
+import re
+
+import nbformat
+import pytest
+
+from mle_grading.mistakes import all_mistakes
+
+from course_copy import ROOT, copy_course, run_pipeline, scores_by_cell
+
+
+@pytest.fixture(scope="session")
+def demo_course(tmp_path_factory):
+    course = copy_course(str(tmp_path_factory.mktemp("course")))
+    proc = run_pipeline(course)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return course, proc.stdout
+
+
+def released_notebooks():
+    return sorted(os.path.basename(p)[:-6] for p in glob.glob(os.path.join(ROOT, "release", "mle_losses", "*.ipynb")))
+
+
+def test_pipeline_prints_the_class_table_and_where_things_are(demo_course):
+    _, out = demo_course
+    assert re.search(r"^reference\s+.*\s100\.0/100$|^reference\s+[+ ]+\s+\d+\.0/\d+$", out, re.M)
+    for needle in ("feedback:", "grades:", "chart:", "nothing needs attention"):
+        assert needle in out
+
+
+def test_reference_solution_earns_every_point(demo_course):
+    course, _ = demo_course
+    scores = scores_by_cell(course, "reference")
+    assert scores and all(score == max_score for score, max_score in scores.values())
+
+
+def test_untouched_release_earns_no_points(demo_course):
+    course, _ = demo_course
+    scores = scores_by_cell(course, "untouched")
+    assert scores and all(score == 0 for score, _ in scores.values())
+
+
+@pytest.mark.parametrize("mistake", all_mistakes(), ids=lambda m: m.student)
+def test_each_mistake_loses_exactly_the_cells_that_test_it(demo_course, mistake):
+    course, _ = demo_course
+    scores = scores_by_cell(course, mistake.student)
+    lost = {cell for (nb, cell), (score, max_score) in scores.items() if score != max_score}
+    assert lost == set(mistake.fails)
+    assert all(scores[(nb, cell)][0] == 0 for (nb, cell) in scores if cell in mistake.fails)
+
+
+def test_grades_csv_and_chart_are_written(demo_course):
+    course, _ = demo_course
+    grades = open(os.path.join(course, "reports", "grades.csv")).read()
+    assert "reference" in grades and "untouched" in grades
+    assert os.path.getsize(os.path.join(course, "reports", "question_scores.png")) > 10_000
+
+
+def test_committed_release_is_exactly_what_generate_assignment_produces(demo_course):
+    course, _ = demo_course
+    cmp = filecmp.dircmp(os.path.join(ROOT, "release"), os.path.join(course, "release"))
+    assert_same_tree(cmp)
+
+
+def test_committed_autograded_is_exactly_what_the_pipeline_produces(demo_course):
+    course, _ = demo_course
+    cmp = filecmp.dircmp(os.path.join(ROOT, "autograded"), os.path.join(course, "autograded"))
+    assert_same_tree(cmp)
+
+
+def assert_same_tree(cmp):
+    assert not cmp.left_only and not cmp.right_only, (cmp.left, cmp.left_only, cmp.right_only)
+    _, mismatch, errors = filecmp.cmpfiles(cmp.left, cmp.right, cmp.common_files, shallow=False)
+    assert not mismatch and not errors, (cmp.left, mismatch, errors)
+    for sub in cmp.subdirs.values():
+        assert_same_tree(sub)
+
+
+def test_release_holds_no_solutions_and_no_hidden_tests():
+    for nb_id in released_notebooks():
+        release = nbformat.read(os.path.join(ROOT, "release", "mle_losses", f"{nb_id}.ipynb"), as_version=4)
+        source = nbformat.read(os.path.join(ROOT, "source", "mle_losses", f"{nb_id}.ipynb"), as_version=4)
+        text = "\n".join(c.source for c in release.cells)
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "run_trusted_check", "mle_grading"):
+            assert marker not in text, (nb_id, marker)
+        for cell in source.cells:
+            if cell.metadata.get("nbgrader", {}).get("solution"):
+                body = cell.source.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
+                for line in body.strip().splitlines():
+                    if len(line.strip()) > 12:  # distinctive solution lines must not leak
+                        assert line.strip() not in text, (nb_id, line)
+
+
+def test_release_folder_holds_only_notebooks():
+    files = os.listdir(os.path.join(ROOT, "release", "mle_losses"))
+    assert files and all(f.endswith(".ipynb") for f in files)
+
+
+def test_feedback_shows_diagnostics_but_no_hidden_tests(demo_course):
+    course, _ = demo_course
+    pages = glob.glob(os.path.join(course, "feedback", "*", "mle_losses", "*.html"))
+    assert pages
+    for page in pages:
+        html = open(page).read()
+        for secret in ("HIDDEN TESTS", "run_trusted_check", "mle_grading"):
+            assert secret not in html, (page, secret)
+    mistake = all_mistakes()[0]
+    html = open(os.path.join(course, "feedback", mistake.student, "mle_losses", f"{mistake.notebook}.html")).read()
+    assert "TestFailed" in html
+
+
+def test_pipeline_runs_again_without_cleanup_and_refuses_to_delete_real_work(demo_course):
+    course, _ = demo_course
+    stranger = os.path.join(course, "submitted", "real-student", "mle_losses")
+    os.makedirs(stranger)
+    proc = run_pipeline(course)
+    assert proc.returncode == 1
+    assert "real-student" in proc.stderr
+    assert os.path.isdir(stranger)
+    os.rmdir(stranger)
+    os.rmdir(os.path.dirname(stranger))
