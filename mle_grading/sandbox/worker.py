@@ -53,12 +53,20 @@ def _counting_bce(x):
     return float(np.sum(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
 
 
+def _row_log_sum_exp(x):
+    # Sum over the rows (last axis) of each row's log-sum-exp: couples the elements of a row.
+    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    m = np.max(x, axis=-1, keepdims=True)
+    return float(np.sum(m[..., 0] + np.log(np.sum(np.exp(x - m), axis=-1))))
+
+
 # Scalar functions a check may pass as an argument (numerical_grad's `f`).
 CALLABLES = {
     "sum_of_squares": _sum_of_squares,
     "weighted_cubic": _weighted_cubic,
     "log_sum_exp": _log_sum_exp,
     "bce_sum_alternating_labels": _counting_bce,
+    "row_log_sum_exp": _row_log_sum_exp,
 }
 
 
