@@ -51,6 +51,7 @@ class TrustedGrading(NbGraderPreprocessor):
     call_timeout = Float(10.0, help="Seconds one call of a student function may run.").tag(config=True)
     memory_limit = Integer(3_000_000_000, help="Address-space limit of the sandbox, bytes.").tag(config=True)
     process_limit = Integer(64, help="Processes the sandbox may hold.").tag(config=True)
+    notebook_budget = Float(300.0, help="Seconds all checks of one notebook may spend in student code.").tag(config=True)
     report_directory = Unicode("grading_reports", help="Where one JSON report per graded notebook goes.").tag(config=True)
 
     def preprocess(self, nb, resources):
@@ -71,7 +72,7 @@ class TrustedGrading(NbGraderPreprocessor):
             except Exception as exc:  # the worker could not even finish its cells
                 report["problems"].append(f"the notebook's code could not be run: {exc}")
                 self.log.warning("%s/%s: the notebook's code could not be run: %s", student_id, notebook_id, exc)
-            student = SandboxStudent(session)
+            student = SandboxStudent(session, self.notebook_budget)
             for cell in nb.cells:
                 if not utils.is_grade(cell):
                     continue

@@ -90,6 +90,13 @@ def encode_result(value):
     return _encode_array(arr)
 
 
+def encode_arg_after(value):
+    """An argument as it is after a call: function arguments (numerical_grad's `f`) come back as None."""
+    if callable(value) and not isinstance(value, np.ndarray):
+        return {"kind": "none"}
+    return encode_result(value)
+
+
 def _encode_sympy(expr, count):
     import sympy
     count[0] += 1

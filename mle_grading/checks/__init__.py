@@ -146,7 +146,7 @@ class InProcessStudent(Student):
     def _decode(self, result, args_after):
         try:
             value = wire.decode_result(wire.loads(wire.dumps(wire.encode_result(result))), SYMBOLS)
-            after = [wire.decode_result(wire.loads(wire.dumps(wire.encode_result(a)))) for a in args_after]
+            after = [wire.decode_result(wire.loads(wire.dumps(wire.encode_arg_after(a)))) for a in args_after]
         except wire.WireError as exc:
             return Outcome("invalid", message=str(exc))
         return Outcome("returned", value=value, args_after=after)

@@ -64,9 +64,13 @@ def sandbox_command(files, limits):
         raise SandboxUnavailable(
             "bubblewrap (bwrap) is not installed: the grader runs every submission in it. "
             "Install it with `apt-get install bubblewrap` (the README's set-up does this).")
-    cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-           "--uid", "65534", "--gid", "65534", "--hostname", "grading",
-           "--ro-bind", "/usr", "/usr"]
+    as_root = os.geteuid() == 0
+    cmd = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+           "--die-with-parent", "--new-session", "--hostname", "grading"]
+    if not as_root:
+        # Unprivileged: a user namespace, and the rlimits count the grader's own uid.
+        cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
+    cmd += ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "lib", "lib64", "sbin"):
         if os.path.islink(f"/{name}"):
             cmd += ["--symlink", os.readlink(f"/{name}"), f"/{name}"]
@@ -75,15 +79,23 @@ def sandbox_command(files, limits):
     for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts"):
         if os.path.exists(etc):
             cmd += ["--ro-bind", etc, etc]
+    made = set()
     for root in _python_roots():
+        # bwrap would create the parents of a mount point private (0700) to root.
+        parts = root.strip("/").split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            parent = "/" + "/".join(parts[:i])
+            if parent not in made and parent not in ("/usr",):
+                cmd += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
         cmd += ["--ro-bind", root, root]
     for site in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
         for pkg in HIDDEN_PACKAGES:
             if os.path.isdir(os.path.join(site, pkg)):
                 cmd += ["--ro-bind", BLOCKED_PACKAGE, os.path.join(os.path.realpath(site), pkg)]
     cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--size", str(64 * 1024 * 1024), "--tmpfs", "/tmp",
-            "--size", str(limits.home_bytes), "--tmpfs", "/home/student",
+            "--perms", "1777", "--size", str(64 * 1024 * 1024), "--tmpfs", "/tmp",
+            "--perms", "1777", "--size", str(limits.home_bytes), "--tmpfs", "/home/student",
             "--dir", "/opt/grader",
             "--ro-bind", WORKER, "/opt/grader/worker.py",
             "--ro-bind", WIRE, "/opt/grader/wire.py"]
@@ -96,8 +108,20 @@ def sandbox_command(files, limits):
            "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "NBGRADER_EXECUTION": "autograde"}
     for key, value in env.items():
         cmd += ["--setenv", key, value]
-    cmd += ["--", os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/worker.py"]
+    cmd += ["--"]
+    if as_root:
+        # As root, bwrap needs no user namespace; the worker then drops to a real
+        # unprivileged uid of its own, so that RLIMIT_NPROC applies (root is exempt).
+        uid = str(sandbox_uid())
+        cmd += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
+                "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+    cmd += [os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/worker.py"]
     return cmd
+
+
+def sandbox_uid():
+    """An unprivileged uid with no account, one per grading process (parallel workers differ)."""
+    return 61000 + os.getpid() % 4000
 
 
 def submission_files(directory):
@@ -269,22 +293,29 @@ class SandboxSession:
 class SandboxStudent(Student):
     """A `Student` whose functions run in a `SandboxSession`."""
 
-    def __init__(self, session):
+    def __init__(self, session, budget_seconds=300.0):
         self.session = session
+        self.hung = set()      # functions that timed out once: not waited for again
+        self.deadline = time.monotonic() + budget_seconds
 
     def call(self, function, *args, return_args=False, **kwargs):
-        return self._ask({"function": function, "args": [wire.encode_arg(a) for a in args],
-                          "kwargs": {k: wire.encode_arg(v) for k, v in kwargs.items()},
-                          "return_args": bool(return_args)})
+        return self._ask(function, {"function": function, "args": [wire.encode_arg(a) for a in args],
+                                    "kwargs": {k: wire.encode_arg(v) for k, v in kwargs.items()},
+                                    "return_args": bool(return_args)})
 
     def variable(self, name):
-        return self._ask({"variable": name})
+        return self._ask(name, {"variable": name})
 
-    def _ask(self, message):
+    def _ask(self, name, message):
+        if name in self.hung:
+            return Outcome("timeout", message="did not return within the time limit earlier")
+        if time.monotonic() > self.deadline:
+            return Outcome("timeout", message="the notebook's grading time budget is used up")
         try:
             outcome = self.session.request(message)
         except _Dead as dead:
             if dead.kind == "timeout":
+                self.hung.add(name)
                 return Outcome("timeout", message="did not return within the time limit")
             return Outcome("crashed", message=str(dead))
         return decode_outcome(outcome)

@@ -169,7 +169,7 @@ def answer(request, namespace):
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         reply = {"kind": "returned", "value": wire.encode_result(result)}
         if request.get("return_args"):
-            reply["args_after"] = [wire.encode_result(a) for a in args]
+            reply["args_after"] = [wire.encode_arg_after(a) for a in args]
         return reply
     except BaseException as exc:
         return {"kind": "invalid", "message": f"could not be run or its result not read: "

@@ -1,0 +1,604 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4. Gradients: why cross-entropy trains and squared error stalls
+#
+# The first three notebooks derived three losses from three likelihoods. A loss is
+# only useful to a model through its **gradient**: gradient descent never sees the
+# loss itself, only how it changes when the model's output changes. This notebook
+# derives those gradients, checks them numerically the way every deep-learning
+# library is tested, and then shows what they mean in practice:
+#
+# - for a classifier, the gradient of binary cross-entropy with respect to the logit
+#   is simply $\sigma(z) - y$: large when the model is confidently wrong;
+# - the gradient of the squared error of the same probability carries an extra
+#   factor $\sigma'(z) = \sigma(z)(1-\sigma(z))$ that **vanishes** exactly when the
+#   model is confidently wrong, so a badly started model barely learns.
+#
+# You will derive two gradients symbolically, implement `numerical_grad`,
+# `relative_error`, `bce_grad`, `mse_sigmoid_grad` and `softmax_ce_grad` with NumPy
+# only, run a gradient check, and read off the result of a small training
+# experiment. PyTorch is what the grader compares your answers with, not a tool
+# for the answers: a function that calls `torch` earns no points.
+#
+# **How this notebook is graded.** Each answer cell is followed by a test cell.
+# The asserts you can see are examples; when grading, more cases are checked
+# (other shapes, lists, float32, extreme logits), each worth its own points.
+# *Validate* runs the visible ones.
+
+# %%
+import math
+
+import numpy as np
+import matplotlib.pyplot as plt
+import sympy as sp
+
+# %% [markdown]
+# ## 4.0 Tools from the earlier notebooks
+#
+# A numerically stable `sigmoid` (notebook 2) and `softmax` along the last axis
+# (notebook 3), ready for you to use. Both return float64 arrays and stay finite for
+# any finite logit.
+
+# %%
+def sigmoid(z):
+    """1 / (1 + exp(-z)) elementwise, without overflow for any finite z."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))          # never overflows: the exponent is <= 0
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def softmax(z):
+    """Softmax along the last axis, shifted by the row maximum so exp never overflows."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+# %% [markdown]
+# ## 4.1 The gradients, derived
+#
+# Throughout, $z$ is a **logit** (the model's raw output), $\sigma(z) = 1/(1+e^{-z})$
+# is the predicted probability of class 1, and $y \in \{0, 1\}$ is the label. The
+# one fact you need about the sigmoid is its derivative,
+#
+# $$ \sigma'(z) = \sigma(z)\,\bigl(1 - \sigma(z)\bigr), $$
+#
+# which you can check by differentiating $(1+e^{-z})^{-1}$. Note where it is small:
+# $\sigma'(z) \le 1/4$ everywhere, and it goes to zero on both sides as $|z|$ grows.
+#
+# The next cell defines the SymPy symbols `y_hat, y, z` (real) and `sigma2`
+# (positive) shared by all notebooks, and `sp_sigmoid(t)`, the sigmoid as a SymPy
+# expression.
+
+# %%
+y_hat, y, z = sp.symbols("y_hat y z", real=True)
+sigma2 = sp.Symbol("sigma2", positive=True)
+
+
+def sp_sigmoid(t):
+    """The logistic sigmoid 1 / (1 + exp(-t)) as a SymPy expression."""
+    return 1 / (1 + sp.exp(-t))
+
+
+# %% [markdown]
+# ### Exercise: the gradient of binary cross-entropy
+#
+# Notebook 2 derived the negative log-likelihood of one label under a Bernoulli
+# model with $p = \sigma(z)$:
+#
+# $$ \ell_{\text{BCE}}(z, y) = -y \log \sigma(z) - (1 - y) \log\bigl(1 - \sigma(z)\bigr). $$
+#
+# Differentiate it with respect to the logit $z$. Use $\sigma'$ above: the
+# derivative of $\log \sigma(z)$ is $\sigma'(z)/\sigma(z)$, and that of
+# $\log(1 - \sigma(z))$ is $-\sigma'(z)/(1-\sigma(z))$. Simplify as far as you can
+# (the result is remarkably short), write it in the symbols `z` and `y` (with
+# `sp_sigmoid(z)` for $\sigma(z)$) and assign it to `bce_grad_expr`. Any
+# algebraically equivalent form earns full marks.
+
+# %% kind="answer" id="bce_grad_expr_answer"
+### BEGIN SOLUTION
+bce_grad_expr = sp_sigmoid(z) - y
+### END SOLUTION
+bce_grad_expr
+
+# %% kind="test" id="bce_grad_expr_equivalent" points=2
+# A model that is undecided (z = 0) about a positive example (y = 1).
+assert sp.simplify(bce_grad_expr.subs({y: 1, z: 0}) + sp.Rational(1, 2)) == 0
+
+# %% [markdown]
+# The two $\sigma'$ factors cancel against the $\sigma$ and $1 - \sigma$ under them:
+#
+# $$ \frac{\partial \ell_{\text{BCE}}}{\partial z}
+#    = -y\,\bigl(1 - \sigma(z)\bigr) + (1 - y)\,\sigma(z) = \sigma(z) - y. $$
+#
+# **Prediction minus target.** For a positive example ($y = 1$) the gradient is
+# $\sigma(z) - 1$, close to $-1$ whenever the model is confidently wrong
+# ($z \ll 0$): the worse the mistake, the stronger the push. This is no accident:
+# the logarithm of the likelihood undoes the exponential inside the sigmoid.
+#
+# ### Exercise: the gradient of squared error through a sigmoid
+#
+# Now treat the predicted probability as a regression output and use the squared
+# error of notebook 1 instead:
+#
+# $$ \ell_{\text{MSE}}(z, y) = \bigl(\sigma(z) - y\bigr)^2 . $$
+#
+# Differentiate it with respect to $z$ (the chain rule, once) and assign the result
+# to `mse_sigmoid_grad_expr`, in the same symbols.
+
+# %% kind="answer" id="mse_sigmoid_grad_expr_answer"
+### BEGIN SOLUTION
+mse_sigmoid_grad_expr = 2 * (sp_sigmoid(z) - y) * sp_sigmoid(z) * (1 - sp_sigmoid(z))
+### END SOLUTION
+mse_sigmoid_grad_expr
+
+# %% kind="test" id="mse_sigmoid_grad_expr_equivalent" points=2
+# At z = 0: sigma = 1/2 and sigma' = 1/4.
+assert sp.simplify(mse_sigmoid_grad_expr.subs({y: 1, z: 0}) + sp.Rational(1, 4)) == 0
+
+# %% [markdown]
+# $$ \frac{\partial \ell_{\text{MSE}}}{\partial z}
+#    = 2\,\bigl(\sigma(z) - y\bigr)\,\underbrace{\sigma(z)\bigl(1 - \sigma(z)\bigr)}_{\sigma'(z)} . $$
+#
+# The same "prediction minus target", times $2\sigma'(z)$. When the model is
+# confidently wrong, $\sigma(z)$ is near 0 or 1, so $\sigma'(z)$ is near zero and the
+# gradient **vanishes** just when it is needed most. Section 4.5 puts numbers on it.
+#
+# ### The multi-class case, for reference
+#
+# For $C$ classes with logits $z \in \mathbb R^C$ and a label $y \in \{0, \dots, C-1\}$,
+# notebook 3's cross-entropy is
+# $\ell_{\text{CE}} = -\log \operatorname{softmax}(z)_y = -z_y + \log \sum_j e^{z_j}$,
+# and differentiating with respect to each $z_k$ gives
+#
+# $$ \frac{\partial \ell_{\text{CE}}}{\partial z_k} = \operatorname{softmax}(z)_k - [k = y],
+#    \qquad\text{that is}\qquad \nabla_z \ell_{\text{CE}} = \operatorname{softmax}(z) - \operatorname{onehot}(y). $$
+#
+# Prediction minus target again: binary cross-entropy is the case $C = 2$.
+#
+# ## 4.2 Checking a gradient numerically
+#
+# A derivation can be wrong, and so can its code. The standard defence is to compare
+# the analytic gradient with a **numerical** one computed from the loss alone. For a
+# scalar function $f$ of an array $x$, perturb one element $x_i$ at a time by a small
+# $\varepsilon$ in both directions:
+#
+# $$ \frac{\partial f}{\partial x_i} \approx \frac{f(x + \varepsilon e_i) - f(x - \varepsilon e_i)}{2\varepsilon}, $$
+#
+# where $e_i$ is the array with a 1 at position $i$ and zeros elsewhere. Taylor's
+# theorem says why this **central** difference is the one to use: the one-sided
+# difference $\bigl(f(x + \varepsilon e_i) - f(x)\bigr)/\varepsilon$ has an error
+# proportional to $\varepsilon$, the central one an error proportional to
+# $\varepsilon^2$ (the $\varepsilon^2$ terms of the two Taylor expansions cancel).
+# With $\varepsilon = 10^{-6}$ that is $10^{-12}$ instead of $10^{-6}$.
+#
+# Rounding sets the other limit: $f$ is only known to about $10^{-16}$ of its size
+# in float64, and dividing by $2\varepsilon$ magnifies that error to about
+# $10^{-10}$. In float32 (about $10^{-7}$) the same division leaves nothing
+# useful, so **gradient checks are done in float64**.
+#
+# ### Exercise: implement `numerical_grad(f, x, eps=1e-6)`
+#
+# - `f` takes an array shaped like `x` and returns one number;
+# - return the central-difference gradient, an array of the **same shape as `x`**
+#   (any shape: 1-D, 2-D, ...), computed in float64;
+# - perturb **one element at a time** (`np.ndindex(x.shape)` walks over every index
+#   of an array of any shape; for a 2-D `x`, `x[i]` with an integer `i` is a whole
+#   row);
+# - leave the caller's `x` **unchanged** afterwards: work on a float64 copy, or save
+#   each element before perturbing it and put it back.
+
+# %% kind="answer" id="numerical_grad_answer"
+def numerical_grad(f, x, eps=1e-6):
+    """Central-difference gradient of the scalar function f at x (same shape as x)."""
+    ### BEGIN SOLUTION
+    x = np.array(x, dtype=np.float64)  # a float64 copy: the caller's x is never touched
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        f_plus = f(x)
+        x[i] = old - eps
+        f_minus = f(x)
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+    ### END SOLUTION
+
+
+# %% kind="test" id="numerical_grad_accuracy" points=2
+# The gradient of sum(x**2) is 2x.
+g = numerical_grad(lambda v: np.sum(v ** 2), np.array([1.0, -2.0, 0.5]))
+assert np.allclose(g, [2.0, -4.0, 1.0], rtol=1e-7)
+
+# %% kind="test" id="numerical_grad_central_differences" points=1
+# With a large eps the central difference of x**3 is exactly 3x^2 + eps^2.
+g = numerical_grad(lambda v: np.sum(v ** 3), np.array([1.0, 2.0]), eps=0.1)
+assert np.allclose(g, [3.01, 12.01], rtol=1e-9)
+
+# %% kind="test" id="numerical_grad_any_shape" points=1
+g = numerical_grad(lambda v: np.sum(v ** 2), np.ones((2, 3)))
+assert g.shape == (2, 3)
+assert np.allclose(g, 2.0)
+
+# %% kind="test" id="numerical_grad_leaves_x_unchanged" points=2
+x_check = np.array([0.5, -1.0, 2.0])
+numerical_grad(lambda v: np.sum(v ** 3), x_check)
+assert np.array_equal(x_check, [0.5, -1.0, 2.0])
+
+# %% [markdown]
+# ### How close is close enough? The relative error
+#
+# An absolute difference means nothing without a scale: $10^{-6}$ is a large error
+# for a gradient of size $10^{-6}$ and a tiny one for a gradient of size $10^{3}$.
+# A gradient check therefore compares each analytic element $a$ with its numerical
+# estimate $n$ by the **relative error** (as in Stanford's CS231n)
+#
+# $$ \text{rel}(a, n) = \frac{|a - n|}{\max\bigl(10^{-8},\; |a| + |n|\bigr)}, $$
+#
+# where the floor $10^{-8}$ keeps $0/0$ (both gradients exactly zero) from becoming
+# NaN. For a smooth function in float64 the numbers mean:
+#
+# | largest relative error | verdict |
+# |---|---|
+# | above $10^{-2}$ | the gradient is almost certainly wrong |
+# | $10^{-4}$ to $10^{-2}$ | suspicious: look for a mistake |
+# | $10^{-7}$ to $10^{-4}$ | acceptable only near kinks (ReLU, abs); otherwise too high |
+# | below $10^{-7}$ | the gradient is right |
+#
+# A usual mistake leaves a signature: a flipped sign gives exactly 1, a missing
+# factor 2 gives 1/3, and a one-sided difference gives about $10^{-6}$.
+#
+# ### Exercise: implement `relative_error(a, n)`
+#
+# Elementwise, for array-likes of the same shape (or that broadcast); return an
+# array (use `.max()` on it for the worst element).
+
+# %% kind="answer" id="relative_error_answer"
+def relative_error(a, n):
+    """CS231n's relative error |a - n| / max(1e-8, |a| + |n|), elementwise, in float64."""
+    ### BEGIN SOLUTION
+    a = np.asarray(a, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    return np.abs(a - n) / np.maximum(1e-8, np.abs(a) + np.abs(n))
+    ### END SOLUTION
+
+
+# %% kind="test" id="relative_error_value" points=2
+assert np.allclose(relative_error([1.0, -1.0], [1.0, 1.0]), [0.0, 1.0])
+assert relative_error(0.0, 0.0) == 0.0
+
+# %% [markdown]
+# ## 4.3 The analytic gradients in code
+#
+# Each function below returns the derivative of the **per-example** loss with
+# respect to that example's logit(s): an array of the shape of `z`, one entry per
+# logit, **not** divided by the number of examples. (Averaging belongs to whoever
+# averages the losses: the training loop of section 4.6 does it once, for all
+# parameters.) These are what PyTorch's autograd gives for the losses summed over
+# the examples, `reduction='sum'`.
+#
+# Inputs are array-likes of any shape (Python floats and lists, NumPy float32 or
+# float64 arrays); labels may be ints or floats. Use `sigmoid` and `softmax` from
+# section 4.0; the results must be finite and correct for every finite logit,
+# including $\pm 120$ and $\pm 10^4$.
+#
+# ### Exercise: implement `bce_grad(z, y)`
+
+# %% kind="answer" id="bce_grad_answer"
+def bce_grad(z, y):
+    """d/dz of -y*log(sigmoid(z)) - (1-y)*log(1-sigmoid(z)), elementwise."""
+    ### BEGIN SOLUTION
+    return sigmoid(z) - np.asarray(y, dtype=np.float64)
+    ### END SOLUTION
+
+
+# %% kind="test" id="bce_grad_matches_torch" points=2
+assert math.isclose(float(bce_grad(-10.0, 1.0)), -0.9999546, rel_tol=1e-6)
+assert np.allclose(bce_grad(np.array([0.0, 0.0]), np.array([1.0, 0.0])), [-0.5, 0.5])
+
+# %% kind="test" id="bce_grad_extreme_logits" points=2
+assert np.allclose(bce_grad(np.array([120.0, -120.0]), np.array([0.0, 1.0])), [1.0, -1.0])
+
+# %% kind="test" id="bce_grad_lists_and_float32" points=1
+assert np.allclose(bce_grad([0.0, 2.0], [1, 0]), [-0.5, sigmoid(2.0)])
+assert np.allclose(bce_grad(np.float32([0.0]), np.float32([1.0])), [-0.5])
+
+# %% [markdown]
+# ### Exercise: implement `mse_sigmoid_grad(z, y)`
+
+# %% kind="answer" id="mse_sigmoid_grad_answer"
+def mse_sigmoid_grad(z, y):
+    """d/dz of (sigmoid(z) - y)**2, elementwise."""
+    ### BEGIN SOLUTION
+    s = sigmoid(z)
+    return 2 * (s - np.asarray(y, dtype=np.float64)) * s * (1 - s)
+    ### END SOLUTION
+
+
+# %% kind="test" id="mse_sigmoid_grad_matches_torch" points=2
+assert math.isclose(float(mse_sigmoid_grad(-10.0, 1.0)), -9.0787e-05, rel_tol=1e-4)
+assert np.allclose(mse_sigmoid_grad(np.array([0.0]), np.array([1.0])), [-0.25])
+
+# %% kind="test" id="mse_sigmoid_grad_extreme_logits" points=2
+assert np.all(np.isfinite(mse_sigmoid_grad(np.array([1e4, -1e4]), np.array([0.0, 1.0]))))
+
+# %% kind="test" id="mse_sigmoid_grad_lists_and_float32" points=1
+assert np.allclose(mse_sigmoid_grad([0.0, 0.0], [0, 1]), [0.25, -0.25])
+assert np.allclose(mse_sigmoid_grad(np.float32([0.0]), np.float32([0.0])), [0.25])
+
+# %% [markdown]
+# ### Exercise: implement `softmax_ce_grad(z, y)`
+#
+# Logits `z` of shape `(N, C)` and integer class indices `y` of shape `(N,)`; return
+# $\operatorname{softmax}(z) - \operatorname{onehot}(y)$, shape `(N, C)`, not divided
+# by `N`. As in notebook 3, a single example may also be given as logits of shape
+# `(C,)` with a scalar label; then the result has shape `(C,)`.
+#
+# Careful with the one-hot: `p[:, y]` picks whole **columns** for every row; to pick
+# one element per row, pair the row numbers `np.arange(N)` with `y`.
+
+# %% kind="answer" id="softmax_ce_grad_answer"
+def softmax_ce_grad(z, y):
+    """d/dz of the per-example cross-entropy losses -log softmax(z)[y]; shape of z."""
+    ### BEGIN SOLUTION
+    p = softmax(z)
+    labels = np.asarray(y).astype(np.int64)
+    onehot = np.zeros_like(p)
+    np.put_along_axis(onehot, labels[..., None], 1.0, axis=-1)
+    return p - onehot
+    ### END SOLUTION
+
+
+# %% kind="test" id="softmax_ce_grad_matches_torch" points=2
+g = softmax_ce_grad(np.zeros((2, 4)), np.array([1, 3]))
+assert np.allclose(g, [[0.25, -0.75, 0.25, 0.25], [0.25, 0.25, 0.25, -0.75]])
+
+# %% kind="test" id="softmax_ce_grad_extreme_logits" points=1
+assert np.allclose(softmax_ce_grad(np.array([[1000.0, 0.0, -1000.0]]), np.array([2])), [[1.0, 0.0, -1.0]])
+
+# %% kind="test" id="softmax_ce_grad_lists_and_single_example" points=1
+assert np.allclose(softmax_ce_grad([[0.0, 0.0]], [0]), [[-0.5, 0.5]])
+assert softmax_ce_grad(np.zeros(3), 1).shape == (3,)
+
+# %% [markdown]
+# ## 4.4 The gradient check
+#
+# Now put the two halves together: for each loss, write the **summed** loss as a
+# plain function of the logits, differentiate it numerically with your
+# `numerical_grad`, and compare with your analytic gradient by the relative error.
+# Nothing here knows the analytic formulas, so a wrong derivation or a typo in the
+# code shows up as a large error.
+
+# %%
+def bce_sum(z_, y_):
+    """Sum of the per-example BCE losses, computed stably from the logits."""
+    return np.sum(np.maximum(z_, 0) - z_ * y_ + np.log1p(np.exp(-np.abs(z_))))
+
+
+def mse_sigmoid_sum(z_, y_):
+    return np.sum((sigmoid(z_) - y_) ** 2)
+
+
+def softmax_ce_sum(z_, y_):
+    shifted = z_ - np.max(z_, axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    return -np.sum(log_p[np.arange(len(y_)), y_])
+
+
+def verdict(err):
+    if err < 1e-7:
+        return "right"
+    if err < 1e-4:
+        return "too high for a smooth function"
+    if err < 1e-2:
+        return "suspicious"
+    return "wrong"
+
+
+rng = np.random.default_rng(4)
+z_bin, y_bin = rng.normal(0, 2, size=8), rng.integers(0, 2, size=8).astype(np.float64)
+z_multi, y_multi = rng.normal(0, 2, size=(4, 3)), rng.integers(0, 3, size=4)
+gradient_checks = [
+    ("bce_grad", bce_grad(z_bin, y_bin), numerical_grad(lambda v: bce_sum(v, y_bin), z_bin)),
+    ("mse_sigmoid_grad", mse_sigmoid_grad(z_bin, y_bin), numerical_grad(lambda v: mse_sigmoid_sum(v, y_bin), z_bin)),
+    ("softmax_ce_grad", softmax_ce_grad(z_multi, y_multi),
+     numerical_grad(lambda v: softmax_ce_sum(v, y_multi), z_multi)),
+]
+for name, analytic, numeric in gradient_checks:
+    err = float(np.max(relative_error(analytic, numeric)))
+    print(f"{name:17s} largest relative error {err:8.1e}   {verdict(err)}")
+
+# %% [markdown]
+# And here is what the usual mistakes look like to the same check, applied to the
+# binary cross-entropy gradient:
+
+# %%
+numeric_bce = numerical_grad(lambda v: bce_sum(v, y_bin), z_bin)
+s_bin = sigmoid(z_bin)
+broken = {
+    "sign flipped: y - sigmoid(z)": y_bin - s_bin,
+    "an extra sigmoid' factor": (s_bin - y_bin) * s_bin * (1 - s_bin),
+    "averaged over the examples": (s_bin - y_bin) / len(z_bin),
+    "a one-sided difference": np.array([(bce_sum(z_bin + 1e-6 * np.eye(8)[i], y_bin) - bce_sum(z_bin, y_bin)) / 1e-6
+                                        for i in range(8)]),
+}
+for what, candidate in broken.items():
+    err = float(np.max(relative_error(candidate, numeric_bce)))
+    print(f"{what:30s} largest relative error {err:8.1e}   {verdict(err)}")
+
+# %% [markdown]
+# (The one-sided difference is not wrong, only imprecise: its error, about
+# $10^{-7}$ to $10^{-6}$, is what makes it useless for telling a right gradient from
+# a slightly wrong one.)
+#
+# ## 4.5 The vanishing gradient, made visible
+#
+# Take one positive example ($y = 1$) and slide its logit from confidently right
+# ($z \gg 0$) to confidently wrong ($z \ll 0$). On the left are the two losses; on
+# the right, the size of their gradients on a logarithmic scale.
+
+# %%
+z_grid = np.linspace(-15, 8, 461)
+ones = np.ones_like(z_grid)
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+left.plot(z_grid, np.logaddexp(0, -z_grid), label="BCE: $-\\log \\sigma(z)$")
+left.plot(z_grid, (sigmoid(z_grid) - 1) ** 2, label="squared error of $\\sigma(z)$")
+left.set(xlabel="logit $z$ of a positive example ($y = 1$)", ylabel="loss", title="The losses")
+left.legend()
+
+right.semilogy(z_grid, np.abs(bce_grad(z_grid, ones)), label="BCE: $|\\sigma(z) - 1|$")
+right.semilogy(z_grid, np.abs(mse_sigmoid_grad(z_grid, ones)),
+               label="squared error: $|2(\\sigma(z) - 1)\\,\\sigma'(z)|$")
+at_minus_ten = (float(bce_grad(-10.0, 1.0)), float(mse_sigmoid_grad(-10.0, 1.0)))
+right.plot([-10, -10], np.abs(at_minus_ten), "ko")
+right.axvline(-10, color="grey", lw=0.8, ls="--")
+right.set(xlabel="logit $z$ of a positive example ($y = 1$)", ylabel="$|\\partial \\ell / \\partial z|$",
+          title="The gradients: one survives, one vanishes")
+right.legend(loc="lower left")
+fig.tight_layout()
+plt.show()
+
+print(f"at z = -10, y = 1:  bce_grad = {at_minus_ten[0]:.7f}   mse_sigmoid_grad = {at_minus_ten[1]:.4e}")
+print(f"the BCE gradient is {at_minus_ten[0] / at_minus_ten[1]:,.0f} times larger")
+
+# %% [markdown]
+# At $z = -10$ the model gives the positive example a probability of about
+# $4.5 \cdot 10^{-5}$: it is as wrong as it can reasonably be. Binary cross-entropy
+# answers with a gradient of $-0.99995$, essentially the largest it ever gives. The
+# squared error answers with $-9.08 \cdot 10^{-5}$, about eleven thousand times
+# less: the factor $\sigma'(-10) \approx 4.5 \cdot 10^{-5}$ has all but erased it.
+# Its loss curve on the left is flat there, at its maximum of 1, and a flat loss
+# gives gradient descent nothing to follow.
+#
+# ## 4.6 What it does to training
+#
+# A logistic regression, $z_i = w^\top x_i + b$, on 200 points from two overlapping
+# Gaussian clouds, started from a **badly wrong** model: $w = (-4, -4)$ points the
+# opposite way, so almost every example is confidently misclassified (about 6%
+# accuracy at the start).
+#
+# Plain gradient descent on the mean loss $\frac1N \sum_i \ell(z_i, y_i)$ needs its
+# gradient with respect to $w$ and $b$. By the chain rule, with $z_i = w^\top x_i + b$,
+#
+# $$ \nabla_w \frac1N \sum_i \ell(z_i, y_i) = \frac1N \sum_i \frac{\partial \ell}{\partial z_i}\, x_i ,
+#    \qquad \frac{\partial}{\partial b} \frac1N \sum_i \ell(z_i, y_i) = \frac1N \sum_i \frac{\partial \ell}{\partial z_i} , $$
+#
+# so the per-example gradients from `bce_grad` or `mse_sigmoid_grad` are all a
+# training loop needs: the division by $N$ happens here, once. The cell below
+# trains the same model from the same start with each loss, 300 steps of learning
+# rate 1, and records the mean BCE, the mean squared error and the training accuracy
+# at every step (entry `k` of each history is the value after `k` steps; entry 0 is
+# the start).
+
+# %%
+N_TRAIN, STEPS, LEARNING_RATE, TARGET_ACCURACY = 200, 300, 1.0, 0.85
+
+data_rng = np.random.default_rng(0)
+labels = (data_rng.random(N_TRAIN) < 0.5).astype(np.float64)
+features = data_rng.normal(size=(N_TRAIN, 2)) + np.where(labels[:, None] == 1, 1.0, -1.0)
+w_start, b_start = np.array([-4.0, -4.0]), 0.0
+
+
+def train_logistic(grad_fn, steps=STEPS, lr=LEARNING_RATE):
+    """Gradient descent on the mean loss whose per-example logit gradient is grad_fn(z, y)."""
+    w, b = w_start.copy(), b_start
+    history = {"bce": [], "mse": [], "accuracy": []}
+    for step in range(steps + 1):
+        logits = features @ w + b
+        history["bce"].append(np.mean(np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))))
+        history["mse"].append(np.mean((sigmoid(logits) - labels) ** 2))
+        history["accuracy"].append(np.mean((logits > 0) == (labels == 1)))
+        if step == steps:
+            break
+        g = np.asarray(grad_fn(logits, labels), dtype=np.float64)
+        w = w - lr * (features.T @ g) / N_TRAIN
+        b = b - lr * np.mean(g)
+    return {key: np.array(values) for key, values in history.items()}
+
+
+history_bce = train_logistic(bce_grad)
+history_mse = train_logistic(mse_sigmoid_grad)
+
+# %%
+steps_axis = np.arange(STEPS + 1)
+fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+axes[0].plot(steps_axis, history_bce["bce"], label="trained with BCE")
+axes[0].plot(steps_axis, history_mse["bce"], label="trained with squared error")
+axes[0].set(ylabel="mean BCE", title="Binary cross-entropy of the model")
+axes[1].plot(steps_axis, history_bce["mse"], label="trained with BCE")
+axes[1].plot(steps_axis, history_mse["mse"], label="trained with squared error")
+axes[1].set(ylabel="mean squared error of $\\sigma(z)$", title="Squared error of the model")
+axes[2].plot(steps_axis, history_bce["accuracy"], label="trained with BCE")
+axes[2].plot(steps_axis, history_mse["accuracy"], label="trained with squared error")
+axes[2].axhline(TARGET_ACCURACY, color="grey", lw=0.8, ls="--", label=f"{TARGET_ACCURACY:.0%} accuracy")
+axes[2].set(ylabel="training accuracy", title="Accuracy")
+for ax in axes:
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlabel("gradient steps (linear up to 10, then logarithmic)")
+    ax.legend()
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ### Exercise: read the experiment
+#
+# Using the histories `history_bce` and `history_mse` from your own run, set
+#
+# - `steps_bce`: the number of gradient steps the BCE run needs until its training
+#   accuracy **first** reaches at least `TARGET_ACCURACY` (85%), that is, the
+#   smallest `k` with `history_bce["accuracy"][k] >= TARGET_ACCURACY`;
+# - `steps_mse`: the same for the squared-error run.
+#
+# If a run never reaches the target within its `STEPS` steps, report `STEPS`. Both
+# are whole numbers. (Beware `np.argmax(condition)`: it returns 0 when the condition
+# is never true.)
+
+# %% kind="answer" id="steps_to_accuracy_answer"
+### BEGIN SOLUTION
+def first_step_reaching(accuracy, target=TARGET_ACCURACY):
+    reached = np.flatnonzero(np.asarray(accuracy) >= target)
+    return int(reached[0]) if reached.size else STEPS
+
+
+steps_bce = first_step_reaching(history_bce["accuracy"])
+steps_mse = first_step_reaching(history_mse["accuracy"])
+### END SOLUTION
+steps_bce, steps_mse
+
+# %% kind="test" id="gradient_descent_steps_to_accuracy" points=2
+assert steps_bce == int(steps_bce) and steps_mse == int(steps_mse)
+assert history_bce["accuracy"][int(steps_bce)] >= TARGET_ACCURACY
+
+# %% [markdown]
+# Both runs start from the same model and end near the same accuracy: the data and
+# the model decide where training can go. The loss decides **how fast** it gets
+# there. Cross-entropy turns the start's confident mistakes into gradients close to
+# $\pm 1$ and fixes the model within a handful of steps. Squared error turns the same
+# mistakes into gradients of order $\sigma'(z) \approx 10^{-4}$: its loss sits on a
+# plateau for well over a hundred steps, creeping along, until enough examples cross
+# into the region where $\sigma'$ is large and it finally learns.
+#
+# ## Summary
+#
+# | loss of a logit $z$ | gradient with respect to $z$ | when the model is confidently wrong |
+# |---|---|---|
+# | binary cross-entropy | $\sigma(z) - y$ | about $\pm 1$: a strong push |
+# | squared error of $\sigma(z)$ | $2(\sigma(z) - y)\,\sigma(z)(1-\sigma(z))$ | about $\pm 2\sigma'(z) \to 0$: it vanishes |
+# | softmax cross-entropy | $\operatorname{softmax}(z) - \operatorname{onehot}(y)$ | about $\pm 1$ |
+#
+# The likelihood view of notebooks 1 to 3 chose each loss to match the kind of target;
+# this notebook shows the practical consequence of that choice. Whatever you derive,
+# check it numerically: central differences in float64, and a relative error below
+# $10^{-7}$.
