@@ -9,12 +9,12 @@ Every bare nbgrader command works from the repository root:
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
                                     GetGrades, IgnorePattern, LimitOutput,
-                                    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+                                    OverwriteKernelspec, SaveAutoGrades)
 
-from mle_grading.nbgrader_plugins import (StripHiddenTests, TrustedGrading, course_db_url,
-                                          skip_unreadable_notebooks, zero_unreadable_notebooks)
+from mle_grading.nbgrader_plugins import (RebuildSubmission, StripHiddenTests, TrustedGrading, course_db_url,
+                                          set_aside_unreadable_notebooks)
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads the config)
 
@@ -29,16 +29,14 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
 
-# Autograde: restore tests from the gradebook (re-adding deleted ones), then decide
+# Autograde: rebuild every locked and test cell from the gradebook (whatever the
+# student deleted, edited or re-labelled), then decide
 # every test cell by a trusted check against the sandboxed submission.
-c.OverwriteCells.add_missing_cells = True
-c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
-                                      OverwriteCells, CheckCellMetadata]
+c.Autograde.sanitize_preprocessors = [ClearOutput, OverwriteKernelspec, RebuildSubmission, CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [TrustedGrading, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties,
                                        CheckCellMetadata]
-c.Autograde.pre_convert_hook = skip_unreadable_notebooks
-c.Autograde.post_convert_hook = zero_unreadable_notebooks
+c.Autograde.pre_convert_hook = set_aside_unreadable_notebooks
 c.TrustedGrading.cell_timeout = 30.0
 c.TrustedGrading.call_timeout = 10.0
 c.TrustedGrading.memory_limit = 3_000_000_000

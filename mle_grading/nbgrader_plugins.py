@@ -1,9 +1,10 @@
 """nbgrader preprocessors and hooks that make autograding trustworthy.
 
-`course_config.py` puts `TrustedGrading` in place of nbgrader's `Execute` in
+`course_config.py` puts `RebuildSubmission` in place of nbgrader's OverwriteCells,
+`TrustedGrading` in place of nbgrader's `Execute` in
 `Autograde.autograde_preprocessors`, `StripHiddenTests` in front of
-`GenerateFeedback.preprocessors`, and `skip_unreadable_notebooks` /
-`zero_unreadable_notebooks` as the converters' pre- and post-convert hooks. So
+`GenerateFeedback.preprocessors`, and `set_aside_unreadable_notebooks` as the
+autograder's pre-convert hook. So
 these guarantees hold for a bare `nbgrader autograde mle_losses` (and
 formgrader's button), not only for the pack's own pipeline.
 """
@@ -66,6 +67,8 @@ class TrustedGrading(NbGraderPreprocessor):
         session = SandboxSession([c.source for _, c in cells], directory, limits)
         report = {"student": student_id, "assignment": assignment_id, "notebook": notebook_id,
                   "checks": {}, "problems": []}
+        if (student_id, notebook_id) in UNREADABLE:
+            report["problems"].append(f"not a valid notebook file: {UNREADABLE.pop((student_id, notebook_id))}")
         try:
             try:
                 session.start()
@@ -138,9 +141,10 @@ class StripHiddenTests(NbGraderPreprocessor):
         return cell, resources
 
 
-# -- hooks: one unreadable notebook must not cost the student's other notebooks --
+# -- hook: one unreadable notebook must not cost the student's other notebooks --
 
 UNREADABLE = {}
+PLACEHOLDER_KEY = "mle_grading_unreadable"
 
 
 def _unreadable_reason(path):
@@ -149,35 +153,144 @@ def _unreadable_reason(path):
         nbformat.validate(nb)
     except Exception as exc:
         return f"{type(exc).__name__}: {str(exc)[:300]}"
-    return None
+    return nb.metadata.get(PLACEHOLDER_KEY)  # a placeholder written by an earlier run
 
 
-def skip_unreadable_notebooks(assignment, student, notebooks):
-    """pre_convert_hook: drop notebooks that are not valid, so the others are graded."""
-    for path in list(notebooks):
+def _student_of(path):
+    # nbgrader passes the student *pattern* to hooks; the path says who it is:
+    # .../submitted/<student>/<assignment>/<notebook>.ipynb
+    return os.path.basename(os.path.dirname(os.path.dirname(os.path.abspath(path))))
+
+
+def set_aside_unreadable_notebooks(assignment, student, notebooks):
+    """pre_convert_hook: keep an unreadable notebook beside a readable placeholder.
+
+    nbgrader stops grading a student's whole assignment when one file is not a
+    valid notebook. The file as submitted is renamed (never deleted or
+    overwritten) and a valid placeholder that says why takes its place, so the
+    student's other notebooks are graded and this one scores 0.
+    """
+    for path in notebooks:
         reason = _unreadable_reason(path)
-        if reason:
-            notebooks.remove(path)
-            nb_id = os.path.splitext(os.path.basename(path))[0]
-            UNREADABLE[(assignment, student, nb_id)] = reason
-            print(f"[mle_grading] {student}/{nb_id}: not a valid notebook, scored 0 ({reason}); "
-                  f"the submitted file is kept as it was", flush=True)
+        if not reason:
+            continue
+        who = _student_of(path)
+        nb_id = os.path.splitext(os.path.basename(path))[0]
+        UNREADABLE[(who, nb_id)] = reason
+        try:
+            if nbformat.read(path, as_version=4).metadata.get(PLACEHOLDER_KEY):
+                continue  # already set aside by an earlier run
+        except Exception:
+            pass
+        kept = f"{path}.unreadable"
+        n = 1
+        while os.path.exists(kept):
+            n += 1
+            kept = f"{path}.unreadable-{n}"
+        os.rename(path, kept)
+        placeholder = nbformat.v4.new_notebook()
+        placeholder.metadata[PLACEHOLDER_KEY] = reason
+        placeholder.cells.append(nbformat.v4.new_markdown_cell(
+            f"**This notebook could not be read when it was graded**, so it scores 0.\n\n"
+            f"Reason: `{reason}`\n\nThe file as submitted is kept as `{os.path.basename(kept)}`."))
+        nbformat.write(placeholder, path)
+        print(f"[mle_grading] {who}/{nb_id}: not a valid notebook, scored 0 ({reason}); "
+              f"the submitted file is kept as {kept}", flush=True)
 
 
-def zero_unreadable_notebooks(assignment, student, notebooks):
-    """post_convert_hook: record 0 points for the notebooks that were skipped."""
-    from nbgrader.api import Gradebook
-    pending = [(k, v) for k, v in UNREADABLE.items() if k[0] == assignment and k[1] == student]
-    if not pending:
-        return
-    with Gradebook(course_db_url()) as gb:
-        for (assignment_id, student_id, nb_id), reason in pending:
-            submission = gb.find_submission_notebook(nb_id, assignment_id, student_id)
-            for grade in submission.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = False
-            gb.db.commit()
-            report = {"student": student_id, "assignment": assignment_id, "notebook": nb_id,
-                      "checks": {}, "problems": [f"not a valid notebook file: {reason}"]}
-            TrustedGrading()._save_report(report)
-            del UNREADABLE[(assignment_id, student_id, nb_id)]
+class RebuildSubmission(NbGraderPreprocessor):
+    """Rebuild a submission around the gradebook's cells, whatever the student did to them.
+
+    Replaces nbgrader's OverwriteCells and DeduplicateIds, which stop with an
+    exception on some tampered notebooks (a cell posing as a test, a test cell's
+    flags edited), costing the student's whole assignment. Here every locked and
+    test cell comes from the gradebook, in the source notebook's order; each answer
+    cell is the student's cell of that grade_id (or the release's stub if it is
+    gone); any other student cell is kept, as plain code, after the cell it
+    followed. Nothing in the student's metadata can change what is graded or how
+    many points it is worth.
+    """
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            source = {c.name: (c.cell_type, c.locked, c.source, c.checksum) for c in notebook.source_cells}
+            points = {c.name: float(c.max_score) for c in notebook.grade_cells}
+            answers = {c.name for c in notebook.solution_cells}
+        order = self._canonical_order(info["assignment"], info["notebook"], source)
+        student_answers, extras_after = {}, {None: []}
+        last = None
+        for cell in nb.cells:
+            name = self._grade_id(cell)
+            if name in answers and name not in student_answers:
+                student_answers[name] = cell
+                last = name
+            elif name in source:
+                last = name  # a locked or test cell: the gradebook's copy is used
+            else:
+                extras_after.setdefault(last, []).append(self._plain(cell))
+        cells = list(extras_after.get(None, []))
+        for name in order:
+            cell_type, locked, text, checksum = source[name]
+            cell = self._new_cell(cell_type, text)
+            if name in answers:
+                # The student's own answer; if it is gone, nothing (not the stub, which
+                # would undo an answer the student moved to another cell).
+                mine = student_answers.get(name)
+                same_type = mine is not None and mine.get("cell_type") == cell_type
+                cell.source = _text(mine.get("source", "")) if same_type else ""
+            meta = {"grade": name in points, "grade_id": name, "locked": bool(locked),
+                    "schema_version": 3, "solution": name in answers, "task": False, "checksum": checksum}
+            if name in points:
+                meta["points"] = points[name]
+            cell.metadata = {"nbgrader": meta}
+            if locked:
+                cell.metadata.update(deletable=False, editable=False)
+            cells.append(cell)
+            cells.extend(extras_after.get(name, []))
+        for index, cell in enumerate(cells):
+            cell["id"] = f"cell-{index:04d}"
+        nb.cells = cells
+        nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                      "name": "python3"}, "language_info": {"name": "python"}}
+        nb.nbformat, nb.nbformat_minor = 4, 5
+        return nb, resources
+
+    @staticmethod
+    def _grade_id(cell):
+        meta = cell.get("metadata")
+        nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
+        name = nbg.get("grade_id") if isinstance(nbg, dict) else None
+        return name if isinstance(name, str) else None
+
+    @staticmethod
+    def _new_cell(cell_type, text):
+        from nbformat import v4
+        return v4.new_code_cell(text) if cell_type == "code" else v4.new_markdown_cell(text)
+
+    def _plain(self, cell):
+        text = _text(cell.get("source", ""))
+        if cell.get("cell_type") == "code":
+            return self._new_cell("code", text)
+        return self._new_cell("markdown", text)
+
+    @staticmethod
+    def _canonical_order(assignment, notebook_id, source):
+        import nbformat
+        path = os.path.join(os.getcwd(), "source", assignment, f"{notebook_id}.ipynb")
+        order = []
+        if os.path.exists(path):
+            for cell in nbformat.read(path, as_version=4).cells:
+                name = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if name in source and name not in order:
+                    order.append(name)
+        order += sorted(n for n in source if n not in order)
+        return order
+
+
+def _text(source):
+    if isinstance(source, list):
+        return "".join(str(s) for s in source)
+    return str(source)

@@ -13,7 +13,7 @@ import sympy
 from .. import reference as ref
 from .. import torch_reference as tref
 from . import check, CheckFailed
-from .expect import describe_failure, expect_close, expect_raises, returned, rng_for
+from .expect import describe_failure, expect_close, expect_raises, rng_for
 from .symbolic import expect_equivalent, sym
 
 NB = "02_bernoulli_bce"
@@ -39,12 +39,25 @@ def _has_python_container(args):
     return any(isinstance(a, (list, tuple, float, int)) for a in args)
 
 
-def _scalar(student, function, what, *args):
+def _returned_value(function, outcome):
+    """The array a call returned, or a failure naming what went wrong."""
+    if outcome.kind != "returned":
+        raise CheckFailed(describe_failure(function, outcome))
+    if outcome.value is None:
+        raise CheckFailed(f"`{function}` returned None: did you forget `return`?")
+    if not isinstance(outcome.value, np.ndarray):
+        raise CheckFailed(f"`{function}` should return a number or an array, not an expression.")
+    return outcome.value
+
+
+def _scalar(student, function, what, *args, hint_on_raise=""):
     """Call a loss and return its value as a float, or fail with a message naming `what`."""
     outcome = student.call(function, *args)
     if outcome.kind == "raised" and _has_python_container(args):
         raise CheckFailed(f"{what}: {describe_failure(function, outcome)}. Python lists and floats are valid "
                           "inputs: convert them with np.asarray(..., dtype=float) before computing.")
+    if outcome.kind == "raised" and hint_on_raise:
+        raise CheckFailed(f"{what}: {describe_failure(function, outcome)}. {hint_on_raise}")
     if outcome.kind != "returned":
         raise CheckFailed(f"{what}: {describe_failure(function, outcome)}")
     value = outcome.value
@@ -82,8 +95,12 @@ def sigmoid_mistakes(z):
         ]
 
 
-def _sigmoid_value(student, z, what, rtol=1e-6):
-    got = returned(student, "sigmoid", z)
+def _sigmoid_value(student, z, what):
+    outcome = student.call("sigmoid", z)
+    if outcome.kind == "raised" and _has_python_container([z]):
+        raise CheckFailed(f"{what}: {describe_failure('sigmoid', outcome)}. Python floats and lists are valid "
+                          "inputs: convert them with np.asarray(..., dtype=float) first.")
+    got = _returned_value("sigmoid", outcome)
     want = ref.sigmoid(z)
     _reference_agrees(want, tref.sigmoid(z), "sigmoid")
     if got.shape != want.shape:
@@ -100,10 +117,6 @@ def sigmoid_values(student):
         got, want = _sigmoid_value(student, z, f"`sigmoid` on an array of shape {shape}")
         expect_close(got, want, f"`sigmoid` on an array of shape {shape}", sigmoid_mistakes(z))
     for z, what in [(0.7, "`sigmoid` of a Python float"), ([-2, 0, 3], "`sigmoid` of a Python list of ints")]:
-        outcome = student.call("sigmoid", z)
-        if outcome.kind == "raised":
-            raise CheckFailed(f"{what}: {describe_failure('sigmoid', outcome)}. Python floats and lists are valid "
-                              "inputs: convert them with np.asarray(..., dtype=float) first.")
         got, want = _sigmoid_value(student, z, what)
         expect_close(got, want, what, sigmoid_mistakes(z))
     z32 = (rng.normal(size=(5, 2)) * 3).astype(np.float32)
@@ -128,8 +141,9 @@ def sigmoid_extreme_logits(student):
         single = np.array([sign * 1e4])
         got, want = _sigmoid_value(student, single, what)
         if not np.all(np.isfinite(got)):
-            raise CheckFailed(f"{what}: the result is NaN or inf for a single large {'positive' if sign > 0 else 'negative'} "
-                              "logit: compute from exp(-|z|), which never overflows.")
+            kind = "positive" if sign > 0 else "negative"
+            raise CheckFailed(f"{what}: the result is NaN or inf for a single large {kind} logit: compute from "
+                              "exp(-|z|), which never overflows.")
         expect_close(got, want, what, sigmoid_mistakes(single))
 
 
@@ -153,13 +167,14 @@ def bernoulli_mistakes(p, y):
         pc = np.clip(p, eps, 1 - eps)
         found.append((np.mean(-_xlogy(y, pc) - _xlogy(1 - y, 1 - pc)),
                       f"this clips p to [{eps:g}, 1 - {eps:g}]: a prediction p == y then costs about {eps:g} "
-                      "instead of 0, and a confident mistake costs at most -log(eps). Do not clip: treat "
+                      f"instead of 0, and a confident mistake costs at most -log({eps:g}). Do not clip: treat "
                       "0 * log(0) as 0 instead."))
     return found
 
 
-def _bernoulli_value(student, p, y, what, rtol=1e-6, atol=1e-8):
-    got = _scalar(student, "bernoulli_nll", what, p, y)
+def _bernoulli_value(student, p, y, what, rtol=1e-6, atol=1e-8, got=None):
+    if got is None:
+        got = _scalar(student, "bernoulli_nll", what, p, y)
     want = ref.bernoulli_nll(p, y)
     _reference_agrees(want, tref.bernoulli_nll(p, y), "bernoulli_nll")
     if not math.isfinite(got) and math.isfinite(want):
@@ -205,21 +220,19 @@ def bernoulli_nll_confident_predictions(student):
     cases = [
         (np.array([0.0, 1.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0, 1.0]),
          "`bernoulli_nll` for predictions equal to their labels"),
-        (np.array([[0.0, 0.3], [1.0, 0.8]]), np.array([[0, 1], [1, 0]]),
-         "`bernoulli_nll` for a batch where some predictions equal their labels"),
+        (np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[0, 1], [1, 0]]),
+         "`bernoulli_nll` for predictions of shape (2, 2) equal to their integer labels"),
     ]
     for p, y, what in cases:
-        outcome = student.call("bernoulli_nll", p, y)
-        if outcome.kind == "raised" and outcome.error_type == "ValueError":
-            raise CheckFailed(f"{what}: `bernoulli_nll` raised ValueError, but 0 and 1 are valid probabilities: "
-                              "raise only for p outside [0, 1].")
-        got = _scalar(student, "bernoulli_nll", what, p, y)
+        got = _scalar(student, "bernoulli_nll", what, p, y,
+                      hint_on_raise="0 and 1 are valid probabilities: raise ValueError only for p outside [0, 1], "
+                                    "and treat 0 * log(0) as 0.")
         if math.isnan(got):
             raise CheckFailed(
                 f"{what}: the result is NaN. Where p == y at 0 or 1, one term is 0 * log(0), which NumPy "
                 "evaluates as 0 * (-inf) = NaN; the loss counts it as 0 (the limit of p * log(p)). Compute "
                 "each term only where its factor is nonzero, for example with np.where.")
-        _bernoulli_value(student, p, y, what)
+        _bernoulli_value(student, p, y, what, got=got)
     for p, y in [([1e-12], [1]), ([1 - 1e-12], [0]), ([1e-12], [0])]:
         _bernoulli_value(student, np.array(p), np.array(y, dtype=np.float64),
                          "`bernoulli_nll` for a single very confident prediction")
@@ -262,7 +275,7 @@ def logits_mistakes(z, y):
             pc = np.clip(ref.sigmoid(z), eps, 1 - eps)
             found.append((np.mean(-_xlogy(y, pc) - _xlogy(1 - y, 1 - pc)),
                           f"this clips sigmoid(z) to [{eps:g}, 1 - {eps:g}], which caps the loss of a confidently "
-                          "wrong logit at -log(eps). Compute from the logits instead: -log(sigmoid(z)) = "
+                          f"wrong logit at -log({eps:g}). Compute from the logits instead: -log(sigmoid(z)) = "
                           "softplus(-z) and -log(1 - sigmoid(z)) = softplus(z)."))
     return found
 
@@ -275,11 +288,14 @@ NAIVE_LOGITS_MESSAGE = (
 
 
 def _logits_value(student, z, y, what, rtol=1e-6, atol=1e-8):
-    got = _scalar(student, "bce_with_logits", what, z, y)
+    large = np.max(np.abs(_f(z))) > 30
+    got = _scalar(student, "bce_with_logits", what, z, y,
+                  hint_on_raise=("If it goes through sigmoid(z) and a loss of probabilities, that route breaks for "
+                                 "large |z|: compute from the logits with softplus instead." if large else ""))
     want = ref.bce_with_logits(z, y)
     _reference_agrees(want, tref.bce_with_logits(z, y), "bce_with_logits")
     if not math.isfinite(got):
-        if np.max(np.abs(_f(z))) > 30:
+        if large:
             raise CheckFailed(f"{what}: {NAIVE_LOGITS_MESSAGE}")
         raise CheckFailed(f"{what}: the result is NaN or inf where the true value is finite.")
     expect_close(got, want, what, logits_mistakes(z, y), rtol=rtol, atol=atol)
