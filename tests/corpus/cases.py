@@ -257,3 +257,63 @@ HONEST = [
 ]
 
 ALL = ATTACKS + BROKEN + HONEST
+
+# -- the other notebooks -----------------------------------------------------
+
+NB2, NB3, NB4 = "02_bernoulli_bce", "03_categorical_ce", "04_gradients"
+SIGMOID_CELLS = {"sigmoid_values", "sigmoid_extreme_logits"}
+SOFTMAX_CELLS = {"softmax_matches_torch", "softmax_large_logits", "softmax_last_axis_any_shape",
+                 "softmax_accepts_lists_and_float32"}
+BCE_GRAD_CELLS = {"bce_grad_matches_torch", "bce_grad_extreme_logits", "bce_grad_lists_and_float32",
+                  "gradient_descent_steps_to_accuracy"}  # the training experiment uses bce_grad
+
+ATTACKS += [
+    Case("atk-torch-sigmoid", "attack", NB2, zero=SIGMOID_CELLS, answers={"sigmoid_answer": (
+        "def sigmoid(z):\n    import torch\n    return torch.sigmoid(torch.as_tensor(np.asarray(z, float))).numpy()\n")},
+        what="sigmoid by torch"),
+    Case("atk-patch-numpy-softmax", "attack", NB3, zero=SOFTMAX_CELLS,
+         answers={"softmax_answer": "def softmax(z):\n    return np.zeros(np.shape(z))\n"},
+         extra_cells=["import numpy as np, numpy.testing\nnp.allclose = lambda *a, **k: True\n"
+                      "np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(a, b).shape, bool)\n"
+                      "np.array_equal = lambda *a, **k: True\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
+                      "np.asarray = lambda x, *a, **k: x\n"],
+         what="a wrong softmax, with NumPy's comparisons and asarray patched"),
+    Case("atk-torch-autograd-grad", "attack", NB4, zero=BCE_GRAD_CELLS, answers={"bce_grad_answer": (
+        "def bce_grad(z, y):\n    import torch\n    zt = torch.tensor(np.asarray(z, float), requires_grad=True)\n"
+        "    loss = torch.nn.functional.binary_cross_entropy_with_logits(zt, torch.tensor(np.asarray(y, float)), "
+        "reduction='sum')\n    loss.backward()\n    return zt.grad.numpy()\n")},
+        what="the gradient by torch autograd"),
+]
+
+HONEST += [
+    Case("hon-tanh-and-logaddexp", "honest", NB2, answers={
+        "sigmoid_answer": "def sigmoid(z):\n    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))\n",
+        "bce_with_logits_answer": ("def bce_with_logits(z, y):\n    z, y = np.asarray(z, float), np.asarray(y, float)\n"
+                                   "    return np.mean(y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z))\n")},
+        what="sigmoid through tanh, BCE through np.logaddexp"),
+    Case("hon-logaddexp-and-loops", "honest", NB3, answers={
+        "softmax_answer": ("def softmax(z):\n    z = np.asarray(z, dtype=float)\n"
+                           "    return np.exp(z - np.logaddexp.reduce(z, axis=-1, keepdims=True))\n"),
+        "log_softmax_answer": ("def log_softmax(z):\n    z = np.asarray(z, dtype=float)\n"
+                               "    return z - np.logaddexp.reduce(z, axis=-1, keepdims=True)\n"),
+        "categorical_nll_answer": ("import math\ndef categorical_nll(z, y):\n    rows = np.atleast_2d(np.asarray(z, float))\n"
+                                   "    labels = np.atleast_1d(np.asarray(y)).ravel()\n    total = 0.0\n"
+                                   "    for row, label in zip(rows, labels):\n        m = max(row)\n"
+                                   "        total += m + math.log(sum(math.exp(v - m) for v in row)) - row[int(label)]\n"
+                                   "    return total / len(labels)\n")},
+        what="log-sum-exp by np.logaddexp.reduce, the loss by Python loops"),
+    Case("hon-other-gradient-forms", "honest", NB4, answers={
+        "bce_grad_answer": ("def bce_grad(z, y):\n    z, y = np.asarray(z, float), np.asarray(y, float)\n"
+                            "    pos, neg = 0.5 * (1 + np.tanh(0.5 * z)), 0.5 * (1 + np.tanh(-0.5 * z))\n"
+                            "    return (1 - y) * pos - y * neg\n"),
+        "mse_sigmoid_grad_answer": ("def mse_sigmoid_grad(z, y):\n    z, y = np.asarray(z, float), np.asarray(y, float)\n"
+                                    "    s, s_neg = 0.5 * (1 + np.tanh(0.5 * z)), 0.5 * (1 + np.tanh(-0.5 * z))\n"
+                                    "    return 2 * (s - y) * s * s_neg\n"),
+        "softmax_ce_grad_answer": ("def softmax_ce_grad(z, y):\n    z = np.asarray(z, float)\n    rows = np.atleast_2d(z).copy()\n"
+                                   "    labels = np.atleast_1d(np.asarray(y)).astype(int)\n    for i in range(rows.shape[0]):\n"
+                                   "        e = np.exp(rows[i] - rows[i].max())\n        rows[i] = e / e.sum()\n"
+                                   "        rows[i, labels[i]] -= 1.0\n    return rows[0] if z.ndim == 1 else rows\n")},
+        what="gradients through sigmoid(-z) = 1 - sigmoid(z) and a per-row loop"),
+]
+
+ALL = ATTACKS + BROKEN + HONEST
