@@ -304,9 +304,11 @@ plt.show()
 #    $-\log(1 - 1) = \infty$, although the true loss is simply $\approx z$. Long before
 #    that, $1 - \sigma(z)$ loses digits: subtracting two nearly equal numbers
 #    (*catastrophic cancellation*).
-# 2. **Underflow and overflow.** For very negative $z$, $\sigma(z)$ underflows to 0
-#    (below about $10^{-308}$, reached at $z \approx -745$) and $-\log 0 = \infty$
-#    for a label 1; and $e^{-z}$ itself overflows once $-z > 709.78$.
+# 2. **Overflow and underflow.** For very negative $z$, $e^{-z}$ overflows to `inf` once
+#    $-z > 709.78$, so the naive $\sigma(z) = 1/(1 + \infty)$ is `0.0` (even a careful
+#    sigmoid gives `0.0` below $z \approx -745$, where $\sigma(z)$ is smaller than the
+#    smallest positive float64, about $5 \times 10^{-324}$). Then a label 1 costs
+#    $-\log 0 = \infty$, although the true loss is simply $\approx -z$.
 #
 # Here is the naive formula against the true value, which `np.logaddexp(0, t)`
 # $= \log(e^0 + e^t) = \mathrm{softplus}(t)$ computes stably:
@@ -326,9 +328,9 @@ for z_value, y_value in [(2.0, 0), (20.0, 0), (30.0, 0), (36.0, 0), (37.0, 0), (
     print(f"{z_value:8g} {y_value:2d} {naive_bce_with_logits(z_value, y_value):14.8f} {true:14.8f}")
 
 # %% [markdown]
-# At $z = 20$ the naive value is already wrong in the ninth digit, at $z = 36$ in the
-# third, and from $z = 37$ on it is `inf`: one such example makes the whole mean `inf`
-# and its gradient `nan`, and training stops. In float32, the precision of most
+# At $z = 20$ the naive value is already off in the eighth digit, at $z = 30$ in the
+# fourth decimal, at $z = 36$ in the second, and from $z = 37$ on it is `inf`: one such
+# example makes the whole mean `inf` and its gradient `nan`, and training stops. In float32, the precision of most
 # neural networks, the same happens from $z \approx 17$.
 #
 # **The stable form.** Section 2.2 already wrote the loss without ever forming $p$:
@@ -400,7 +402,7 @@ assert math.isclose(huge, 1e4 / 2)   # two confident mistakes cost 1e4 each, two
 # then is `inf` (the curve stops); in float32 it already stops at $z \approx 17$.
 # On the right, the relative error of the naive formula: it grows like $e^{z}$ times
 # the machine precision, long before the curve visibly leaves the line. Your
-# `bce_with_logits` (dots) stays on the line, at a relative error near $10^{-16}$ (drawn
+# `bce_with_logits` (black) stays on the line, with a relative error of $10^{-16}$ or less (drawn
 # at the bottom edge where it is exactly 0).
 
 # %%
@@ -413,19 +415,23 @@ with np.errstate(over="ignore", divide="ignore"):
 stable = np.array([bce_with_logits(np.array([zv]), np.array([0])) for zv in z_grid])
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4))
-left.plot(z_grid, np.where(np.isfinite(naive32), naive32, np.nan), lw=3, alpha=0.6, label="naive, float32")
-left.plot(z_grid, np.where(np.isfinite(naive64), naive64, np.nan), lw=2, label="naive, float64")
+left.plot(z_grid, np.where(np.isfinite(naive64), naive64, np.nan), lw=5, alpha=0.5, color="C1",
+          label="naive, float64")
+left.plot(z_grid, np.where(np.isfinite(naive32), naive32, np.nan), lw=1.5, color="C0", label="naive, float32")
 left.plot(z_grid[::20], stable[::20], "o", color="black", ms=4, label="your bce_with_logits")
-for z_stop, colour in ((17, "C0"), (37, "C1")):
+for z_stop, colour, text in ((16.6, "C0", "float32\nends"), (36.7, "C1", "float64\nends")):
     left.axvline(z_stop, color=colour, ls=":", lw=1)
+    left.text(z_stop + 0.8, 52, text, color=colour, fontsize=9)
 left.set(xlabel="logit $z$ (label $y = 0$)", ylabel="loss", title="The naive formula stops at inf")
 left.legend()
 
 floor = 1e-17
 with np.errstate(divide="ignore", invalid="ignore"):
-    for values, name in ((naive32, "naive, float32"), (naive64, "naive, float64"), (stable, "your bce_with_logits")):
+    for values, name, colour in ((naive32, "naive, float32", "C0"), (naive64, "naive, float64", "C1"),
+                                 (stable, "your bce_with_logits", "black")):
         rel = np.abs(values.astype(np.float64) - exact) / exact
-        right.semilogy(z_grid, np.clip(np.where(np.isfinite(rel), rel, np.nan), floor, None), label=name)
+        right.semilogy(z_grid, np.clip(np.where(np.isfinite(rel), rel, np.nan), floor, None), color=colour,
+                       label=name)
 right.set(xlabel="logit $z$ (label $y = 0$)", ylabel="relative error", ylim=(floor / 2, 10),
           title="...and is inaccurate long before")
 right.legend()

@@ -82,8 +82,8 @@ import sympy as sp
 #
 # ## 3.3 Softmax, and where the textbook formula breaks
 #
-# Logits are not small. A float64 `exp` overflows to `inf` above about 709.78, and
-# `inf / inf` is `nan`. The textbook formula fails on logits of a few hundred:
+# Logits are not always small. A float64 `exp` overflows to `inf` above about
+# 709.78, and `inf / inf` is `nan`. The textbook formula fails on a logit of 1000:
 
 # %%
 def softmax_textbook(z):
@@ -106,9 +106,9 @@ with np.errstate(over="ignore", invalid="ignore"):          # silence NumPy's wa
 # $z_j - m \le 0$, so no `exp` can overflow; and the largest term is
 # $e^0 = 1$, so the sum lies between 1 and $C$: it can neither overflow nor round
 # to 0. This is **exact**, an identity and not an approximation: the only errors
-# left are the ordinary rounding errors of each operation. Entries that are
-# truly smaller than about $10^{-308}$ still round to 0, which is the correctly
-# rounded answer for a probability.
+# left are the ordinary rounding errors of each operation. A probability smaller
+# than the smallest positive float64 (about $5 \cdot 10^{-324}$) still comes out
+# as 0, which is the correctly rounded answer.
 #
 # ### Exercise: implement `softmax(z)`
 #
@@ -159,15 +159,17 @@ assert np.allclose(softmax(np.array([[0.0, math.log(3.0)]], dtype=np.float32)), 
 # ### Two pictures of softmax
 #
 # *Left:* dividing the logits by a **temperature** $T > 0$ keeps their order but
-# changes how decided the distribution is. As $T \to 0$ softmax puts all its mass on
-# the largest logit (a hard $\arg\max$, hence the name *soft*max); as $T \to \infty$
-# it tends to the uniform distribution $1/C$. Large logits are a confident model,
-# not a broken one, which is why softmax must survive them.
+# changes how decided the distribution is. Shown: $\operatorname{softmax}(z / T)$
+# for four fixed logits. As $T \to 0$ softmax puts all its mass on the largest
+# logit (a hard $\arg\max$, hence the name *soft*max); as $T \to \infty$ it tends
+# to the uniform distribution $1/C$. Large logits are a confident model, not a
+# broken one, which is why softmax must survive them.
 #
 # *Right:* add a constant $c$ to the logits $(1, 0, -1)$. The probabilities do not
-# move (solid lines, your `softmax`). The textbook formula agrees only while
-# $e^{1 + c}$ neither overflows nor underflows; outside that window its dashed lines
-# stop, because it returns `nan`.
+# move (solid lines, your `softmax`). The textbook formula (dashed) agrees only
+# while the exponentials are ordinary numbers. Near $c = -745$ they become
+# subnormal and its answers go wrong; beyond that, and beyond $c \approx 709$ on the
+# right, it returns `nan` and its lines stop.
 
 # %%
 logits = np.array([2.0, 1.0, 0.2, -1.0])
@@ -181,16 +183,17 @@ with np.errstate(over="ignore", under="ignore", invalid="ignore"):
 probs_yours = softmax(shifted_logits)
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
-left.stackplot(temperatures, probs_by_temperature.T,
-               labels=[f"class {k}: $z_{k}$ = {v:g}" for k, v in enumerate(logits)])
-left.axhline(1 / len(logits), color="black", lw=0.8, ls=":", label="uniform 1/C")
-left.set(xscale="log", xlabel="temperature T", ylabel="softmax(z / T), stacked", ylim=(0, 1),
-         title="Low temperature: argmax. High: uniform.")
-left.legend(loc="center right", fontsize=8)
+for k, value in enumerate(logits):
+    left.plot(temperatures, probs_by_temperature[:, k], lw=2, label=f"class {k}: $z_{k}$ = {value:g}")
+left.axhline(1 / len(logits), color="black", lw=0.8, ls=":", label="uniform, 1/C")
+left.set(xscale="log", xlabel="temperature T", ylabel="softmax(z / T)", ylim=(0, 1),
+         title="Low temperature: argmax. High temperature: uniform.")
+left.legend(fontsize=8)
 
 for k, colour in enumerate(["C0", "C1", "C2"]):
-    right.plot(shifts, probs_yours[:, k], color=colour, lw=3, alpha=0.5, label=f"class {k}, your softmax")
-    right.plot(shifts, probs_textbook[:, k], color=colour, ls="--", lw=1.2, label=f"class {k}, textbook formula")
+    right.plot(shifts, probs_yours[:, k], color=colour, lw=4, alpha=0.4, label=f"class {k}, your softmax")
+    right.plot(shifts, probs_textbook[:, k], color=colour, ls="--", lw=1.2,
+               label="textbook formula" if k == 2 else None)
 right.set(xlabel="constant c added to the logits (1, 0, -1)", ylabel="probability", ylim=(-0.05, 1),
           title="Adding a constant changes nothing")
 right.legend(loc="center right", fontsize=8)
@@ -219,9 +222,9 @@ with np.errstate(divide="ignore"):                          # log(0) warns; we w
 #
 # where the second form is the same identity as before,
 # $\log \sum_j e^{z_j} = m + \log \sum_j e^{z_j - m}$: the **log-sum-exp trick**.
-# The sum is between 1 and $C$, so its logarithm is between 0 and $\log C$, and
-# $z_k - m$ is computed exactly for logits of similar size. Every intermediate
-# value is an ordinary number, and the result is exact up to rounding.
+# Every intermediate value is an ordinary number: $z_k - m \le 0$, a sum between 1
+# and $C$, and its logarithm between 0 and $\log C$. Nothing overflows, nothing is
+# rounded to 0, and the result is exact up to rounding.
 #
 # ### Exercise: implement `log_softmax(z)`
 #
@@ -243,7 +246,7 @@ def log_softmax(z):
 # %% kind="test" id="log_softmax_matches_torch" points=2
 z_small = np.array([[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]])
 assert log_softmax(z_small).shape == (2, 3)
-assert np.allclose(log_softmax(z_small), np.log(softmax(z_small)))
+assert np.allclose(log_softmax(z_small)[0], np.log(np.exp([1.0, 2.0, 3.0]) / np.sum(np.exp([1.0, 2.0, 3.0]))))
 assert np.allclose(log_softmax(z_small)[1], -math.log(3.0))
 
 # %% kind="test" id="log_softmax_large_logits" points=2

@@ -19,13 +19,13 @@ from course_copy import ROOT, copy_course, run_nbgrader, scores_by_cell
 
 PWNED_MARKERS = ("/tmp/mle_shadow_pwned", "/tmp/pwned.txt", "/tmp/pwned")
 FAST_LIMITS = """
-c.TrustedGrading.cell_timeout = 5.0
-c.TrustedGrading.call_timeout = 3.0
+c.TrustedGrading.cell_timeout = 10.0
+c.TrustedGrading.call_timeout = 5.0
 """
 
 
-def released():
-    return sorted(os.path.basename(p)[:-6] for p in glob.glob(os.path.join(ROOT, "release", "mle_losses", "*.ipynb")))
+def released(course=ROOT):
+    return sorted(os.path.basename(p)[:-6] for p in glob.glob(os.path.join(course, "release", "mle_losses", "*.ipynb")))
 
 
 def companion(notebook):
@@ -70,8 +70,8 @@ def graded_corpus(tmp_path_factory):
         fh.write(FAST_LIMITS)
     run_nbgrader(course, "generate_assignment", "mle_losses", "--force")
     release = {nb: nbformat.read(os.path.join(course, "release", "mle_losses", f"{nb}.ipynb"), as_version=4)
-               for nb in released()}
-    answers = {nb: solutions(os.path.join(course, "source", "mle_losses"), nb) for nb in released()}
+               for nb in released(course)}
+    answers = {nb: solutions(os.path.join(course, "source", "mle_losses"), nb) for nb in released(course)}
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(5)
@@ -81,7 +81,7 @@ def graded_corpus(tmp_path_factory):
     # A bystander: an honest student graded in the same run as every attack.
     bystander = os.path.join(course, "submitted", "bystander", "mle_losses")
     os.makedirs(bystander)
-    for nb in released():
+    for nb in released(course):
         nbformat.write(fill(release[nb], answers[nb]), os.path.join(bystander, f"{nb}.ipynb"))
     proc = run_nbgrader(course, "autograde", "mle_losses", "--force", check=False)
     feedback = run_nbgrader(course, "generate_feedback", "mle_losses", "--force", check=False)

@@ -41,7 +41,7 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     def __init__(self, memory_bytes=3_000_000_000, processes=64, file_bytes=64 * 1024 * 1024,
                  cpu_seconds=600, home_bytes=128 * 1024 * 1024, cell_timeout=30.0, call_timeout=10.0,
-                 max_restarts=6):
+                 max_restarts=6, startup_timeout=120.0):
         self.memory_bytes = memory_bytes
         self.processes = processes
         self.file_bytes = file_bytes
@@ -50,6 +50,7 @@ class Limits:
         self.cell_timeout = cell_timeout
         self.call_timeout = call_timeout
         self.max_restarts = max_restarts
+        self.startup_timeout = startup_timeout
 
 
 def _python_roots():
@@ -179,8 +180,11 @@ class SandboxSession:
             t1 = time.perf_counter()
             try:
                 self._send({"cells": self.cells, "skip": sorted(self.skip)})
+                first = True
                 while True:
-                    event = self._receive(self.limits.cell_timeout)
+                    # The worker's own start-up (imports) has a generous limit of its own.
+                    event = self._receive(self.limits.startup_timeout if first else self.limits.cell_timeout)
+                    first = False
                     kind = event.get("event") if isinstance(event, dict) else None
                     if kind == "cell_start":
                         current = event.get("index")

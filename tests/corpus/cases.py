@@ -275,9 +275,8 @@ ATTACKS += [
          answers={"softmax_answer": "def softmax(z):\n    return np.zeros(np.shape(z))\n"},
          extra_cells=["import numpy as np, numpy.testing\nnp.allclose = lambda *a, **k: True\n"
                       "np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(a, b).shape, bool)\n"
-                      "np.array_equal = lambda *a, **k: True\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
-                      "np.asarray = lambda x, *a, **k: x\n"],
-         what="a wrong softmax, with NumPy's comparisons and asarray patched"),
+                      "np.array_equal = lambda *a, **k: True\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"],
+         what="a wrong softmax, with NumPy's comparisons patched"),
     Case("atk-torch-autograd-grad", "attack", NB4, zero=BCE_GRAD_CELLS, answers={"bce_grad_answer": (
         "def bce_grad(z, y):\n    import torch\n    zt = torch.tensor(np.asarray(z, float), requires_grad=True)\n"
         "    loss = torch.nn.functional.binary_cross_entropy_with_logits(zt, torch.tensor(np.asarray(y, float)), "

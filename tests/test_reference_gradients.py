@@ -1,0 +1,263 @@
+"""The reference gradients of notebook 04 agree with torch autograd, and numerical_grad with both.
+
+Property-based: Hypothesis generates the logits, labels and points. Also pins the
+notebook's own facts (the contract numbers, the training experiment, its points).
+"""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
+
+from mle_grading import reference as ref
+from mle_grading import torch_reference as tref
+from mle_grading.checks import gradients as checks04
+from mle_grading.sandbox.worker import CALLABLES
+
+from notebook_namespace import run_notebook_code, source_notebook
+
+SETTINGS = settings(max_examples=60, deadline=None)
+
+
+def logits(low=-60.0, high=60.0, max_dims=2):
+    return hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=max_dims, max_side=6),
+                      elements=st.floats(low, high, allow_nan=False, allow_infinity=False))
+
+
+@st.composite
+def logits_and_labels(draw, low=-60.0, high=60.0):
+    z = draw(logits(low, high))
+    y = draw(hnp.arrays(np.float64, z.shape, elements=st.sampled_from([0.0, 1.0])))
+    return z, y
+
+
+@st.composite
+def class_logits_and_labels(draw, low=-50.0, high=50.0):
+    n = draw(st.integers(1, 6))
+    c = draw(st.integers(2, 6))
+    z = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(low, high, allow_nan=False)))
+    y = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    return z, y
+
+
+def assert_close(got, want, rtol=1e-10, atol=1e-15):
+    assert got.shape == want.shape
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+
+
+# -- the analytic gradients against torch autograd ----------------------------------
+
+@SETTINGS
+@given(logits_and_labels())
+def test_bce_grad_gives_the_same_result_as_autograd_of_summed_bce_with_logits(case):
+    z, y = case
+    assert_close(ref.bce_grad(z, y), tref.bce_grad(z, y))
+
+
+@SETTINGS
+@given(logits_and_labels(-1e4, 1e4))
+def test_bce_grad_is_finite_and_exact_for_logits_up_to_1e4(case):
+    z, y = case
+    got = ref.bce_grad(z, y)
+    assert_close(got, tref.bce_grad(z, y))
+    assert np.all(np.abs(got) <= 1)
+
+
+@SETTINGS
+@given(logits_and_labels())
+def test_mse_sigmoid_grad_gives_the_same_result_as_autograd_of_summed_squared_error_of_sigmoid(case):
+    z, y = case
+    assert_close(ref.mse_sigmoid_grad(z, y), tref.mse_sigmoid_grad(z, y))
+
+
+@SETTINGS
+@given(logits_and_labels(-1e4, 1e4))
+def test_mse_sigmoid_grad_is_finite_and_exact_for_logits_up_to_1e4(case):
+    z, y = case
+    assert_close(ref.mse_sigmoid_grad(z, y), tref.mse_sigmoid_grad(z, y))
+
+
+@SETTINGS
+@given(logits_and_labels(-30.0, 30.0))
+def test_mse_sigmoid_grad_is_the_bce_grad_times_twice_sigmoid_prime(case):
+    z, y = case
+    s = ref.sigmoid(z)
+    assert_close(ref.mse_sigmoid_grad(z, y), 2 * ref.bce_grad(z, y) * s * (1 - s))
+
+
+@SETTINGS
+@given(class_logits_and_labels())
+def test_softmax_ce_grad_gives_the_same_result_as_autograd_of_summed_cross_entropy(case):
+    z, y = case
+    assert_close(ref.softmax_ce_grad(z, y), tref.softmax_ce_grad(z, y))
+
+
+@SETTINGS
+@given(class_logits_and_labels(-1e4, 1e4))
+def test_softmax_ce_grad_is_finite_and_exact_for_logits_up_to_1e4(case):
+    z, y = case
+    assert_close(ref.softmax_ce_grad(z, y), tref.softmax_ce_grad(z, y))
+
+
+@SETTINGS
+@given(class_logits_and_labels())
+def test_softmax_ce_grad_rows_sum_to_zero(case):
+    z, y = case
+    np.testing.assert_allclose(ref.softmax_ce_grad(z, y).sum(axis=1), 0.0, atol=1e-12)
+
+
+@SETTINGS
+@given(class_logits_and_labels(-20.0, 20.0), st.floats(-500.0, 500.0))
+def test_softmax_ce_grad_is_unchanged_by_adding_a_constant_to_every_logit(case, shift):
+    z, y = case
+    np.testing.assert_allclose(ref.softmax_ce_grad(z + shift, y), ref.softmax_ce_grad(z, y), atol=1e-10)
+
+
+@SETTINGS
+@given(class_logits_and_labels())
+def test_softmax_ce_grad_of_one_example_equals_the_batch_of_one(case):
+    z, y = case
+    assert_close(ref.softmax_ce_grad(z[0], int(y[0])), ref.softmax_ce_grad(z[:1], y[:1])[0])
+
+
+@SETTINGS
+@given(logits_and_labels(-40.0, 40.0))
+def test_bce_grad_is_the_softmax_ce_grad_of_two_classes_with_logits_zero_and_z(case):
+    z, y = case
+    two_class = np.stack([np.zeros(z.size), z.ravel()], axis=1)
+    grad = ref.softmax_ce_grad(two_class, y.ravel().astype(int))
+    assert_close(grad[:, 1], ref.bce_grad(z, y).ravel(), atol=1e-12)
+
+
+def test_the_contract_numbers_at_z_minus_ten():
+    assert ref.bce_grad(-10.0, 1.0) == pytest.approx(-0.9999546, rel=1e-6)
+    assert ref.mse_sigmoid_grad(-10.0, 1.0) == pytest.approx(-9.0787e-05, rel=1e-4)
+    assert tref.bce_grad([-10.0], [1.0])[0] == pytest.approx(-0.9999546, rel=1e-6)
+    assert tref.mse_sigmoid_grad([-10.0], [1.0])[0] == pytest.approx(-9.0787e-05, rel=1e-4)
+
+
+# -- numerical_grad ----------------------------------------------------------------------
+
+def points(max_dims=2):
+    return hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=max_dims, max_side=5),
+                      elements=st.floats(-2.0, 2.0, allow_nan=False))
+
+
+def agree(a, n, rtol=1e-6, atol=1e-7):
+    """Relative error small where the gradient is not tiny, absolute error small where it is."""
+    return np.all(np.abs(a - n) <= rtol * (np.abs(a) + np.abs(n)) + atol)
+
+
+@SETTINGS
+@given(points(), st.sampled_from(sorted(CALLABLES)))
+def test_numerical_grad_agrees_with_autograd_for_every_sandbox_function(x, name):
+    assert agree(ref.numerical_grad(CALLABLES[name], x), checks04.true_gradient(name, x))
+
+
+@SETTINGS
+@given(points(), st.sampled_from(sorted(CALLABLES)))
+def test_torch_versions_of_the_sandbox_functions_give_the_same_values(x, name):
+    want = CALLABLES[name](x)
+    got = float(checks04.TORCH_CALLABLES[name](torch.as_tensor(x)))
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+@SETTINGS
+@given(logits_and_labels(-8.0, 8.0))
+def test_numerical_grad_agrees_with_the_analytic_bce_and_mse_gradients(case):
+    z, y = case
+    bce_sum = lambda v: float(np.sum(y * ref.softplus(-v) + (1 - y) * ref.softplus(v)))
+    mse_sum = lambda v: float(np.sum((ref.sigmoid(v) - y) ** 2))
+    assert agree(ref.bce_grad(z, y), ref.numerical_grad(bce_sum, z))
+    assert agree(ref.mse_sigmoid_grad(z, y), ref.numerical_grad(mse_sum, z))
+
+
+@SETTINGS
+@given(class_logits_and_labels(-8.0, 8.0))
+def test_numerical_grad_agrees_with_the_analytic_softmax_ce_gradient(case):
+    z, y = case
+    ce_sum = lambda v: float(-np.sum(ref.log_softmax(v)[np.arange(len(y)), y]))
+    assert agree(ref.softmax_ce_grad(z, y), ref.numerical_grad(ce_sum, z))
+
+
+@SETTINGS
+@given(points(max_dims=3), st.sampled_from(sorted(CALLABLES)))
+def test_numerical_grad_leaves_x_unchanged_and_keeps_its_shape(x, name):
+    before = x.copy()
+    grad = ref.numerical_grad(CALLABLES[name], x)
+    assert grad.shape == x.shape
+    assert np.array_equal(x, before)
+
+
+@SETTINGS
+@given(points(max_dims=1).filter(lambda x: np.all(np.abs(x) > 0.3)))
+def test_a_one_sided_difference_fails_the_relative_error_threshold_the_check_uses(x):
+    f = CALLABLES["sum_of_squares"]
+    forward = checks04.one_sided(f, x, 1e-6)
+    assert np.max(ref.relative_error(forward, 2 * x)) > checks04.GOOD
+    assert np.max(ref.relative_error(ref.numerical_grad(f, x), 2 * x)) < checks04.GOOD / 10
+
+
+def test_every_numerical_grad_check_input_leaves_a_margin_of_ten_below_the_threshold():
+    for name in sorted(CALLABLES):
+        x = checks04._points(name, (6,), "numerical_grad_accuracy")
+        err = np.max(ref.relative_error(ref.numerical_grad(CALLABLES[name], x), checks04.true_gradient(name, x)))
+        assert err < checks04.GOOD / 10, name
+
+
+# -- relative_error ---------------------------------------------------------------------------
+
+@SETTINGS
+@given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=2), elements=st.floats(-1e3, 1e3)))
+def test_relative_error_is_zero_for_equal_gradients_and_one_for_opposite_ones(a):
+    assert np.all(ref.relative_error(a, a) == 0)
+    opposite = ref.relative_error(a, -a)
+    assert np.all(np.isfinite(opposite))
+    assert np.allclose(opposite[np.abs(a) > 1e-8], 1.0)
+
+
+# -- the training experiment ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def notebook():
+    return run_notebook_code("04_gradients")
+
+
+def test_the_trusted_training_experiment_reproduces_the_notebooks_run(notebook):
+    for key, grad in (("bce", ref.bce_grad), ("mse", ref.mse_sigmoid_grad)):
+        np.testing.assert_array_equal(checks04.training_accuracy(grad), notebook[f"history_{key}"]["accuracy"])
+    assert (notebook["steps_bce"], notebook["steps_mse"]) == checks04.trusted_steps()
+    for name in ("N_TRAIN", "STEPS", "LEARNING_RATE", "TARGET_ACCURACY"):
+        assert notebook[name] == getattr(checks04, name)
+
+
+def test_the_squared_error_run_needs_many_more_steps_than_the_bce_run():
+    steps_bce, steps_mse = checks04.trusted_steps()
+    assert 0 < steps_bce < 20
+    assert 10 * steps_bce < steps_mse < checks04.STEPS
+
+
+@pytest.mark.parametrize("scale", [1 + 1e-12, 1 - 1e-12])
+def test_the_step_counts_do_not_move_when_the_gradients_change_by_rounding(scale):
+    for grad, want in zip((ref.bce_grad, ref.mse_sigmoid_grad), checks04.trusted_steps()):
+        got = checks04.steps_to_reach(checks04.training_accuracy(lambda z, y: grad(z, y) * scale))
+        assert got == want
+
+
+def test_the_usual_gradient_mistakes_move_the_step_counts_outside_the_tolerance():
+    wrong_bce = {"sign flipped": lambda z, y: y - ref.sigmoid(z),
+                 "averaged": lambda z, y: ref.bce_grad(z, y) / len(z)}
+    wrong_mse = {"no factor 2": lambda z, y: ref.mse_sigmoid_grad(z, y) / 2,
+                 "no sigmoid'": lambda z, y: 2 * ref.bce_grad(z, y)}
+    want_bce, want_mse = checks04.trusted_steps()
+    for grad in wrong_bce.values():
+        assert abs(checks04.steps_to_reach(checks04.training_accuracy(grad)) - want_bce) > checks04.steps_tolerance(want_bce)
+    for grad in wrong_mse.values():
+        assert abs(checks04.steps_to_reach(checks04.training_accuracy(grad)) - want_mse) > checks04.steps_tolerance(want_mse)
+
+
+def test_the_notebooks_test_cells_are_worth_28_points():
+    points = [c.metadata["nbgrader"]["points"] for c in source_notebook("04_gradients").cells
+              if c.metadata.get("nbgrader", {}).get("grade")]
+    assert sum(points) == 28
