@@ -194,11 +194,11 @@ def read_reports(students):
 
 
 def main(argv=None):
+    global ROOT
     parser = argparse.ArgumentParser(description="Run the instructor's whole pipeline on the demo class.")
     parser.add_argument("--workers", type=int, default=1, help="grade with this many parallel workers")
     parser.add_argument("--course-root", default=ROOT, help="the course directory (default: this repository)")
     args = parser.parse_args(argv)
-    global ROOT
     ROOT = os.path.abspath(args.course_root)
     started = time.time()
     reports = os.path.join(ROOT, "reports")

@@ -100,6 +100,11 @@ def sandbox_command(files, limits):
             "--dir", "/opt/grader",
             "--ro-bind", WORKER, "/opt/grader/worker.py",
             "--ro-bind", WIRE, "/opt/grader/wire.py"]
+    for cache_file in _matplotlib_font_cache():
+        # A writable config dir holding a read-only copy of the font cache: without
+        # it matplotlib rebuilds the cache in every sandbox.
+        cmd += ["--perms", "0777", "--dir", "/tmp/matplotlib",
+                "--ro-bind", cache_file, f"/tmp/matplotlib/{os.path.basename(cache_file)}"]
     for name, host_path in sorted(files.items()):
         cmd += ["--ro-bind", host_path, f"/home/student/{name}"]
     cmd += ["--chdir", "/home/student", "--clearenv"]
@@ -118,6 +123,26 @@ def sandbox_command(files, limits):
                 "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
     cmd += [os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/worker.py"]
     return cmd
+
+
+_FONT_CACHE = []
+
+
+def _matplotlib_font_cache():
+    """Build matplotlib's font list once per grading process, outside the sandbox."""
+    if not _FONT_CACHE:
+        import glob
+        import tempfile
+        folder = os.path.join(sys.prefix, ".mle_grading_matplotlib")  # owned by the grader, not /tmp
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            folder = tempfile.mkdtemp(prefix="mle_grading_matplotlib_")
+        env = dict(os.environ, MPLCONFIGDIR=folder, MPLBACKEND="Agg")
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        _FONT_CACHE.extend(sorted(glob.glob(os.path.join(folder, "fontlist-*.json")))[-1:])
+    return _FONT_CACHE
 
 
 def sandbox_uid():
