@@ -170,13 +170,12 @@ def save_question_chart(students, questions, scores, path):
     ax.bar(range(len(questions)), [100 * f for f in fractions], color=[colours[q[0]] for q in questions])
     ax.set_xticks(range(len(questions)))
     ax.set_xticklabels([q[1] for q in questions], rotation=90, fontsize=7)
-    ax.set_ylabel("mean score across the class (% of the question's points)")
+    ax.set_ylabel("class mean (% of points)")
     ax.set_ylim(0, 100)
     ax.set_title(f"Each question across the class ({len(students)} submissions)")
-    for nb in NOTEBOOK_IDS:
-        if any(q[0] == nb for q in questions):
-            ax.bar([], [], color=colours[nb], label=nb)
-    ax.legend(loc="lower right", fontsize=8)
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(color=colours[nb], label=nb) for nb in NOTEBOOK_IDS if any(q[0] == nb for q in questions)],
+              loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
