@@ -13,7 +13,7 @@ import nbformat
 from . import ASSIGNMENT_ID, NOTEBOOK_IDS
 from .mistakes import all_mistakes
 
-SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|$)", re.M)
 TIMESTAMP = "2026-09-01 12:00:00.000000 UTC"
 
 

@@ -1,0 +1,182 @@
+"""JupyterHub configuration for the mle_losses course.
+
+    jupyterhub -f jupyterhub/jupyterhub_config.py
+
+Students get JupyterLab with nbgrader's Assignments tab and Validate button; the
+instructor's own server is the formgrader, working in the course directory (a
+clone of this repository). Assignments travel through nbgrader's exchange
+directory. docs/jupyterhub.md walks through a semester.
+
+Profiles, chosen by MLE_HUB_PROFILE:
+
+- "production" (default): one machine, unix accounts and PAM, LocalProcessSpawner.
+  The commented sections show the OAuth/LTI authenticators and DockerSpawner to
+  use instead (Kubernetes: Zero to JupyterHub, see docs/jupyterhub.md).
+- "tljh": only the course's part, loaded into The Littlest JupyterHub from
+  /opt/tljh/config/jupyterhub_config.d/ (TLJH owns login, spawner, limits, culling).
+- "local-test": what tests/test_jupyterhub.py runs. Loopback only, any user name
+  logs in (DummyAuthenticator), servers run as the hub's own user with a home
+  under MLE_HUB_HOMES (SimpleLocalProcessSpawner). Never expose it to a network.
+
+Settings read from the environment (defaults in brackets):
+  MLE_HUB_PROFILE     production | tljh | local-test               [production]
+  MLE_HUB_BIND_URL    where the proxy listens                      [http://:8000]
+  MLE_HUB_STATE_DIR   hub database, cookie secret, proxy pid       [/srv/jupyterhub]
+  MLE_EXCHANGE_ROOT   nbgrader exchange (writable by all)          [/srv/nbgrader/exchange]
+  MLE_COURSE_ROOT     the instructor's course directory            [this repository]
+  MLE_INSTRUCTORS     comma-separated hub user names               [instructor]
+  MLE_STUDENTS        comma-separated roster ("" = anyone the authenticator accepts)
+  MLE_HUB_ROLE_CONFIG per-role Jupyter configuration              [jupyterhub/config]
+  MLE_MEM_LIMIT       per-student memory limit                     [2G]
+  MLE_CPU_LIMIT       per-student CPU limit, in cores              [1.0]
+"""
+import importlib.util
+import os
+import sys
+
+c = get_config()  # noqa: F821
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROFILE = os.environ.get("MLE_HUB_PROFILE", "production")
+if PROFILE not in ("production", "tljh", "local-test"):
+    raise ValueError(f"MLE_HUB_PROFILE must be production, tljh or local-test, not {PROFILE!r}")
+STATE_DIR = os.environ.get("MLE_HUB_STATE_DIR", "/srv/jupyterhub")
+COURSE_ROOT = os.environ.get("MLE_COURSE_ROOT", os.path.dirname(HERE))
+EXCHANGE_ROOT = os.environ.get("MLE_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
+INSTRUCTORS = {u.strip() for u in os.environ.get("MLE_INSTRUCTORS", "instructor").split(",") if u.strip()}
+STUDENTS = {u.strip() for u in os.environ.get("MLE_STUDENTS", "").split(",") if u.strip()}
+# Per-role Jupyter configuration (nbgrader, extensions, JupyterLab defaults). Every user's
+# server reads it: with unix accounts, copy jupyterhub/ somewhere world-readable and keep
+# the course repository (solutions in source/, the gradebook) private to the instructor.
+CONFIG_DIRS = os.environ.get("MLE_HUB_ROLE_CONFIG", os.path.join(HERE, "config"))
+BIN = os.path.dirname(sys.executable)   # the environment JupyterHub runs in
+
+services, roles = [], []
+
+# --- the hub and its proxy (TLJH runs its own) ------------------------------------
+if PROFILE != "tljh":
+    c.JupyterHub.bind_url = os.environ.get("MLE_HUB_BIND_URL", "http://:8000")
+    c.JupyterHub.db_url = f"sqlite:///{os.path.join(STATE_DIR, 'jupyterhub.sqlite')}"
+    c.JupyterHub.cookie_secret_file = os.path.join(STATE_DIR, "jupyterhub_cookie_secret")
+    c.ConfigurableHTTPProxy.pid_file = os.path.join(STATE_DIR, "jupyterhub-proxy.pid")
+    # configurable-http-proxy comes from npm; scripts/setup_extras.sh installs it in .node/.
+    _chp = os.path.join(os.path.dirname(HERE), ".node", "node_modules", ".bin", "configurable-http-proxy")
+    if os.path.exists(_chp):
+        c.ConfigurableHTTPProxy.command = [_chp]
+    # Serve HTTPS here, or put a TLS-terminating reverse proxy in front:
+    # c.JupyterHub.ssl_cert = "/etc/letsencrypt/live/hub.example.edu/fullchain.pem"
+    # c.JupyterHub.ssl_key = "/etc/letsencrypt/live/hub.example.edu/privkey.pem"
+
+# --- who may log in (TLJH: `tljh-config add-item users.admin ...`) ------------------
+if PROFILE != "tljh":
+    c.Authenticator.admin_users = set(INSTRUCTORS)
+    if STUDENTS:
+        c.Authenticator.allowed_users = STUDENTS | INSTRUCTORS
+    else:
+        c.Authenticator.allow_all = True   # everyone the authenticator accepts
+    if PROFILE == "local-test":
+        c.JupyterHub.authenticator_class = "dummy"   # any name, any password: loopback tests only
+    else:
+        c.JupyterHub.authenticator_class = "pam"     # the machine's unix accounts
+        # The university's login instead (pip install oauthenticator):
+        # c.JupyterHub.authenticator_class = "generic-oauth"
+        # c.GenericOAuthenticator.oauth_callback_url = "https://hub.example.edu/hub/oauth_callback"
+        # c.GenericOAuthenticator.client_id = "..."; c.GenericOAuthenticator.client_secret = "..."
+        # Launched from the LMS (pip install jupyterhub-ltiauthenticator):
+        # c.JupyterHub.authenticator_class = "lti13"
+c.JupyterHub.load_groups = {"instructors": {"users": sorted(INSTRUCTORS)}}
+
+# --- every user's server -------------------------------------------------------------
+if PROFILE != "tljh":   # TLJH starts servers from its own user environment
+    c.Spawner.cmd = [os.path.join(BIN, "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 180   # a first start imports a lot: generous on small machines
+c.Spawner.http_timeout = 180
+c.Spawner.environment.update({
+    "MLE_EXCHANGE_ROOT": EXCHANGE_ROOT,
+    "MLE_COURSE_ID": "mle_losses_course",
+})
+c.Spawner.args.extend([
+    # Idle culling inside each server (built into jupyter_server): kernels idle for 30
+    # minutes are shut down; a server without kernels or activity for an hour stops.
+    "--MappingKernelManager.cull_idle_timeout=1800",
+    "--MappingKernelManager.cull_interval=300",
+    "--MappingKernelManager.cull_connected=False",
+    "--ServerApp.shutdown_no_activity_timeout=3600",
+    # JupyterLab defaults for the course: no "official Jupyter news?" prompt, no update checks.
+    f"--LabApp.app_settings_dir={os.path.join(CONFIG_DIRS, 'lab-settings')}",
+])
+
+# Resource limits per student. LocalProcessSpawner only passes them on (MEM_LIMIT and
+# CPU_LIMIT in the server's environment, shown by jupyter-resource-usage); TLJH's
+# SystemdSpawner, DockerSpawner and KubeSpawner enforce them. A kernel with torch
+# imported takes about 250 MB; 2 GB leaves room for the students' own experiments.
+if PROFILE != "tljh":   # TLJH: tljh-config set limits.memory 2G; tljh-config set limits.cpu 1
+    c.Spawner.mem_limit = os.environ.get("MLE_MEM_LIMIT", "2G")
+    c.Spawner.cpu_limit = float(os.environ.get("MLE_CPU_LIMIT", "1.0"))
+
+# Idle culling at the hub: jupyterhub-idle-culler (pip install jupyterhub-idle-culler)
+# also stops servers whose browser tab was left open. Enabled when installed; TLJH and
+# Zero to JupyterHub run it already.
+if PROFILE != "tljh" and importlib.util.find_spec("jupyterhub_idle_culler"):
+    services.append({"name": "idle-culler",
+                     "command": [sys.executable, "-m", "jupyterhub_idle_culler", "--timeout=3600"]})
+    roles.append({"name": "idle-culler", "services": ["idle-culler"],
+                  "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]})
+
+
+def per_role_setup(spawner):
+    """Students: nbgrader's student side only. Instructors: the formgrader, in the course directory."""
+    env = dict(spawner.environment)   # a copy: the configured dict is shared by every spawner
+    spawner.environment = env
+    if spawner.user.name in INSTRUCTORS:
+        env["MLE_ROLE"] = "instructor"
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([os.path.join(CONFIG_DIRS, "instructors"),
+                                                      os.path.join(CONFIG_DIRS, "common")])
+        env["MLE_COURSE_ROOT"] = COURSE_ROOT
+        spawner.notebook_dir = COURSE_ROOT
+        # The course's own environment (`./course setup` makes it): it has the grading
+        # library, which holds reference solutions and so must not be in the students' one.
+        course_server = os.path.join(COURSE_ROOT, ".venv", "bin", "jupyterhub-singleuser")
+        if os.path.exists(course_server):
+            spawner.cmd = [course_server]
+        spawner.mem_limit = None   # grading a class needs more than a student's notebook
+        spawner.cpu_limit = None
+    else:
+        env["MLE_ROLE"] = "student"
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([os.path.join(CONFIG_DIRS, "students"),
+                                                      os.path.join(CONFIG_DIRS, "common")])
+
+
+c.Spawner.pre_spawn_hook = per_role_setup
+
+# --- which spawner --------------------------------------------------------------------
+if PROFILE == "local-test":
+    c.JupyterHub.spawner_class = "simple"   # no unix accounts; no isolation between users
+    c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(
+        os.environ.get("MLE_HUB_HOMES", os.path.join(STATE_DIR, "homes")), "{username}")
+    c.Spawner.args.append("--allow-root")   # test machines and CI run as root
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    if os.environ.get("MLE_HUB_HUB_PORT"):
+        c.JupyterHub.hub_port = int(os.environ["MLE_HUB_HUB_PORT"])
+    if os.environ.get("MLE_HUB_PROXY_API_PORT"):
+        c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ['MLE_HUB_PROXY_API_PORT']}"
+    if os.environ.get("MLE_HUB_TEST_TOKEN"):   # lets the test-suite read the hub's state
+        services.append({"name": "course-tests", "api_token": os.environ["MLE_HUB_TEST_TOKEN"]})
+        roles.append({"name": "course-tests", "services": ["course-tests"],
+                      "scopes": ["admin:users", "admin:servers", "admin:server_state", "list:users",
+                                 "read:users"]})
+elif PROFILE == "production":
+    c.JupyterHub.spawner_class = "localprocess"   # one unix account per user
+    # Containers instead, one image for everyone built from environment.yml
+    # (pip install dockerspawner):
+    #   c.JupyterHub.spawner_class = "docker"
+    #   c.DockerSpawner.image = "registry.example.edu/mle-losses:2026"
+    #   c.DockerSpawner.notebook_dir = "/home/jovyan/work"
+    #   c.DockerSpawner.volumes = {"jupyterhub-user-{username}": "/home/jovyan/work",
+    #                              "nbgrader-exchange": EXCHANGE_ROOT}
+    #   c.Spawner.cmd = ["jupyterhub-singleuser"]   # the image's own
+
+if services:
+    c.JupyterHub.services = services
+    c.JupyterHub.load_roles = roles
