@@ -13,9 +13,7 @@ asserts are all an author writes. `python -m mle_grading.notebook_build` writes
 `source/mle_losses/*.ipynb`; `--check` fails if any is out of date.
 """
 import argparse
-import copy
 import difflib
-import json
 import os
 import sys
 

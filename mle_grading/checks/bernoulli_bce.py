@@ -13,7 +13,7 @@ import sympy
 from .. import reference as ref
 from .. import torch_reference as tref
 from . import check, CheckFailed
-from .expect import describe_failure, expect_close, expect_raises, rng_for
+from .expect import describe_failure, expect_close, expect_raises, rng_for, value_of
 from .symbolic import expect_equivalent, sym
 
 NB = "02_bernoulli_bce"
@@ -39,15 +39,7 @@ def _has_python_container(args):
     return any(isinstance(a, (list, tuple, float, int)) for a in args)
 
 
-def _returned_value(function, outcome):
-    """The array a call returned, or a failure naming what went wrong."""
-    if outcome.kind != "returned":
-        raise CheckFailed(describe_failure(function, outcome))
-    if outcome.value is None:
-        raise CheckFailed(f"`{function}` returned None: did you forget `return`?")
-    if not isinstance(outcome.value, np.ndarray):
-        raise CheckFailed(f"`{function}` should return a number or an array, not an expression.")
-    return outcome.value
+_returned_value = value_of
 
 
 def _scalar(student, function, what, *args, hint_on_raise=""):

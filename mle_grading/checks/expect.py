@@ -29,7 +29,11 @@ def describe_failure(function, outcome):
 
 def returned(student, function, *args, **kwargs):
     """Call a student function and return its result as a NumPy array, or fail."""
-    outcome = student.call(function, *args, **kwargs)
+    return value_of(function, student.call(function, *args, **kwargs))
+
+
+def value_of(function, outcome):
+    """The array a call returned, or a failure naming what went wrong."""
     if outcome.kind != "returned":
         raise CheckFailed(describe_failure(function, outcome))
     if outcome.value is None:

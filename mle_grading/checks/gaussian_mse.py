@@ -6,7 +6,7 @@ import sympy
 
 from .. import reference as ref
 from .. import torch_reference as tref
-from . import check, CheckFailed
+from . import check
 from .expect import expect_close, expect_raises, returned_scalar, rng_for
 from .symbolic import expect_equivalent, sym
 
