@@ -15,7 +15,9 @@ from course_copy import ROOT, copy_course, run_pipeline, scores_by_cell
 @pytest.fixture(scope="session")
 def demo_course(tmp_path_factory):
     course = copy_course(str(tmp_path_factory.mktemp("course")))
-    proc = run_pipeline(course)
+    # Two workers keep CI short; tests/test_parallel_grading.py shows they score
+    # exactly as sequential `nbgrader autograde` does.
+    proc = run_pipeline(course, "--workers", "2")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return course, proc.stdout
 
