@@ -80,6 +80,9 @@ def sandbox_command(files, limits):
     for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts"):
         if os.path.exists(etc):
             cmd += ["--ro-bind", etc, etc]
+    # /tmp first: the Python installation may itself live under /tmp (a CI clone),
+    # and a later mount would hide it.
+    cmd += ["--perms", "1777", "--size", str(64 * 1024 * 1024), "--tmpfs", "/tmp"]
     made = set()
     for root in _python_roots():
         # bwrap would create the parents of a mount point private (0700) to root.
@@ -95,7 +98,6 @@ def sandbox_command(files, limits):
             if os.path.isdir(os.path.join(site, pkg)):
                 cmd += ["--ro-bind", BLOCKED_PACKAGE, os.path.join(os.path.realpath(site), pkg)]
     cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--size", str(64 * 1024 * 1024), "--tmpfs", "/tmp",
             "--perms", "1777", "--size", str(limits.home_bytes), "--tmpfs", "/home/student",
             "--dir", "/opt/grader",
             "--ro-bind", WORKER, "/opt/grader/worker.py",
