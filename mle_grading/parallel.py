@@ -1,6 +1,6 @@
 """Grade a class with several `nbgrader autograde` processes at once.
 
-    python -m mle_grading.parallel <assignment> --workers W [--force] [--retries R]
+    python -m mle_grading.parallel <assignment> --workers W [--force] [--retries R] [--shard K/M]
 
 Run it from the course root (where nbgrader_config.py is). It grades every student
 in submitted/ that has the assignment, prints one line per graded student, then one
@@ -35,9 +35,9 @@ student's processes never count against another's process limit.
 import argparse
 import glob
 import json
-import math
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -50,7 +50,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 SQLITE_BUSY_TIMEOUT = 60          # seconds a SQLite writer waits for another
 MAX_EXCLUDE_ARG = 100_000         # bytes; Linux allows 128 KiB for one argument
 CHUNKS_PER_WORKER = 4             # at most; fewer for small classes
-MIN_CHUNK = 10                    # students; an nbgrader start costs a few seconds
+MIN_CHUNK = 20                    # students; an nbgrader start costs ~8 s (nbgrader, torch)
 TRANSIENT = ("database is locked", "database table is locked", "could not serialize access",
              "deadlock detected", "server closed the connection", "could not connect to server",
              "connection to server", "terminating connection")
@@ -73,10 +73,10 @@ def course_db_url(course_root):
 def with_busy_timeout(url, seconds=SQLITE_BUSY_TIMEOUT):
     if not url.startswith("sqlite"):
         return url
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    query.setdefault("timeout", str(seconds))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    base, _, query = url.partition("?")   # (urlsplit would eat the slashes of sqlite:////abs)
+    params = dict(parse_qsl(query))
+    params.setdefault("timeout", str(seconds))
+    return f"{base}?{urlencode(params)}"
 
 
 def redact(url):
@@ -133,10 +133,11 @@ class _Shard:
         self.code = None
         self.errors = {}        # student -> last line of nbgrader's traceback
         self.started = set()    # students nbgrader began to grade
+        self.completed = set()  # students nbgrader finished (or skipped, already graded)
 
 
 class _Grader:
-    def __init__(self, course_root, assignment, workers, log_path, progress, force, db_url):
+    def __init__(self, course_root, assignment, workers, log_path, progress, force, db_url, nbgrader=None):
         self.root = os.path.abspath(course_root)
         self.assignment = assignment
         self.workers = workers
@@ -145,6 +146,7 @@ class _Grader:
         self.force = force
         self.db_url = db_url
         self.everyone = submitted_students(self.root, assignment)
+        self.path_pattern = re.compile(r"/(?:submitted|autograded)/([^/]+)/" + re.escape(assignment) + r"(?:/|\s|$)")
         self.lock = threading.Lock()
         self.live = {}          # pid -> Popen, workers running now
         self.done = set()
@@ -152,7 +154,7 @@ class _Grader:
         self.stopping = False
         self.scratch = tempfile.mkdtemp(prefix="mle-grading-parallel-")
         exe = os.path.join(os.path.dirname(sys.executable), "nbgrader")
-        self.nbgrader = exe if os.path.exists(exe) else (shutil.which("nbgrader") or exe)
+        self.nbgrader = nbgrader or (exe if os.path.exists(exe) else (shutil.which("nbgrader") or exe))
 
     # -- one nbgrader process --------------------------------------------------------
     def command(self, shard):
@@ -163,9 +165,8 @@ class _Grader:
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # alembic
         env.setdefault("PYTHONWARNINGS", "ignore")
         env["MLE_GRADING_DB_URL"] = self.db_url   # course_config.py reads it (the workers' gradebook)
-        others = [s for s in self.everyone if s not in set(shard.students)]
-        if any("," in s for s in others + shard.students):
-            raise RuntimeError("a student id contains a comma, which nbgrader's student_id_exclude cannot hold")
+        mine = set(shard.students)
+        others = [s for s in self.everyone if s not in mine]
         exclude = ",".join(others)
         if len(exclude) <= MAX_EXCLUDE_ARG:
             args.append(f"--CourseDirectory.student_id_exclude={exclude}")
@@ -217,8 +218,10 @@ class _Grader:
                 shard.started.add(student)
             elif "Skipping existing assignment" in line and student:
                 shard.started.add(student)
+                shard.completed.add(student)
                 self.finished(student)
             elif "Setting destination file permissions" in line and current:
+                shard.completed.add(current)
                 self.finished(current)
             elif "There was an error processing assignment:" in line and student:
                 failing = student
@@ -236,14 +239,9 @@ class _Grader:
         return shard
 
     def _student_in(self, line):
-        """The student of a path in an nbgrader log line (submitted/<s>/ or autograded/<s>/)."""
-        for folder in ("submitted", "autograded"):
-            marker = os.path.join(self.root, folder) + os.sep
-            at = line.find(marker)
-            if at >= 0:
-                rest = line[at + len(marker):]
-                return rest.split(os.sep, 1)[0].strip() or None
-        return None
+        """The student of a path in an nbgrader log line (.../submitted/<s>/<assignment>)."""
+        match = self.path_pattern.search(line)
+        return match.group(1) if match else None
 
     def finished(self, student):
         with self.lock:
@@ -261,9 +259,22 @@ class _Grader:
 
     # -- the class ---------------------------------------------------------------------
     def run(self, students, retries):
-        notebooks = gradebook_notebooks(self.db_url, self.assignment)
+        # Read the gradebook while the first workers start (importing nbgrader takes seconds).
+        found = {}
+
+        def read_gradebook():
+            try:
+                found["notebooks"] = gradebook_notebooks(self.db_url, self.assignment)
+            except Exception as exc:  # noqa: BLE001  (reported below, after the workers)
+                found["error"] = exc
+        reader = threading.Thread(target=read_gradebook, daemon=True)
+        reader.start()
         missing = [s for s in students if s not in self.everyone]
         failed = {s: f"no submission in submitted/{s}/{self.assignment}/" for s in missing}
+        commas = [s for s in self.everyone if "," in s]
+        if commas:   # nbgrader splits student_id_exclude at commas: no worker could be given a part
+            why = f"not graded: student ids in submitted/ contain a comma ({', '.join(commas[:5])}); rename them"
+            return [f"{s}: {failed.get(s, why)}" for s in students]
         todo = [s for s in students if s not in failed]
         self.pending = set(todo)
         self.total = len(students)
@@ -271,12 +282,19 @@ class _Grader:
             if not todo:
                 break
             shards = self.grade_round(make_chunks(todo, self.workers))
+            reader.join()
+            if "error" in found:   # e.g. no such assignment: nobody can have been graded
+                why = f"the gradebook could not be read: {found['error']}"
+                return [f"{s}: {failed.get(s, why)}" for s in students]
+            notebooks = found["notebooks"]
             todo, again = [], []
             for shard in shards:
                 text = "".join(shard.lines)
                 transient = any(t in text for t in TRANSIENT)
                 for student in shard.students:
-                    if shard.code == 0 and student not in shard.errors and \
+                    # Graded: nbgrader said it finished them (or exited cleanly), and wrote them.
+                    # (After a crash, a student it never reached may still have an old folder.)
+                    if student not in shard.errors and (student in shard.completed or shard.code == 0) and \
                             is_graded(self.root, self.assignment, student, notebooks):
                         failed.pop(student, None)
                         self.finished(student)   # in case the log line was missed
@@ -312,7 +330,15 @@ class _Grader:
                     shard = work.get_nowait()
                 except queue.Empty:
                     return
-                results.append(self.run_shard(number, shard))
+                try:
+                    results.append(self.run_shard(number, shard))
+                except Exception as exc:  # noqa: BLE001  (its students are reported, not lost)
+                    shard.code = -1
+                    shard.lines.append(f"the worker could not run nbgrader: {type(exc).__name__}: {exc}\n")
+                    for student in shard.students:
+                        shard.errors.setdefault(student, f"the worker could not run nbgrader: {exc}")
+                    self.log(number, shard.lines[-1].rstrip())
+                    results.append(shard)
 
         threads = [threading.Thread(target=worker, args=(i + 1,), daemon=True)
                    for i in range(min(self.workers, len(chunks)))]
@@ -344,15 +370,17 @@ class _Grader:
 
 
 def autograde_parallel(course_root, assignment, students, workers, log_path, progress=None,
-                       force=True, retries=2, db_url=None):
+                       force=True, retries=2, db_url=None, nbgrader=None):
     """Grade `students` with `workers` concurrent `nbgrader autograde` processes.
 
     progress(student, done, total) is called once per student, when they are graded
     or given up on. Returns one line per student who could not be graded (empty if
     all were). `force` regrades students already in autograded/ (as `--force`).
+    db_url: the gradebook (default: MLE_GRADING_DB_URL, else gradebook.db in the course
+    root); nbgrader: the nbgrader executable (default: this environment's).
     """
     grader = _Grader(course_root, assignment, max(1, int(workers)), log_path, progress, force,
-                     with_busy_timeout(db_url) if db_url else course_db_url(course_root))
+                     with_busy_timeout(db_url) if db_url else course_db_url(course_root), nbgrader)
     try:
         return grader.run(list(students), retries)
     finally:
@@ -371,7 +399,11 @@ def main(argv=None):
                         help="regrade students already in autograded/ (nbgrader autograde --force)")
     parser.add_argument("--retries", type=int, default=2,
                         help="times a student not graded because of the gradebook is graded again")
-    parser.add_argument("--log", default=None, help="log file (default: parallel_autograde.log in the course root)")
+    parser.add_argument("--shard", default=None, metavar="K/M",
+                        help="grade only part K of M of submitted/ (students sorted, every M-th from the K-th): "
+                             "for M machines sharing one course directory and one gradebook")
+    parser.add_argument("--log", default=None,
+                        help="log file (default: reports/parallel_autograde.log in the course root)")
     args = parser.parse_args(argv)
     root = os.getcwd()
     if not os.path.exists(os.path.join(root, "nbgrader_config.py")):
@@ -381,7 +413,16 @@ def main(argv=None):
     if not students:
         print(f"error: nobody in submitted/ has {args.assignment!r}", file=sys.stderr)
         return 2
-    log_path = os.path.abspath(args.log or os.path.join(root, "parallel_autograde.log"))
+    if args.shard:
+        try:
+            part, parts = (int(x) for x in args.shard.split("/"))
+            assert 1 <= part <= parts
+        except (ValueError, AssertionError):
+            print(f"error: --shard takes K/M with 1 <= K <= M, not {args.shard!r}", file=sys.stderr)
+            return 2
+        students = students[part - 1::parts]
+    log_path = os.path.abspath(args.log or os.path.join(root, "reports", "parallel_autograde.log"))
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
     open(log_path, "w").close()
     started = time.time()
     print(f"grading {len(students)} submissions of {args.assignment} with {args.workers} workers "

@@ -46,3 +46,25 @@ if [ ! -x "$CHP" ]; then
       "configurable-http-proxy@$version" >/dev/null
   "$CHP" --version >/dev/null
 fi
+
+# ---------------------------------------------------------------------------------------------
+# 3. PostgreSQL server programs (tests/test_postgres_gradebook.py starts a throwaway server on
+#    127.0.0.1; docs/scale.md). Debian's package; its initdb/pg_ctl live in
+#    /usr/lib/postgresql/<version>/bin. Self-contained block, idempotent: nothing to do when
+#    an initdb is already there.
+# ---------------------------------------------------------------------------------------------
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  pg_sudo=""
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then pg_sudo="sudo"; fi
+  if ! command -v apt-get >/dev/null 2>&1 || { [ "$(id -u)" != 0 ] && [ -z "$pg_sudo" ]; }; then
+    echo "error: please install the PostgreSQL server (Debian/Ubuntu: apt-get install postgresql)" >&2
+    exit 1
+  fi
+  if [ ! -f /tmp/.course-apt-updated ]; then
+    $pg_sudo apt-get update -qq >/dev/null && touch /tmp/.course-apt-updated
+  fi
+  echo "[setup_extras] apt-get install postgresql" >&2
+  DEBIAN_FRONTEND=noninteractive $pg_sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null
+fi
+# ---------------------------------------------------------------------------------------------
