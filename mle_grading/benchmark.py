@@ -150,25 +150,24 @@ class Counter:
 def run_floor(course, students):
     import nbformat
     from nbclient import NotebookClient
-    paths = [p for s in students for p in submission_notebooks(course, s)]
     counter = Counter(len(students), "floor")
     env_backup = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
     started = time.perf_counter()
+    count = 0
     try:
-        last = None
-        for path in paths:
-            nb = nbformat.read(path, as_version=4)
-            NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                           resources={"metadata": {"path": os.path.dirname(path)}}).execute(stderr=subprocess.DEVNULL)
-            student = path.split(os.sep)[-3]
-            if student != last:
-                last = student
-                counter.tick()
+        for student in students:
+            for path in submission_notebooks(course, student):
+                nb = nbformat.read(path, as_version=4)
+                NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                               resources={"metadata": {"path": os.path.dirname(path)}}
+                               ).execute(stderr=subprocess.DEVNULL)
+                count += 1
+            counter.tick()
     finally:
         for k, v in env_backup.items():
             if v is not None:
                 os.environ[k] = v
-    return time.perf_counter() - started, len(paths)
+    return time.perf_counter() - started, count
 
 
 def run_sequential(course, students, label):

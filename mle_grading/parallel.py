@@ -416,8 +416,9 @@ def main(argv=None):
     if args.shard:
         try:
             part, parts = (int(x) for x in args.shard.split("/"))
-            assert 1 <= part <= parts
-        except (ValueError, AssertionError):
+        except ValueError:
+            part, parts = 0, 0
+        if not 1 <= part <= parts:
             print(f"error: --shard takes K/M with 1 <= K <= M, not {args.shard!r}", file=sys.stderr)
             return 2
         students = students[part - 1::parts]
