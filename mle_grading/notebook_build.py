@@ -1,6 +1,6 @@
 """Build nbgrader source notebooks from their text versions.
 
-`notebooks/<id>.py` (jupytext percent format) is the one source of truth of each
+`notebooks/<assignment>/<id>.py` (jupytext percent format) is the one source of truth of each
 notebook: it diffs and reviews like code. Cell headers carry three keys:
 
     # %% kind="answer" id="mse_answer"             a student's answer cell
@@ -10,7 +10,7 @@ notebook: it diffs and reviews like code. Cell headers carry three keys:
 Every other cell is locked instructor material. Each test cell gets a hidden-test
 line appended that runs the trusted check registered for its id, so the visible
 asserts are all an author writes. `python -m mle_grading.notebook_build` writes
-`source/mle_losses/*.ipynb`; `--check` fails if any is out of date.
+`source/<assignment>/*.ipynb`; `--check` fails if any is out of date.
 """
 import argparse
 import difflib
@@ -20,7 +20,7 @@ import sys
 import jupytext
 import nbformat
 
-from . import ASSIGNMENT_ID, NOTEBOOK_IDS
+from . import ASSIGNMENTS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,8 +33,12 @@ class NotebookTextError(ValueError):
     pass
 
 
-def build(notebook_id, root=ROOT):
-    path = os.path.join(root, "notebooks", f"{notebook_id}.py")
+def text_path(assignment, notebook_id, root=ROOT):
+    return os.path.join(root, "notebooks", assignment, f"{notebook_id}.py")
+
+
+def build(notebook_id, root=ROOT, assignment="mle_losses"):
+    path = text_path(assignment, notebook_id, root)
     text_nb = jupytext.read(path, fmt="py:percent")
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -103,12 +107,12 @@ def main(argv=None):
     parser.add_argument("--root", default=ROOT, help="the course directory (default: this repository)")
     args = parser.parse_args(argv)
     stale = []
-    source_dir = os.path.join(args.root, "source", ASSIGNMENT_ID)
-    os.makedirs(source_dir, exist_ok=True)
-    for notebook_id in NOTEBOOK_IDS:
-        if not os.path.exists(os.path.join(args.root, "notebooks", f"{notebook_id}.py")):
+    for assignment, notebook_id in [(a, nb) for a, nbs in ASSIGNMENTS.items() for nb in nbs]:
+        if not os.path.exists(text_path(assignment, notebook_id, args.root)):
             continue
-        text = render(build(notebook_id, args.root))
+        source_dir = os.path.join(args.root, "source", assignment)
+        os.makedirs(source_dir, exist_ok=True)
+        text = render(build(notebook_id, args.root, assignment))
         target = os.path.join(source_dir, f"{notebook_id}.ipynb")
         old = open(target).read() if os.path.exists(target) else ""
         if old != text:

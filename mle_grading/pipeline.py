@@ -2,7 +2,7 @@
 
     python -m mle_grading.pipeline [--workers W]
 
-1. builds source/ from notebooks/*.py and regenerates release/ (nbgrader generate_assignment);
+1. builds source/ from notebooks/<assignment>/*.py and regenerates release/ (nbgrader generate_assignment);
 2. builds the demo class in submitted/ (reference, untouched release, known mistakes);
 3. autogrades it (nbgrader autograde, with the trusted sandboxed checks of course_config.py);
 4. generates feedback and exports grades to reports/grades.csv;
@@ -208,7 +208,7 @@ def main(argv=None):
     os.chdir(ROOT)
     db_url = course_db_url()
     try:
-        say("1/6", "building source/ from notebooks/*.py and regenerating release/")
+        say("1/6", "building source/ from notebooks/<assignment>/*.py and regenerating release/")
         from . import notebook_build
         if notebook_build.main(["--root", ROOT]) != 0:
             raise PipelineError("could not build the source notebooks")
