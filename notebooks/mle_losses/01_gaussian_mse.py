@@ -23,8 +23,9 @@
 #
 # **model → likelihood → log → negative log-likelihood → the named loss**
 #
-# You will implement `mse`, `gaussian_nll`, `sigma2_mle` and `laplace_nll` with
-# NumPy only, and derive the Gaussian negative log-likelihood symbolically.
+# You will derive the Gaussian negative log-likelihood and the best variance
+# symbolically, predict two numbers before you compute them, and implement `mse`,
+# `gaussian_nll`, `sigma2_mle` and `laplace_nll` with NumPy only.
 # PyTorch is what the grader compares your answers with, not a tool for the answers:
 # a function that calls `torch` earns no points.
 #
@@ -32,6 +33,8 @@
 # The asserts you can see are examples; when grading, more cases are checked
 # (other shapes, lists, float32, extreme values, invalid input), each worth its own
 # points. *Validate* runs the visible ones.
+#
+# **Time:** about 60 minutes for a first-time student (reading and every exercise).
 
 # %%
 import math
@@ -84,7 +87,7 @@ gaussian_nll_expr = sp.log(2 * sp.pi * sigma2) / 2 + (y - y_hat) ** 2 / (2 * sig
 ### END SOLUTION
 gaussian_nll_expr
 
-# %% kind="test" id="gaussian_nll_expr_equivalent" points=3
+# %% kind="test" id="gaussian_nll_expr_equivalent" points=2
 # At y == y_hat only the normalising constant is left.
 assert sp.simplify(gaussian_nll_expr.subs(y, y_hat) - sp.log(2 * sp.pi * sigma2) / 2) == 0
 
@@ -94,21 +97,44 @@ assert sp.simplify(gaussian_nll_expr.subs(y, y_hat) - sp.log(2 * sp.pi * sigma2)
 # $$ -\log p(y \mid \hat y, \sigma^2) = \underbrace{\tfrac12 \log(2\pi\sigma^2)}_{\text{does not depend on } \hat y}
 #    + \underbrace{\frac{1}{2\sigma^2}}_{\text{a positive constant}} (y - \hat y)^2 . $$
 #
-# For a fixed $\sigma^2$, the first term is a constant and the second is a positive
-# constant times the squared error. Averaged over the data set:
+# ### Predict, then check: how fast does the NLL grow with the squared error?
 #
-# $$ \text{NLL} = \tfrac12 \log(2\pi\sigma^2) + \frac{1}{2\sigma^2}\,\text{MSE}. $$
+# Suppose every example has the same, fixed variance $\sigma^2 = 0.2$. Average your
+# expression over a data set: by how much does the mean NLL increase when the mean
+# squared error of the predictions increases by 1? Work it out from your answer
+# above (no code needed) and assign the number to `nll_per_unit_mse`. The figure of
+# section 1.4 shows the answer for three variances.
+
+# %% kind="answer" id="nll_per_unit_mse_answer"
+### BEGIN SOLUTION
+nll_per_unit_mse = 1 / (2 * 0.2)
+### END SOLUTION
+nll_per_unit_mse
+
+# %% kind="test" id="nll_per_unit_mse_prediction" points=1
+assert isinstance(float(nll_per_unit_mse), float) and float(nll_per_unit_mse) > 0
+
+# %% [markdown]
+# For one **shared, fixed** $\sigma^2$ (the same for every example, and not fitted
+# together with the predictions), the first term is a constant and the second is a
+# positive constant times the squared error. Averaged over the data set:
 #
+# $$ \text{NLL} = \tfrac12 \log(2\pi\sigma^2) + \frac{1}{2\sigma^2}\,\text{MSE}, $$
+#
+# a straight line in the MSE with slope $1/(2\sigma^2)$: 2.5 for $\sigma^2 = 0.2$.
 # Adding a constant and multiplying by a positive constant never moves a minimum.
-# So **the predictions that maximise the Gaussian likelihood are exactly the ones
-# that minimise the mean squared error**, whatever $\sigma^2$ is. That is where MSE
-# comes from.
+# So, whatever value that one shared $\sigma^2$ has, **the predictions that
+# maximise the Gaussian likelihood are exactly the ones that minimise the mean
+# squared error**. That is where MSE comes from. (With a different variance per
+# example the factors $1/(2\sigma_i^2)$ differ, and the likelihood asks for a
+# *weighted* squared error instead.)
 #
 # ## 1.3 Mean squared error
 #
 # ### Exercise: implement `mse(y_pred, y)`
 #
-# The mean of `(y_pred - y)**2` over **all** elements, for array-likes of any shape
+# The quantity the derivation above left over: the mean squared residual, taken over
+# **all** elements, for array-likes of any shape
 # (Python floats and lists, NumPy arrays of float32 or float64). Return one number.
 # This is `torch.nn.functional.mse_loss` with its default `reduction='mean'`.
 
@@ -121,7 +147,7 @@ def mse(y_pred, y):
     ### END SOLUTION
 
 
-# %% kind="test" id="mse_seed_value" points=2
+# %% kind="test" id="mse_seed_value" points=1
 assert math.isclose(mse([1.0, 2.0, 3.0], [1.0, 2.0, 5.0]), 4 / 3)
 assert mse([0.5], [0.5]) == 0
 
@@ -129,20 +155,22 @@ assert mse([0.5], [0.5]) == 0
 # ### A worked example
 #
 # Data from a line $y = 2x + 1$ with a little Gaussian noise ($\sigma = 0.1$), and
-# a deliberately poor model $\hat y = 1.0 \cdot x + 0.0$:
+# a deliberately poor model $\hat y = 1.0 \cdot x + 0.0$. The arrays are called
+# `x_data` and `y_data`, so that `y` stays the SymPy symbol of the derivations
+# (rerunning a derivation cell after this one still works).
 
 # %%
 np.random.seed(0)
-x = np.linspace(-1, 1, 20)
-y = 2 * x + 1 + np.random.normal(0, 0.1, size=x.shape)
-y_pred = 1.0 * x + 0.0
-print(f"MSE of the poor model: {mse(y_pred, y):.6f}")   # 1.450860
+x_data = np.linspace(-1, 1, 20)
+y_data = 2 * x_data + 1 + np.random.normal(0, 0.1, size=x_data.shape)
+y_pred = 1.0 * x_data + 0.0
+print(f"MSE of the poor model: {mse(y_pred, y_data):.6f}")   # 1.450860
 
-# %% kind="test" id="mse_matches_torch" points=3
-assert math.isclose(mse(y_pred, y), 1.450860, rel_tol=1e-6)
+# %% kind="test" id="mse_matches_torch" points=2
+assert math.isclose(mse(y_pred, y_data), 1.450860, rel_tol=1e-6)
 assert math.isclose(mse(np.ones((2, 3)), np.zeros((2, 3))), 1.0)
 
-# %% kind="test" id="mse_accepts_lists_and_float32" points=2
+# %% kind="test" id="mse_accepts_lists_and_float32" points=1
 assert math.isclose(mse([1, 2, 4], [1, 3, 2]), 5 / 3)
 assert math.isclose(mse(np.float32([1.5, 2.5]), np.float32([1.0, 2.0])), 0.25, rel_tol=1e-6)
 
@@ -178,15 +206,15 @@ def gaussian_nll(y_pred, y, sigma2=1.0):
 
 
 # %% kind="test" id="gaussian_nll_value" points=3
-assert math.isclose(gaussian_nll(y_pred, y, 0.01), 71.159339, rel_tol=1e-6)
+assert math.isclose(gaussian_nll(y_pred, y_data, 0.01), 71.159339, rel_tol=1e-6)
 assert math.isclose(gaussian_nll([0.0], [0.0]), 0.5 * math.log(2 * math.pi))
 
-# %% kind="test" id="gaussian_nll_per_example_variance" points=3
+# %% kind="test" id="gaussian_nll_per_example_variance" points=2
 # Each example with its own variance: the mean of the per-example values.
 expected = np.mean([0.5 * math.log(2 * math.pi * s2) + 1.0 / (2 * s2) for s2 in (0.5, 1.0, 2.0)])
 assert math.isclose(gaussian_nll([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], np.array([0.5, 1.0, 2.0])), expected)
 
-# %% kind="test" id="gaussian_nll_rejects_nonpositive_variance" points=2
+# %% kind="test" id="gaussian_nll_rejects_nonpositive_variance" points=1
 for bad in (0.0, -1.0):
     try:
         gaussian_nll([1.0], [2.0], bad)
@@ -199,6 +227,36 @@ for bad in (0.0, -1.0):
 assert np.isfinite(gaussian_nll([1e6], [-1e6], 1e-4))
 
 # %% [markdown]
+# ### Predict, then check: the NLL of a perfect prediction
+#
+# A model predicts one target exactly, $\hat y = y$, with variance $\sigma^2 = 0.01$.
+# What is its Gaussian NLL? Predict the number from your `gaussian_nll_expr` (is it
+# positive?), assign it to `perfect_prediction_nll`, and only then compare it with
+# `gaussian_nll([0.0], [0.0], 0.01)`.
+
+# %% kind="answer" id="perfect_prediction_nll_answer"
+### BEGIN SOLUTION
+perfect_prediction_nll = 0.5 * math.log(2 * math.pi * 0.01)
+### END SOLUTION
+perfect_prediction_nll
+
+# %% kind="test" id="perfect_prediction_nll_prediction" points=1
+assert isinstance(float(perfect_prediction_nll), float)
+
+# %% [markdown]
+# It is **negative**, about $-1.38$: a probability *density* is not a probability and
+# exceeds 1 when it is narrow, so its negative logarithm drops below 0. Nothing
+# stops it there: for a perfect prediction the NLL is $\tfrac12\log(2\pi\sigma^2)$,
+# which goes to $-\infty$ as $\sigma^2 \to 0$. The Gaussian NLL is **unbounded
+# below**, which is why a model that may choose its own variance must be kept from
+# shrinking it to zero on examples it fits exactly. With a fixed variance this cannot
+# happen:
+
+# %%
+for s2_small in (1.0, 0.01, 1e-6, 1e-12):
+    print(f"sigma2 = {s2_small:7.0e}   NLL of a perfect prediction = {gaussian_nll([0.0], [0.0], s2_small):9.4f}")
+
+# %% [markdown]
 # ### The seed's numbers, term by term
 #
 # With $\sigma^2 = 0.01$ the factor $1/(2\sigma^2)$ is 50, so the quadratic term is
@@ -208,10 +266,10 @@ assert np.isfinite(gaussian_nll([1e6], [-1e6], 1e-4))
 # %%
 s2 = 0.01
 constant = 0.5 * math.log(2 * math.pi * s2)
-quadratic = mse(y_pred, y) / (2 * s2)
+quadratic = mse(y_pred, y_data) / (2 * s2)
 print(f"quadratic term   {quadratic:10.6f}  = {1 / (2 * s2):.1f} x MSE")   # 72.542985
 print(f"constant term    {constant:10.6f}")
-print(f"Gaussian NLL     {gaussian_nll(y_pred, y, s2):10.6f}")            # 71.159339
+print(f"Gaussian NLL     {gaussian_nll(y_pred, y_data, s2):10.6f}")            # 71.159339
 
 # %% [markdown]
 # ### What $\sigma^2$ does
@@ -220,8 +278,8 @@ print(f"Gaussian NLL     {gaussian_nll(y_pred, y, s2):10.6f}")            # 71.1
 # variances. Every curve is a parabola with its minimum at $\hat y = y$: the
 # variance changes **how steep** it is (the factor $1/(2\sigma^2)$) and **how high**
 # it sits (the constant), never **where** the minimum is. On the right, the NLL of
-# many random models of the worked example is a straight line in their MSE, with
-# slope $1/(2\sigma^2)$.
+# many random models of the worked example lies on a straight line in their MSE; the
+# legend gives the slope fitted to the points, which is $1/(2\sigma^2)$.
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
@@ -236,9 +294,10 @@ left.legend()
 rng = np.random.default_rng(1)
 slopes = rng.uniform(0, 4, 40)
 for s2_line in (0.05, 0.1, 0.2):
-    mses = [mse(a * x + 1, y) for a in slopes]
-    nlls = [gaussian_nll(a * x + 1, y, s2_line) for a in slopes]
-    right.scatter(mses, nlls, s=12, label=f"$\\sigma^2$ = {s2_line}: slope {1 / (2 * s2_line):.0f}")
+    mses = np.array([mse(a * x_data + 1, y_data) for a in slopes])
+    nlls = np.array([gaussian_nll(a * x_data + 1, y_data, s2_line) for a in slopes])
+    fitted_slope = np.polyfit(mses, nlls, 1)[0]          # measured from the points, not assumed
+    right.scatter(mses, nlls, s=12, label=f"$\\sigma^2$ = {s2_line}: slope {fitted_slope:.2f}")
 right.set(xlabel="MSE of a model", ylabel="Gaussian NLL of the same model", title="NLL is an affine function of MSE")
 right.legend()
 fig.tight_layout()
@@ -247,19 +306,42 @@ plt.show()
 # %% [markdown]
 # ## 1.5 The maximum-likelihood variance
 #
-# The predictions are not the only thing a likelihood can fit. Fix the predictions
-# and ask which $\sigma^2$ makes the data most probable. Setting the derivative of
-# the mean NLL with respect to $\sigma^2$ to zero,
+# The predictions are not the only thing a likelihood can fit. Fix the prediction
+# and ask which variance makes the observation most probable: the $\sigma^2$ at
+# which the derivative of the NLL with respect to $\sigma^2$ is zero.
 #
-# $$ \frac{\partial}{\partial \sigma^2}\left[ \tfrac12\log(2\pi\sigma^2) + \frac{\text{MSE}}{2\sigma^2} \right]
-#    = \frac{1}{2\sigma^2} - \frac{\text{MSE}}{2\sigma^4} = 0
-#    \quad\Longrightarrow\quad \hat\sigma^2 = \text{MSE}. $$
+# ### Exercise: derive the best $\sigma^2$ for one example, with SymPy
 #
-# The best variance is the mean squared residual. Note what it is *not*: it divides
-# by $N$, not $N-1$, and it is the mean of the squared residuals themselves, not
-# their spread around their own mean (the model says the noise has mean zero).
+# Differentiate your `gaussian_nll_expr` with respect to the symbol `sigma2` with
+# `sp.diff`, set the derivative to zero and solve for `sigma2` with `sp.solve`.
+# Assign the solution, an expression in `y` and `y_hat`, to `sigma2_mle_expr`
+# (`sp.solve` returns a list of solutions: the one-element list is accepted too).
+# Before you run it: should the answer depend on `sigma2`?
+
+# %% kind="answer" id="sigma2_mle_expr_answer"
+### BEGIN SOLUTION
+sigma2_mle_expr = sp.solve(sp.diff(gaussian_nll_expr, sigma2), sigma2)[0]
+### END SOLUTION
+sigma2_mle_expr
+
+# %% kind="test" id="sigma2_mle_expr_equivalent" points=2
+best = sigma2_mle_expr[0] if isinstance(sigma2_mle_expr, (list, tuple)) else sigma2_mle_expr
+assert sigma2 not in best.free_symbols, "the solution is a value of sigma2: it cannot contain sigma2"
+assert sp.simplify(best.subs({y: 3, y_hat: 1}) - 4) == 0
+
+# %% [markdown]
+# Look at what you found: for one example the best variance is the squared residual
+# $(y - \hat y)^2$ itself. The second derivative at that point is positive (try
+# `sp.diff(gaussian_nll_expr, sigma2, 2)`), so it is a minimum of the NLL, a maximum
+# of the likelihood.
 #
 # ### Exercise: implement `sigma2_mle(y_pred, y)`
+#
+# Now $N$ examples that share **one** variance. Their mean NLL is the mean of $N$
+# copies of your expression with the same $\sigma^2$; repeat the calculation on it
+# (on paper, or with SymPy for $N = 3$) and implement the result: the $\sigma^2$
+# that maximises the likelihood of all the residuals `y - y_pred`, for array-likes of
+# any shape, as one number.
 
 # %% kind="answer" id="sigma2_mle_answer"
 def sigma2_mle(y_pred, y):
@@ -273,8 +355,16 @@ def sigma2_mle(y_pred, y):
 # %% kind="test" id="sigma2_mle_value" points=2
 assert math.isclose(sigma2_mle([0.0, 0.0], [1.0, 3.0]), 5.0)
 # No other variance gives a lower NLL.
-best = sigma2_mle(y_pred, y)
-assert all(gaussian_nll(y_pred, y, best) <= gaussian_nll(y_pred, y, best * f) for f in (0.5, 0.9, 1.1, 2.0))
+best = sigma2_mle(y_pred, y_data)
+assert all(gaussian_nll(y_pred, y_data, best) <= gaussian_nll(y_pred, y_data, best * f) for f in (0.5, 0.9, 1.1, 2.0))
+
+# %% [markdown]
+# The mean NLL with one shared variance is
+# $\tfrac12\log(2\pi\sigma^2) + \text{MSE}/(2\sigma^2)$; its derivative
+# $1/(2\sigma^2) - \text{MSE}/(2\sigma^4)$ is zero at $\hat\sigma^2 = \text{MSE}$:
+# the best variance is the mean squared residual. Note what it is *not*: it divides
+# by $N$, not $N-1$, and it is the mean of the squared residuals themselves, not
+# their spread around their own mean (the model says the noise has mean zero).
 
 # %% [markdown]
 # ## 1.6 Closing exercise: a different noise model gives a different loss
@@ -289,6 +379,21 @@ assert all(gaussian_nll(y_pred, y, best) <= gaussian_nll(y_pred, y, best * f) fo
 # the **mean absolute error**. Heavier tails than the Gaussian's give a loss that
 # punishes large errors less: the reason MAE is called robust to outliers.
 #
+# The two losses also estimate different things. Among all constant predictions,
+# the one with the smallest MSE is the **mean** of the targets and the one with the
+# smallest MAE is their **median**; so a model trained with MSE learns the
+# conditional mean of $y$ given $x$, one trained with MAE the conditional median.
+# On a skewed sample they differ clearly:
+#
+# %%
+skewed = np.random.default_rng(3).exponential(1.0, size=15)
+constants = np.linspace(0, 4, 40001)
+best_mse = constants[np.argmin([np.mean((c - skewed) ** 2) for c in constants])]
+best_mae = constants[np.argmin([np.mean(np.abs(c - skewed)) for c in constants])]
+print(f"smallest MSE at {best_mse:.4f}; mean of the targets   {np.mean(skewed):.4f}")
+print(f"smallest MAE at {best_mae:.4f}; median of the targets {np.median(skewed):.4f}")
+
+# %% [markdown]
 # ### Exercise: implement `laplace_nll(y_pred, y, b=1.0)`
 #
 # The mean of `log(2*b) + abs(y - y_pred) / b`; raise `ValueError` if `b <= 0`.
@@ -309,7 +414,7 @@ def laplace_nll(y_pred, y, b=1.0):
 # %% kind="test" id="laplace_nll_value" points=2
 assert math.isclose(laplace_nll([0.0, 0.0], [1.0, -3.0]), math.log(2) + 2.0)
 
-# %% kind="test" id="laplace_nll_rejects_nonpositive_scale" points=2
+# %% kind="test" id="laplace_nll_rejects_nonpositive_scale" points=1
 try:
     laplace_nll([0.0], [1.0], b=0.0)
 except ValueError:
@@ -324,6 +429,10 @@ else:
 # |---|---|---|
 # | Gaussian, variance $\sigma^2$ | $\tfrac12\log(2\pi\sigma^2) + (y-\hat y)^2/(2\sigma^2)$ | mean squared error |
 # | Laplace, scale $b$ | $\log(2b) + \lvert y-\hat y\rvert / b$ | mean absolute error |
+#
+# With one shared, fixed variance, MSE estimates the conditional mean and MAE the
+# conditional median; the best shared variance is the mean squared residual; and a
+# Gaussian NLL can be negative, without a lower bound as $\sigma^2 \to 0$.
 #
 # Next: when the target is a label rather than a number, the Bernoulli likelihood
 # gives binary cross-entropy (notebook 2).

@@ -36,6 +36,8 @@
 # The asserts you can see are examples; when grading, more cases are checked
 # (other shapes, lists, float32, extreme values, invalid input), each worth its own
 # points. *Validate* runs the visible ones.
+#
+# **Time:** about 75 minutes for a first-time student (reading and every exercise).
 
 # %%
 import math
@@ -194,7 +196,12 @@ assert np.allclose(s, [0.0, 0.0, 1.0, 1.0])
 #   `nan`: compute each term only where its factor is nonzero (`np.where` helps).
 # - **No clipping.** Do not clip `p` to $[\epsilon, 1-\epsilon]$: a clipped
 #   certain prediction costs about $\epsilon$ instead of 0, and $p = 10^{-12}$ for a
-#   label 1 really costs $-\log 10^{-12} \approx 27.6$.
+#   label 1 really costs $-\log 10^{-12} \approx 27.6$. (PyTorch's
+#   `F.binary_cross_entropy` does something else again: it clamps each logarithm at
+#   $-100$, so a certain, *wrong* prediction, $p = 0$ for a label 1, costs 100 there
+#   instead of $\infty$. The contract compares with torch only for $p$ strictly
+#   between 0 and 1, where no clamp acts; the cell after the worked example shows the
+#   clamp.)
 # - **Invalid input.** Raise `ValueError` if any `p` lies outside $[0, 1]$: it is not
 #   a probability, and the log would quietly return `nan`.
 
@@ -240,8 +247,11 @@ if torch is not None:
     bce_torch = torch.nn.functional.binary_cross_entropy(
         torch.sigmoid(torch.tensor(z_seed)), torch.tensor(y_seed, dtype=torch.float64))
     print(f"PyTorch's F.binary_cross_entropy: {bce_torch.item():.6f}")
+    clamped = torch.nn.functional.binary_cross_entropy(torch.tensor([0.0], dtype=torch.float64),
+                                                       torch.tensor([1.0], dtype=torch.float64))
+    print(f"PyTorch's F.binary_cross_entropy at p = 0, y = 1: {clamped.item():.1f}  (the log clamped at -100)")
 
-# %% kind="test" id="bernoulli_nll_seed_value" points=3
+# %% kind="test" id="bernoulli_nll_seed_value" points=2
 assert math.isclose(bernoulli_nll(1 / (1 + np.exp(-z_seed)), y_seed), 0.476700, abs_tol=1e-6)
 assert math.isclose(bernoulli_nll(np.array([0.5]), np.array([1])), math.log(2))
 assert math.isclose(bernoulli_nll(np.array([0.9, 0.9]), np.array([1, 0])), (-math.log(0.9) - math.log(0.1)) / 2)
@@ -306,7 +316,9 @@ plt.show()
 #    (*catastrophic cancellation*).
 # 2. **Overflow and underflow.** For very negative $z$, $e^{-z}$ overflows to `inf` once
 #    $-z > 709.78$, so the naive $\sigma(z) = 1/(1 + \infty)$ is `0.0` (even a careful
-#    sigmoid gives `0.0` below $z \approx -745$, where $\sigma(z)$ is smaller than the
+#    sigmoid, $\sigma(z) \approx e^{z}$ there, is *subnormal* below $z \approx -708$,
+#    where it is smaller than the smallest normal float64, $2.2 \times 10^{-308}$, and
+#    keeps fewer significant digits, and it is `0.0` below $z \approx -745$, under the
 #    smallest positive float64, about $5 \times 10^{-324}$). Then a label 1 costs
 #    $-\log 0 = \infty$, although the true loss is simply $\approx -z$.
 #
@@ -321,15 +333,17 @@ def naive_bce_with_logits(z, y):
         return -(y * np.log(p) + (1 - y) * np.log(1 - p))
 
 
-print(f"{'z':>8} {'y':>2} {'naive':>14} {'true':>14}")
+print(f"{'z':>8} {'y':>2} {'naive':>14} {'true':>14} {'naive - true':>13}")
 for z_value, y_value in [(2.0, 0), (20.0, 0), (30.0, 0), (36.0, 0), (37.0, 0), (120.0, 0),
                          (-120.0, 1), (-800.0, 1), (1e4, 0), (-1e4, 1)]:
     true = y_value * np.logaddexp(0, -z_value) + (1 - y_value) * np.logaddexp(0, z_value)
-    print(f"{z_value:8g} {y_value:2d} {naive_bce_with_logits(z_value, y_value):14.8f} {true:14.8f}")
+    naive = naive_bce_with_logits(z_value, y_value)
+    print(f"{z_value:8g} {y_value:2d} {naive:14.8f} {true:14.8f} {naive - true:13.1e}")
 
 # %% [markdown]
-# At $z = 20$ the naive value is already off in the eighth digit, at $z = 30$ in the
-# fourth decimal, at $z = 36$ in the second, and from $z = 37$ on it is `inf`: one such
+# At $z = 20$ the naive value is already off by about $4 \cdot 10^{-8}$, at $z = 30$
+# by about $10^{-3}$ (the third decimal), at $z = 36$ by about $0.04$ (the second),
+# and from $z = 37$ on it is `inf`: one such
 # example makes the whole mean `inf` and its gradient `nan`, and training stops. In float32, the precision of most
 # neural networks, the same happens from $z \approx 17$.
 #
@@ -386,7 +400,7 @@ assert math.isclose(bce_with_logits(0.0, 1), math.log(2))
 expected32 = (math.log1p(math.exp(-1.0)) + math.log1p(math.exp(-2.0))) / 2
 assert math.isclose(bce_with_logits(np.float32([1.0, -2.0]), np.float32([1, 0])), expected32, rel_tol=1e-6)
 
-# %% kind="test" id="bce_with_logits_extreme_logits" points=4
+# %% kind="test" id="bce_with_logits_extreme_logits" points=3
 with np.errstate(all="ignore"):
     wrong = bce_with_logits(np.array([0.0, -120.0]), np.array([0, 1]))
     huge = bce_with_logits(np.array([1e4, -1e4, 1e4, -1e4]), np.array([0, 1, 1, 0]))

@@ -36,6 +36,8 @@
 # The asserts you can see are examples; when grading, more cases are checked
 # (other shapes, lists, float32, extreme logits), each worth its own points.
 # *Validate* runs the visible ones.
+#
+# **Time:** about 60 minutes for a first-time student (reading and every exercise).
 
 # %%
 import math
@@ -80,6 +82,26 @@ import sympy as sp
 # logits for every class, the largest most. The loss is small only when the true
 # class stands out above all the others.
 #
+# ### Predict, then check: the loss of an untrained model
+#
+# A freshly initialised classifier with $C = 10$ classes has small random weights,
+# so all ten logits of every example are (almost) equal. Before you implement
+# anything: what mean cross-entropy does such a model have? Work it out from the
+# formula above, assign the number to `untrained_loss_10_classes`, and remember it.
+# In practice it is the first thing to look at when training starts: a first loss
+# far from this value means a bug before any learning has happened. You will check
+# your prediction with your own `categorical_nll` in section 3.5.
+#
+# %% kind="answer" id="untrained_loss_answer"
+### BEGIN SOLUTION
+untrained_loss_10_classes = math.log(10)
+### END SOLUTION
+untrained_loss_10_classes
+
+# %% kind="test" id="untrained_loss_prediction" points=1
+assert float(untrained_loss_10_classes) > 0, "a cross-entropy is never negative"
+
+# %% [markdown]
 # ## 3.3 Softmax, and where the textbook formula breaks
 #
 # Logits are not always small. A float64 `exp` overflows to `inf` above about
@@ -167,8 +189,10 @@ assert np.allclose(softmax(np.array([[0.0, math.log(3.0)]], dtype=np.float32)), 
 #
 # *Right:* add a constant $c$ to the logits $(1, 0, -1)$. The probabilities do not
 # move (solid lines, your `softmax`). The textbook formula (dashed) agrees only
-# while the exponentials are ordinary numbers. Near $c = -745$ they become
-# subnormal and its answers go wrong; beyond that, and beyond $c \approx 709$ on the
+# while the exponentials are ordinary numbers. Below $c \approx -708$ they are
+# *subnormal* (smaller than the smallest normal float64, $2.2 \cdot 10^{-308}$, and
+# stored with fewer significant digits) and its answers drift; below
+# $c \approx -745$ they round to 0, and there, as beyond $c \approx 709$ on the
 # right, it returns `nan` and its lines stop.
 
 # %%
@@ -309,6 +333,12 @@ print(f"probability of each true class: {softmax(z_example)[np.arange(3), y_exam
 print(f"cross-entropy:                  {categorical_nll(z_example, y_example):.6f}")   # 0.767950
 print(f"logits [1000, 0, -1000], class 2: {categorical_nll([[1000.0, 0.0, -1000.0]], [2]):.1f}")   # 2000.0
 
+# Your prediction of section 3.2, checked: ten equal logits, any labels.
+untrained_logits = np.random.default_rng(0).normal(0, 1e-3, size=(100, 10))   # small random weights
+untrained_labels = np.random.default_rng(1).integers(0, 10, size=100)
+print(f"untrained 10-class model: {categorical_nll(untrained_logits, untrained_labels):.6f}"
+      f"   your prediction: {float(untrained_loss_10_classes):.6f}")
+
 # %% [markdown]
 # The same numbers from PyTorch, where it is installed (it is not while grading,
 # and your answers must not use it):
@@ -341,7 +371,7 @@ assert math.isclose(categorical_nll(np.array([[1e4, -1e4], [-1e4, 1e4]]), np.arr
 assert math.isclose(categorical_nll(np.zeros((4, 10)), np.array([0, 3, 9, 5])), math.log(10))
 assert math.isclose(categorical_nll(np.full((2, 3), 500.0), np.array([1, 2])), math.log(3))
 
-# %% kind="test" id="categorical_nll_single_example" points=2
+# %% kind="test" id="categorical_nll_single_example" points=1
 # Shape (C,) with an integer label is the same as a batch of one.
 z_one = np.log(np.array([0.2, 0.3, 0.5]))
 assert math.isclose(categorical_nll(z_one, 2), -math.log(0.5))
@@ -434,5 +464,5 @@ print(f"extreme case                {categorical_nll([[0.0, 0.0], [0.0, -120.0]]
 # - Compute log-probabilities with the log-sum-exp trick, never as `log(softmax(z))`.
 # - With two classes and logits $[0, z]$, cross-entropy is binary cross-entropy.
 #
-# Next: the gradient of this loss with respect to the logits is remarkably simple,
-# $\operatorname{softmax}(z) - \text{onehot}(y)$ (notebook 4).
+# Next: the gradient of this loss with respect to the logits, which you will derive
+# in notebook 4; it turns out remarkably simple.

@@ -17,24 +17,26 @@
 # only useful to a model through its **gradient**: gradient descent never sees the
 # loss itself, only how it changes when the model's output changes. This notebook
 # derives those gradients, checks them numerically the way every deep-learning
-# library is tested, and then shows what they mean in practice:
+# library is tested, and then asks what they mean in practice: the same classifier,
+# started from a badly wrong model, is trained once with binary cross-entropy and
+# once with the squared error of its predicted probability. One of the two barely
+# moves for a long time; your derivations will tell you which, and why, before the
+# experiment shows it.
 #
-# - for a classifier, the gradient of binary cross-entropy with respect to the logit
-#   is simply $\sigma(z) - y$: large when the model is confidently wrong;
-# - the gradient of the squared error of the same probability carries an extra
-#   factor $\sigma'(z) = \sigma(z)(1-\sigma(z))$ that **vanishes** exactly when the
-#   model is confidently wrong, so a badly started model barely learns.
-#
-# You will derive two gradients symbolically, implement `numerical_grad`,
-# `relative_error`, `bce_grad`, `mse_sigmoid_grad` and `softmax_ce_grad` with NumPy
-# only, run a gradient check, and read off the result of a small training
-# experiment. PyTorch is what the grader compares your answers with, not a tool
+# You will derive three gradients symbolically (binary cross-entropy, squared error
+# through a sigmoid, and softmax cross-entropy), predict two numbers before you
+# compute them, implement `numerical_grad`, `relative_error`, `bce_grad`,
+# `mse_sigmoid_grad`, `softmax_ce_grad` and `logistic_regression_grad` with NumPy
+# only, run a gradient check, train a logistic regression with your own gradient,
+# and read off the result of the experiment. PyTorch is what the grader compares your answers with, not a tool
 # for the answers: a function that calls `torch` earns no points.
 #
 # **How this notebook is graded.** Each answer cell is followed by a test cell.
 # The asserts you can see are examples; when grading, more cases are checked
 # (other shapes, lists, float32, extreme logits), each worth its own points.
 # *Validate* runs the visible ones.
+#
+# **Time:** about 90 minutes for a first-time student (reading and every exercise).
 
 # %%
 import math
@@ -74,12 +76,14 @@ def softmax(z):
 #
 # $$ \sigma'(z) = \sigma(z)\,\bigl(1 - \sigma(z)\bigr), $$
 #
-# which you can check by differentiating $(1+e^{-z})^{-1}$. Note where it is small:
-# $\sigma'(z) \le 1/4$ everywhere, and it goes to zero on both sides as $|z|$ grows.
+# which you can check by differentiating $(1+e^{-z})^{-1}$ (or with
+# `sp.diff(sp_sigmoid(z), z)` below). Note where it is small: $\sigma'(z) \le 1/4$
+# everywhere, and it goes to zero on both sides as $|z|$ grows.
 #
 # The next cell defines the SymPy symbols `y_hat, y, z` (real) and `sigma2`
 # (positive) shared by all notebooks, and `sp_sigmoid(t)`, the sigmoid as a SymPy
-# expression.
+# expression. (`sp.diff` is allowed in every derivation below; simplifying by hand
+# first teaches more.)
 
 # %%
 y_hat, y, z = sp.symbols("y_hat y z", real=True)
@@ -148,24 +152,69 @@ mse_sigmoid_grad_expr
 assert sp.simplify(mse_sigmoid_grad_expr.subs({y: 1, z: 0}) + sp.Rational(1, 4)) == 0
 
 # %% [markdown]
+# ### Predict, then check: how much stronger is one gradient than the other?
+#
+# Take a positive example ($y = 1$) that the model gets badly wrong, $z = -4$
+# ($\sigma(-4) \approx 0.018$). By what factor is the magnitude of the BCE gradient
+# larger than that of the squared-error gradient there? Work it out from your two
+# expressions (the ratio simplifies to something short), assign the number to
+# `gradient_ratio_at_minus_4`, and keep the form of the ratio in mind for section 4.5.
+
+# %% kind="answer" id="gradient_ratio_answer"
+### BEGIN SOLUTION
+gradient_ratio_at_minus_4 = float(sp.simplify(bce_grad_expr / mse_sigmoid_grad_expr).subs({y: 1, z: -4}))
+### END SOLUTION
+gradient_ratio_at_minus_4
+
+# %% kind="test" id="gradient_ratio_prediction" points=1
+assert float(gradient_ratio_at_minus_4) > 1
+
+# %% [markdown]
+# Look at what you found:
+#
 # $$ \frac{\partial \ell_{\text{MSE}}}{\partial z}
-#    = 2\,\bigl(\sigma(z) - y\bigr)\,\underbrace{\sigma(z)\bigl(1 - \sigma(z)\bigr)}_{\sigma'(z)} . $$
+#    = 2\,\bigl(\sigma(z) - y\bigr)\,\underbrace{\sigma(z)\bigl(1 - \sigma(z)\bigr)}_{\sigma'(z)} , $$
 #
-# The same "prediction minus target", times $2\sigma'(z)$. When the model is
-# confidently wrong, $\sigma(z)$ is near 0 or 1, so $\sigma'(z)$ is near zero and the
-# gradient **vanishes** just when it is needed most. Section 4.5 puts numbers on it.
+# the same "prediction minus target" as BCE, times $2\sigma'(z)$. The ratio of the
+# two is $1/(2\sigma'(z))$, about 28.3 at $z = -4$ and growing like $e^{|z|}/2$.
+# When the model is confidently wrong, $\sigma(z)$ is near 0 or 1, so $\sigma'(z)$
+# is near zero and the squared-error gradient **vanishes** just when it is needed
+# most. Section 4.5 puts numbers on it.
 #
-# ### The multi-class case, for reference
+# ### Exercise: the gradient of softmax cross-entropy
 #
-# For $C$ classes with logits $z \in \mathbb R^C$ and a label $y \in \{0, \dots, C-1\}$,
-# notebook 3's cross-entropy is
-# $\ell_{\text{CE}} = -\log \operatorname{softmax}(z)_y = -z_y + \log \sum_j e^{z_j}$,
-# and differentiating with respect to each $z_k$ gives
+# For $C$ classes with logits $z \in \mathbb R^C$ and a label $y$, notebook 3's
+# cross-entropy of one example is $-\log \operatorname{softmax}(z)_y$. Take three
+# classes with logits `z0, z1, z2` (the symbols of the next cell) and true class 0.
+# Write that loss as a SymPy expression, differentiate it with respect to each of the
+# three logits, and assign the three derivatives, in the order
+# $[\partial/\partial z_0, \partial/\partial z_1, \partial/\partial z_2]$, as a
+# list (or an `sp.Matrix`) to `softmax_ce_grad_expr`. Then try to write each entry
+# in terms of the softmax probabilities: the pattern is what you implement next.
+
+# %%
+z0, z1, z2 = sp.symbols("z0 z1 z2", real=True)
+
+# %% kind="answer" id="softmax_ce_grad_expr_answer"
+### BEGIN SOLUTION
+ce_class_0 = -sp.log(sp.exp(z0) / (sp.exp(z0) + sp.exp(z1) + sp.exp(z2)))
+softmax_ce_grad_expr = [sp.simplify(sp.diff(ce_class_0, zk)) for zk in (z0, z1, z2)]
+### END SOLUTION
+softmax_ce_grad_expr
+
+# %% kind="test" id="softmax_ce_grad_expr_equivalent" points=2
+assert len(softmax_ce_grad_expr) == 3, "one derivative per logit"
+
+# %% [markdown]
+# Look at what you found. With $p_k = \operatorname{softmax}(z)_k$, the three
+# derivatives are $p_0 - 1$, $p_1$ and $p_2$: each probability, minus 1 for the true
+# class. For any label $y$,
 #
 # $$ \frac{\partial \ell_{\text{CE}}}{\partial z_k} = \operatorname{softmax}(z)_k - [k = y],
 #    \qquad\text{that is}\qquad \nabla_z \ell_{\text{CE}} = \operatorname{softmax}(z) - \operatorname{onehot}(y). $$
 #
-# Prediction minus target again: binary cross-entropy is the case $C = 2$.
+# Prediction minus target again: binary cross-entropy is the case $C = 2$. The
+# entries sum to 0, because adding the same constant to all logits changes nothing.
 #
 # ## 4.2 Checking a gradient numerically
 #
@@ -232,7 +281,7 @@ g = numerical_grad(lambda v: np.sum(v ** 2), np.ones((2, 3)))
 assert g.shape == (2, 3)
 assert np.allclose(g, 2.0)
 
-# %% kind="test" id="numerical_grad_leaves_x_unchanged" points=2
+# %% kind="test" id="numerical_grad_leaves_x_unchanged" points=1
 x_check = np.array([0.5, -1.0, 2.0])
 numerical_grad(lambda v: np.sum(v ** 3), x_check)
 assert np.array_equal(x_check, [0.5, -1.0, 2.0])
@@ -243,12 +292,18 @@ assert np.array_equal(x_check, [0.5, -1.0, 2.0])
 # An absolute difference means nothing without a scale: $10^{-6}$ is a large error
 # for a gradient of size $10^{-6}$ and a tiny one for a gradient of size $10^{3}$.
 # A gradient check therefore compares each analytic element $a$ with its numerical
-# estimate $n$ by the **relative error** (as in Stanford's CS231n)
+# estimate $n$ by a **relative error**. This notebook uses the one of the gradient
+# check code of Stanford's CS231n assignments,
 #
 # $$ \text{rel}(a, n) = \frac{|a - n|}{\max\bigl(10^{-8},\; |a| + |n|\bigr)}, $$
 #
 # where the floor $10^{-8}$ keeps $0/0$ (both gradients exactly zero) from becoming
-# NaN. For a smooth function in float64 the numbers mean:
+# NaN. The table of thresholds below comes from the CS231n *lecture notes*, which
+# divide by $\max(|a|, |n|)$ instead of $|a| + |n|$. Since
+# $\max(|a|, |n|) \le |a| + |n| \le 2\max(|a|, |n|)$, our relative error is between
+# half of theirs and all of it: never more than a factor 2 apart, which moves no
+# verdict of a table whose rows are orders of magnitude apart. For a smooth function
+# in float64 the numbers mean:
 #
 # | largest relative error | verdict |
 # |---|---|
@@ -257,13 +312,33 @@ assert np.array_equal(x_check, [0.5, -1.0, 2.0])
 # | $10^{-7}$ to $10^{-4}$ | acceptable only near kinks (ReLU, abs); otherwise too high |
 # | below $10^{-7}$ | the gradient is right |
 #
-# A usual mistake leaves a signature: a flipped sign gives exactly 1, a missing
-# factor 2 gives 1/3, and a one-sided difference gives about $10^{-7}$ to $10^{-6}$.
+# ### Predict, then check: the signature of a mistake
 #
+# A usual mistake leaves a signature in the relative error, whatever the size of the
+# gradient. From the formula above (with gradients far from 0), predict the relative
+# error between a right gradient $n$ and
+#
+# - an analytic gradient with its sign flipped, $a = -n$: assign it to `rel_error_sign_flipped`;
+# - one that is missing a factor 2, $a = n / 2$: assign it to `rel_error_missing_factor_2`.
+#
+# You will check both with your own `relative_error` right after implementing it.
+
+# %% kind="answer" id="relative_error_signatures_answer"
+### BEGIN SOLUTION
+rel_error_sign_flipped = 1.0
+rel_error_missing_factor_2 = 1 / 3
+### END SOLUTION
+rel_error_sign_flipped, rel_error_missing_factor_2
+
+# %% kind="test" id="relative_error_signatures_prediction" points=1
+assert 0 <= float(rel_error_sign_flipped) <= 1 and 0 <= float(rel_error_missing_factor_2) <= 1
+
+# %% [markdown]
 # ### Exercise: implement `relative_error(a, n)`
 #
-# Elementwise, for array-likes of the same shape (or that broadcast); return an
-# array (use `.max()` on it for the worst element).
+# The formula above, elementwise, for array-likes of the same shape (or that
+# broadcast); return an array (use `.max()` on it for the worst element). Then run
+# the cell after the test to compare with your predictions.
 
 # %% kind="answer" id="relative_error_answer"
 def relative_error(a, n):
@@ -275,9 +350,14 @@ def relative_error(a, n):
     ### END SOLUTION
 
 
-# %% kind="test" id="relative_error_value" points=2
-assert np.allclose(relative_error([1.0, -1.0], [1.0, 1.0]), [0.0, 1.0])
+# %% kind="test" id="relative_error_value" points=1
 assert relative_error(0.0, 0.0) == 0.0
+assert relative_error([2.0, 5.0], [2.0, 5.0]).shape == (2,)
+
+# %%
+right_gradient = np.array([0.3, -2.0, 7.5])
+print("sign flipped:      ", relative_error(-right_gradient, right_gradient), "  predicted", rel_error_sign_flipped)
+print("missing factor 2:  ", relative_error(right_gradient / 2, right_gradient), "  predicted", rel_error_missing_factor_2)
 
 # %% [markdown]
 # ## 4.3 The analytic gradients in code
@@ -295,6 +375,10 @@ assert relative_error(0.0, 0.0) == 0.0
 # including $\pm 120$ and $\pm 10^4$.
 #
 # ### Exercise: implement `bce_grad(z, y)`
+#
+# Your simplified `bce_grad_expr`, in NumPy. Before you write it, ask whether your
+# form stays finite when `sigmoid(z)` rounds to exactly 0 or 1 (it does for
+# $|z| > 37$): a form that divides by $\sigma(z)$ or $1 - \sigma(z)$ does not.
 
 # %% kind="answer" id="bce_grad_answer"
 def bce_grad(z, y):
@@ -317,6 +401,10 @@ assert np.allclose(bce_grad(np.float32([0.0]), np.float32([1.0])), [-0.5])
 
 # %% [markdown]
 # ### Exercise: implement `mse_sigmoid_grad(z, y)`
+#
+# Your `mse_sigmoid_grad_expr`, in NumPy, with the same care at large $|z|$:
+# compute $\sigma'(z)$ from the stable `sigmoid`, not from `np.exp(-z)`, which
+# overflows for $z < -709$.
 
 # %% kind="answer" id="mse_sigmoid_grad_answer"
 def mse_sigmoid_grad(z, y):
@@ -331,7 +419,7 @@ def mse_sigmoid_grad(z, y):
 assert math.isclose(float(mse_sigmoid_grad(-10.0, 1.0)), -9.0787e-05, rel_tol=1e-4)
 assert np.allclose(mse_sigmoid_grad(np.array([0.0]), np.array([1.0])), [-0.25])
 
-# %% kind="test" id="mse_sigmoid_grad_extreme_logits" points=2
+# %% kind="test" id="mse_sigmoid_grad_extreme_logits" points=1
 assert np.all(np.isfinite(mse_sigmoid_grad(np.array([1e4, -1e4]), np.array([0.0, 1.0]))))
 
 # %% kind="test" id="mse_sigmoid_grad_lists_and_float32" points=1
@@ -342,7 +430,8 @@ assert np.allclose(mse_sigmoid_grad(np.float32([0.0]), np.float32([0.0])), [0.25
 # ### Exercise: implement `softmax_ce_grad(z, y)`
 #
 # Logits `z` of shape `(N, C)` and integer class indices `y` of shape `(N,)`; return
-# $\operatorname{softmax}(z) - \operatorname{onehot}(y)$, shape `(N, C)`, not divided
+# the gradient you derived, $\operatorname{softmax}(z) - \operatorname{onehot}(y)$
+# for each row, shape `(N, C)`, not divided
 # by `N`. As in notebook 3, a single example may also be given as logits of shape
 # `(C,)` with a scalar label; then the result has shape `(C,)`.
 #
@@ -492,21 +581,69 @@ print(f"the BCE gradient is {at_minus_ten[0] / at_minus_ten[1]:,.0f} times large
 #
 # A logistic regression, $z_i = w^\top x_i + b$, on 200 points from two overlapping
 # Gaussian clouds, started from a **badly wrong** model: $w = (-4, -4)$ points the
-# opposite way, so almost every example is confidently misclassified (under 7%
-# accuracy at the start).
+# opposite way, so almost every example is confidently misclassified (the cell
+# below prints the accuracy at the start).
 #
 # Plain gradient descent on the mean loss $\frac1N \sum_i \ell(z_i, y_i)$ needs its
-# gradient with respect to $w$ and $b$. By the chain rule, with $z_i = w^\top x_i + b$,
+# gradient with respect to the **parameters** $w$ and $b$, not the logits. Each
+# parameter reaches the loss only through the logits: use the chain rule through
+# $z_i = w^\top x_i + b$ (what is $\partial z_i / \partial w_d$? and
+# $\partial z_i / \partial b$?), and mind the $\frac1N$ of the mean.
 #
-# $$ \nabla_w \frac1N \sum_i \ell(z_i, y_i) = \frac1N \sum_i \frac{\partial \ell}{\partial z_i}\, x_i ,
-#    \qquad \frac{\partial}{\partial b} \frac1N \sum_i \ell(z_i, y_i) = \frac1N \sum_i \frac{\partial \ell}{\partial z_i} , $$
+# ### Exercise: implement `logistic_regression_grad(X, y, w, b)`
 #
-# so the per-example gradients from `bce_grad` or `mse_sigmoid_grad` are all a
-# training loop needs: the division by $N$ happens here, once. The cell below
-# trains the same model from the same start with each loss, 300 steps of learning
-# rate 1, and records the mean BCE, the mean squared error and the training accuracy
-# at every step (entry `k` of each history is the value after `k` steps; entry 0 is
-# the start).
+# - `X`: features, shape `(N, D)`; `y`: labels in $\{0, 1\}$, shape `(N,)`;
+#   `w`: weights, shape `(D,)`; `b`: the bias, a number;
+# - return the tuple `(grad_w, grad_b)`: the gradient of the **mean** binary
+#   cross-entropy of the logits `X @ w + b` with respect to `w` (shape `(D,)`) and to
+#   `b` (one number), finite for logits up to $\pm 10^4$;
+# - your `bce_grad` does the part that concerns one logit.
+#
+# PyTorch's autograd of `F.binary_cross_entropy_with_logits(X @ w + b, y)` is the
+# reference. Your function trains the model below, so the experiment runs on your
+# own gradient.
+
+# %% kind="answer" id="logistic_regression_grad_answer"
+def logistic_regression_grad(X, y, w, b):
+    """Gradient of the mean BCE of the logits X @ w + b with respect to w and b."""
+    ### BEGIN SOLUTION
+    X = np.asarray(X, dtype=np.float64)
+    logit_grads = bce_grad(X @ np.asarray(w, dtype=np.float64) + float(b), y)
+    return X.T @ logit_grads / X.shape[0], float(np.mean(logit_grads))
+    ### END SOLUTION
+
+
+# %% kind="test" id="logistic_regression_grad_matches_torch" points=2
+grad_w, grad_b = logistic_regression_grad(np.array([[1.0, 2.0], [3.0, -1.0]]), np.array([1.0, 0.0]),
+                                          np.zeros(2), 0.0)
+assert np.shape(grad_w) == (2,) and np.size(grad_b) == 1
+
+# %% kind="test" id="logistic_regression_grad_extreme_logits" points=1
+with np.errstate(all="ignore"):
+    grad_w, grad_b = logistic_regression_grad(np.array([[1.0], [-1.0]]), np.array([0.0, 1.0]), np.array([1e4]), 0.0)
+assert np.all(np.isfinite(grad_w)) and np.isfinite(grad_b)
+
+# %% kind="test" id="logistic_regression_grad_lists_and_shapes" points=1
+grad_w, grad_b = logistic_regression_grad([[0.5, 1.0, -1.0]], [1], [0.0, 0.0, 0.0], 0)
+assert np.shape(grad_w) == (3,)
+
+# %% [markdown]
+# Look at what you found: with $g_i = \partial \ell / \partial z_i$ the per-example
+# logit gradients,
+#
+# $$ \nabla_w \frac1N \sum_i \ell(z_i, y_i) = \frac1N \sum_i g_i\, x_i = \frac1N X^\top g ,
+#    \qquad \frac{\partial}{\partial b} \frac1N \sum_i \ell(z_i, y_i) = \frac1N \sum_i g_i , $$
+#
+# so the per-example gradients are all a training loop needs, and the division by
+# $N$ happens here, once. The same chain rule with `mse_sigmoid_grad` in place of
+# `bce_grad` gives the gradient of the mean squared error of $\sigma(z)$: the
+# function `mse_sigmoid_weights_grad` below.
+#
+# The next cell trains the same model from the same start with each loss, 300 steps
+# of learning rate 1, and records the mean BCE, the mean squared error and the
+# training accuracy at every step (entry `k` of each history is the value after `k`
+# steps; entry 0 is the start). The BCE run uses your `logistic_regression_grad`,
+# the squared-error run your `mse_sigmoid_grad`.
 
 # %%
 N_TRAIN, STEPS, LEARNING_RATE, TARGET_ACCURACY = 200, 300, 1.0, 0.85
@@ -517,8 +654,14 @@ features = data_rng.normal(size=(N_TRAIN, 2)) + np.where(labels[:, None] == 1, 1
 w_start, b_start = np.array([-4.0, -4.0]), 0.0
 
 
-def train_logistic(grad_fn, steps=STEPS, lr=LEARNING_RATE):
-    """Gradient descent on the mean loss whose per-example logit gradient is grad_fn(z, y)."""
+def mse_sigmoid_weights_grad(X, y, w, b):
+    """Gradient of the mean of (sigmoid(X @ w + b) - y)**2 with respect to w and b."""
+    logit_grads = np.asarray(mse_sigmoid_grad(X @ w + b, y), dtype=np.float64)
+    return X.T @ logit_grads / X.shape[0], float(np.mean(logit_grads))
+
+
+def train_logistic(weights_grad_fn, steps=STEPS, lr=LEARNING_RATE):
+    """Gradient descent from (w_start, b_start) with the parameter gradient weights_grad_fn(X, y, w, b)."""
     w, b = w_start.copy(), b_start
     history = {"bce": [], "mse": [], "accuracy": []}
     for step in range(steps + 1):
@@ -528,14 +671,15 @@ def train_logistic(grad_fn, steps=STEPS, lr=LEARNING_RATE):
         history["accuracy"].append(np.mean((logits > 0) == (labels == 1)))
         if step == steps:
             break
-        g = np.asarray(grad_fn(logits, labels), dtype=np.float64)
-        w = w - lr * (features.T @ g) / N_TRAIN
-        b = b - lr * np.mean(g)
+        grad_w, grad_b = weights_grad_fn(features, labels, w, b)
+        w = w - lr * np.asarray(grad_w, dtype=np.float64)
+        b = b - lr * float(grad_b)
     return {key: np.array(values) for key, values in history.items()}
 
 
-history_bce = train_logistic(bce_grad)
-history_mse = train_logistic(mse_sigmoid_grad)
+history_bce = train_logistic(logistic_regression_grad)
+history_mse = train_logistic(mse_sigmoid_weights_grad)
+print(f"training accuracy at the start: {history_bce['accuracy'][0]:.1%}")
 
 # %%
 steps_axis = np.arange(STEPS + 1)
@@ -570,7 +714,9 @@ plt.show()
 #
 # If a run never reaches the target within its `STEPS` steps, report `STEPS`. Both
 # are whole numbers. (Beware `np.argmax(condition)`: it returns 0 when the condition
-# is never true.)
+# is never true.) Your answers are judged against your own run, recomputed from your
+# own gradient functions, so a slip in a gradient above does not cost these points
+# again.
 
 # %% kind="answer" id="steps_to_accuracy_answer"
 ### BEGIN SOLUTION
