@@ -137,3 +137,10 @@ def relative_error(a, n):
     """CS231n's relative error of an analytic against a numerical gradient."""
     a, n = _f64(a), _f64(n)
     return np.abs(a - n) / np.maximum(1e-8, np.abs(a) + np.abs(n))
+
+
+def logistic_regression_grad(X, y, w, b):
+    """Gradient of the mean BCE of X @ w + b with respect to w and b."""
+    X = _f64(X)
+    g = bce_grad(X @ _f64(w) + float(b), y)
+    return X.T @ g / X.shape[0], float(np.mean(g))

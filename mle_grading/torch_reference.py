@@ -68,3 +68,12 @@ def softmax_ce_grad(z, y):
 
 def grad_of_scalar_function(f_torch, x):
     return _grad_of(f_torch, x)
+
+
+def logistic_regression_grad(X, y, w, b):
+    """Autograd of F.binary_cross_entropy_with_logits(X @ w + b, y) (mean) with respect to w and b."""
+    wt = _t(w).requires_grad_(True)
+    bt = torch.tensor(float(b), dtype=torch.float64, requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(_t(X) @ wt + bt, _t(y))
+    gw, gb = torch.autograd.grad(loss, (wt, bt))
+    return gw.numpy(), float(gb)

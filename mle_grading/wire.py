@@ -15,6 +15,7 @@ import numpy as np
 MAX_ELEMENTS = 1_000_000
 MAX_TREE_NODES = 5_000
 MAX_MESSAGE = 2_000
+MAX_SEQUENCE = 16  # items of a tuple or list result that is not one array: (grad_w, grad_b), [expr, ...]
 ARRAY_DTYPES = ("float64", "float32", "int64", "int32", "bool")
 SYMBOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,30}$")
 SYMPY_FUNCTIONS = ("Add", "Mul", "Pow", "log", "exp", "Abs", "sin", "cos", "tanh", "sinh",
@@ -68,6 +69,8 @@ def encode_result(value):
         import sympy
         if isinstance(value, sympy.Basic):
             return {"kind": "sympy", "tree": _encode_sympy(value, [0])}
+        if isinstance(value, sympy.MatrixBase) and len(value) <= MAX_SEQUENCE:
+            return {"kind": "seq", "items": [encode_result(v) for v in value]}
     except ImportError:
         pass
     if value is None:
@@ -76,8 +79,12 @@ def encode_result(value):
         return {"kind": "unsupported", "type": "str"}
     try:
         arr = np.asarray(value)
-    except Exception as exc:  # a student object that refuses conversion
+    except Exception as exc:  # a student object that refuses conversion, or a ragged tuple
+        if _short_sequence(value):
+            return {"kind": "seq", "items": [encode_result(v) for v in value]}
         return {"kind": "unsupported", "type": type(value).__name__, "why": str(exc)[:200]}
+    if arr.dtype.kind == "O" and _short_sequence(value):
+        return {"kind": "seq", "items": [encode_result(v) for v in value]}
     if arr.dtype.name not in ARRAY_DTYPES:
         if arr.dtype.kind in "iu":
             arr = arr.astype(np.int64)
@@ -88,6 +95,12 @@ def encode_result(value):
     if arr.size > MAX_ELEMENTS:
         return {"kind": "unsupported", "type": type(value).__name__, "why": "too many elements"}
     return _encode_array(arr)
+
+
+def _short_sequence(value):
+    # A tuple or list that is not one array (items of different shapes, or SymPy
+    # expressions) travels item by item.
+    return isinstance(value, (tuple, list)) and 0 < len(value) <= MAX_SEQUENCE
 
 
 def encode_arg_after(value):
@@ -131,6 +144,14 @@ def decode_result(data, symbols=None):
         return _decode_array(data)
     if kind == "sympy":
         return _decode_sympy(data.get("tree"), symbols or {}, [0])
+    if kind == "seq":
+        items = data.get("items")
+        if not isinstance(items, list) or not 0 < len(items) <= MAX_SEQUENCE:
+            raise WireError("sequence result of an invalid length")
+        decoded = [decode_result(item, symbols) for item in items]
+        if any(isinstance(item, tuple) for item in decoded):
+            raise WireError("nested sequences are not accepted")
+        return tuple(decoded)
     if kind == "unsupported":
         raise WireError(f"returned a value of type {str(data.get('type'))[:60]} that is not a number or array")
     raise WireError("result of unknown kind")

@@ -12,7 +12,7 @@ import numpy as np
 from .. import reference as ref
 from .. import torch_reference as tref
 from . import check, CheckFailed
-from .expect import ATOL, RTOL, close, describe_failure, rng_for
+from .expect import ATOL, RTOL, close, describe_failure, expect_prediction, rng_for
 
 NB = "03_categorical_ce"
 F32 = {"rtol": 1e-5, "atol": 1e-6}   # float32 logits: compared with the exact answer for those values
@@ -479,3 +479,18 @@ def categorical_nll_label_types(student):
               hint=_nll_hint(LABEL_TYPES))
     z32 = z.astype(np.float32)
     _nll_case(student, z32, y.astype(np.int64), "`categorical_nll` on float32 logits", hint=_nll_hint(LABEL_TYPES), **F32)
+
+
+@check(NB, "untrained_loss_prediction", "the predicted cross-entropy of an untrained 10-class model")
+def untrained_loss_prediction(student):
+    c = 10
+    expect_prediction(student, "untrained_loss_10_classes", math.log(c),
+                      "the mean cross-entropy of a model whose ten logits are all equal", [
+                          (1 / c, "that is the probability 1/C the model gives every class; the loss is its "
+                                  "negative logarithm."),
+                          (math.log2(c), "that is the logarithm to base 2; cross-entropy uses the natural log."),
+                          (math.log10(c), "that is the logarithm to base 10; cross-entropy uses the natural log."),
+                          (-math.log(c), "the sign is flipped: a cross-entropy is never negative."),
+                          (0.0, "equal logits do not give a loss of 0: every class, the true one included, has "
+                                "probability 1/C."),
+                      ])

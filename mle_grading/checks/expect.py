@@ -100,3 +100,30 @@ def hash_name(name):
     for ch in name:
         h = (h * 131 + ord(ch)) % (2 ** 61 - 1)
     return h
+
+
+def numeric_answer(student, name):
+    """A number the student assigned to `name` (a prediction), or a failure saying what is wrong with it."""
+    outcome = student.variable(name)
+    if outcome.kind == "missing":
+        raise CheckFailed(f"`{name}` is not defined: assign your number to it.")
+    if outcome.kind != "returned":
+        raise CheckFailed(describe_failure(name, outcome))
+    value = outcome.value
+    if isinstance(value, tuple) or not isinstance(value, np.ndarray) or value.size != 1 or value.dtype.kind not in "iuf":
+        raise CheckFailed(f"`{name}` should be one number.")
+    number = float(value.reshape(()))
+    if not np.isfinite(number):
+        raise CheckFailed(f"`{name}` should be a finite number.")
+    return number
+
+
+def expect_prediction(student, name, want, what, mistakes=(), rtol=1e-3):
+    """A predicted number, right to `rtol`; a known wrong route names itself."""
+    got = numeric_answer(student, name)
+    if abs(got - want) <= rtol * abs(want) + 1e-9:
+        return
+    for value, message in mistakes:
+        if abs(got - value) <= rtol * abs(value) + 1e-9:
+            raise CheckFailed(f"`{name}`: {message}")
+    raise CheckFailed(f"`{name}` is not {what}.")

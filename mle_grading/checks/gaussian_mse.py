@@ -7,7 +7,7 @@ import sympy
 from .. import reference as ref
 from .. import torch_reference as tref
 from . import check
-from .expect import expect_close, expect_raises, returned_scalar, rng_for
+from .expect import expect_close, expect_prediction, expect_raises, returned_scalar, rng_for
 from .symbolic import expect_equivalent, sym
 
 NB = "01_gaussian_mse"
@@ -197,3 +197,44 @@ def laplace_nll_rejects_nonpositive_scale(student):
     expect_raises(student, "laplace_nll", "ValueError", "for b=0", [1.0], [2.0], 0.0)
     expect_raises(student, "laplace_nll", "ValueError", "for b=-2", [1.0], [2.0], -2.0)
 
+
+
+@check(NB, "nll_per_unit_mse_prediction", "the predicted increase of the mean NLL per unit of MSE at sigma2 = 0.2")
+def nll_per_unit_mse_prediction(student):
+    s2 = 0.2
+    expect_prediction(student, "nll_per_unit_mse", 1 / (2 * s2),
+                      "the change of the mean NLL per unit of MSE for sigma2 = 0.2", [
+                          (1 / s2, "that is 1/sigma2; the quadratic term is (y - y_hat)^2 / (2 sigma2)."),
+                          (2 * s2, "that is 2 sigma2; the MSE is divided by 2 sigma2, not multiplied."),
+                          (1 / (2 * s2 ** 2), "sigma2 is already the variance: do not square it."),
+                          (1 / (2 * s2 ** 0.5), "sigma2 is already the variance: do not take its square root."),
+                      ])
+
+
+@check(NB, "perfect_prediction_nll_prediction", "the predicted Gaussian NLL of a perfect prediction with sigma2 = 0.01")
+def perfect_prediction_nll_prediction(student):
+    s2 = 0.01
+    want = 0.5 * math.log(2 * math.pi * s2)
+    expect_prediction(student, "perfect_prediction_nll", want,
+                      "the NLL of a prediction equal to its target with sigma2 = 0.01", [
+                          (0.0, "with y == y_hat the squared term is 0, but the normalising constant "
+                                "log(2*pi*sigma2)/2 is still there."),
+                          (-want, "the sign is flipped: for a narrow density the NLL is negative."),
+                          (math.log(2 * math.pi * s2), "the constant is half of log(2*pi*sigma2)."),
+                          (0.5 * math.log(2 * math.pi * s2 ** 2), "sigma2 is already the variance: do not square it."),
+                          (0.5 * math.log(2 * math.pi * math.sqrt(s2)), "sigma2 is already the variance: it is not sigma."),
+                      ], rtol=1e-3)
+
+
+@check(NB, "sigma2_mle_expr_equivalent", "the derived maximum-likelihood variance of one example is correct")
+def sigma2_mle_expr_equivalent(student):
+    y_hat, y, s2 = sym("y_hat"), sym("y"), sym("sigma2")
+    want = (y - y_hat) ** 2
+    expect_equivalent(
+        student, "sigma2_mle_expr", want, {"y_hat": (-3.0, 3.0), "y": (-3.0, 3.0)},
+        mistakes=[
+            (sympy.Abs(y - y_hat), "this is the best standard deviation sigma; the question asks for the "
+                                   "variance sigma2."),
+            ((y - y_hat) ** 2 / 2, "there is an extra factor 1/2: solve d/d sigma2 of the NLL = 0 for sigma2."),
+            (2 * (y - y_hat) ** 2, "there is an extra factor 2: solve d/d sigma2 of the NLL = 0 for sigma2."),
+        ])

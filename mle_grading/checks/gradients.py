@@ -18,7 +18,7 @@ from .. import torch_reference as tref
 from .. import wire
 from ..sandbox.worker import CALLABLES
 from . import check, CheckFailed
-from .expect import describe_failure, expect_close, returned, rng_for
+from .expect import close, describe_failure, expect_close, expect_prediction, numeric_answer, returned, rng_for
 from .symbolic import expect_equivalent, sym
 
 NB = "04_gradients"
@@ -227,7 +227,8 @@ def relative_error_value(student):
                 (np.abs(fa - fn) / np.maximum(1e-8, np.abs(fa + fn)),
                  "the denominator is |a + n|; it must be |a| + |n| (with opposite signs a + n can be 0)."),
                 (np.abs(fa - fn) / np.maximum(1e-8, np.maximum(np.abs(fa), np.abs(fn))),
-                 "the denominator is max(|a|, |n|); CS231n's is |a| + |n|, floored at 1e-8."),
+                 "the denominator is max(|a|, |n|), the lecture notes' form; this notebook's (CS231n's "
+                 "gradient-check code) is |a| + |n|, floored at 1e-8."),
                 ((fa - fn) / np.maximum(1e-8, np.abs(fa) + np.abs(fn)),
                  "the numerator must be the absolute difference |a - n|."),
                 (np.abs(fa - fn) / np.maximum(1e-8, np.abs(fa)),
@@ -472,6 +473,164 @@ def softmax_ce_grad_lists_and_single_example(student):
                  "`softmax_ce_grad` on a batch of one example")
 
 
+# -- predictions ----------------------------------------------------------------------
+
+@check(NB, "gradient_ratio_prediction", "the predicted ratio of the BCE and squared-error gradients at z = -4, y = 1")
+def gradient_ratio_prediction(student):
+    sp4 = float(ref.sigmoid(-4.0) * (1 - ref.sigmoid(-4.0)))     # sigma'(-4)
+    want = 1 / (2 * sp4)
+    expect_prediction(student, "gradient_ratio_at_minus_4", want,
+                      "the ratio |bce gradient| / |squared-error gradient| at z = -4, y = 1", [
+                          (1 / want, "that is the ratio the other way round: the squared-error gradient over "
+                                     "the BCE gradient; the BCE one is the larger."),
+                          (1 / sp4, "that is 1/sigma'(z); the squared error's derivative also has a factor 2."),
+                          (1 / (4 * sp4), "the squared error's derivative has a factor 2, which makes the ratio "
+                                          "smaller, not larger."),
+                          (-want, "the question asks for the ratio of the magnitudes, a positive number."),
+                      ])
+
+
+@check(NB, "relative_error_signatures_prediction", "the predicted relative errors of a flipped sign and a missing factor 2")
+def relative_error_signatures_prediction(student):
+    expect_prediction(student, "rel_error_sign_flipped", 1.0, "the relative error between -n and n", [
+        (2.0, "that is |a - n| / max(|a|, |n|); this notebook divides by |a| + |n|."),
+        (0.0, "a = -n is as far from n as it can be; the relative error is not 0."),
+    ], rtol=1e-6)
+    expect_prediction(student, "rel_error_missing_factor_2", 1 / 3, "the relative error between n/2 and n", [
+        (0.5, "that is |a - n| / max(|a|, |n|); this notebook divides by |a| + |n| = 1.5 |n|."),
+        (2 / 3, "the numerator is |n/2 - n| = |n|/2 and the denominator |n|/2 + |n|."),
+    ], rtol=1e-6)
+
+
+# -- softmax cross-entropy, derived ------------------------------------------------------
+
+def _three_class_symbols():
+    return [sympy.Symbol(f"z{k}", real=True) for k in range(3)]
+
+
+@check(NB, "softmax_ce_grad_expr_equivalent", "the derived gradient of -log softmax(z)[0] for three classes is correct")
+def softmax_ce_grad_expr_equivalent(student):
+    zs = _three_class_symbols()
+    total = sum(sympy.exp(v) for v in zs)
+    p = [sympy.exp(v) / total for v in zs]
+    want = [p[0] - 1, p[1], p[2]]
+    expect_equivalent(
+        student, "softmax_ce_grad_expr", want, {"z0": (-4.0, 4.0), "z1": (-4.0, 4.0), "z2": (-4.0, 4.0)},
+        mistakes=[
+            ([1 - p[0], -p[1], -p[2]], "the signs are flipped: differentiate -log softmax(z)[0], the negative "
+                                       "log-likelihood."),
+            (p, "the -1 of the true class is missing: -log softmax(z)[0] = -z0 + log(sum exp), and -z0 "
+                "contributes -1 to the derivative by z0."),
+            ([-1, 0, 0], "only the -z0 term is differentiated; the log-sum-exp term adds softmax(z) to every entry."),
+            ([p[0] - 1, p[1] - 1, p[2] - 1], "1 is subtracted from every entry; only the true class (0) has it."),
+        ])
+
+
+# -- the gradient with respect to the weights ----------------------------------------------
+
+def _logreg_inputs(rng, n, d, scale=1.0):
+    X = rng.normal(size=(n, d))
+    y = rng.integers(0, 2, size=n).astype(np.float64)
+    w = rng.normal(0, scale, size=d)
+    b = float(rng.normal())
+    return X, y, w, b
+
+
+def _logreg_result(student, args, what):
+    outcome = student.call("logistic_regression_grad", *args)
+    if outcome.kind != "returned":
+        raise CheckFailed(f"{what}: {describe_failure('logistic_regression_grad', outcome)}")
+    value = outcome.value
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise CheckFailed(f"{what}: return a tuple (grad_w, grad_b) of two items, the gradient with respect to "
+                          "w and the derivative with respect to b.")
+    grad_w, grad_b = value
+    if not isinstance(grad_w, np.ndarray) or not isinstance(grad_b, np.ndarray):
+        raise CheckFailed(f"{what}: grad_w and grad_b should be an array and a number.")
+    if grad_b.size != 1:
+        raise CheckFailed(f"{what}: grad_b has shape {grad_b.shape}; the derivative with respect to the one "
+                          "bias b is one number (the mean over the examples).")
+    return grad_w.astype(np.float64), float(grad_b.reshape(()))
+
+
+def logreg_mistakes(X, y, w, b):
+    X = np.asarray(X, dtype=np.float64)
+    z = X @ np.asarray(w, dtype=np.float64) + float(b)
+    g = ref.bce_grad(z, y)
+    n = X.shape[0]
+    return [
+        ((X.T @ g, float(np.sum(g))), "this is the gradient of the summed loss; the loss is the mean over "
+                                      "the N examples, so divide by N."),
+        ((-(X.T @ g) / n, -float(np.mean(g))), "the sign is flipped: the gradient of the loss, not of the "
+                                               "log-likelihood."),
+        ((X.T @ g / n, float(np.sum(g))), "grad_b is summed over the examples; like grad_w it is the mean."),
+        ((X.T @ g / n ** 2, float(np.mean(g)) / n), "this is divided by N twice."),
+        ((X.T @ (g * ref.sigmoid(z) * (1 - ref.sigmoid(z))) / n,
+          float(np.mean(g * ref.sigmoid(z) * (1 - ref.sigmoid(z))))),
+         "there is an extra factor sigmoid'(z): for BCE it cancels, as in bce_grad."),
+    ]
+
+
+def _check_logreg(student, X, y, w, b, what, tol=None):
+    grad_w, grad_b = _logreg_result(student, (X, y, w, b), what)
+    want_w, want_b = ref.logistic_regression_grad(X, y, w, b)
+    tw, tb = tref.logistic_regression_grad(np.asarray(X, float), np.asarray(y, float), np.asarray(w, float), b)
+    if not (np.allclose(want_w, tw, rtol=1e-10, atol=1e-14) and math.isclose(want_b, tb, rel_tol=1e-10, abs_tol=1e-14)):
+        raise RuntimeError("reference and torch disagree")  # a bug of ours, never the student's
+    d = np.shape(want_w)[0]
+    if grad_w.shape != want_w.shape:
+        if grad_w.shape == (np.shape(X)[0],):
+            raise CheckFailed(f"{what}: grad_w has one entry per example (shape {grad_w.shape}); it needs one per "
+                              f"weight, shape ({d},): combine the per-example logit gradients with X.T @ ...")
+        raise CheckFailed(f"{what}: grad_w has shape {grad_w.shape}; the weights have shape ({d},).")
+    if not (np.all(np.isfinite(grad_w)) and np.isfinite(grad_b)):
+        raise CheckFailed(f"{what}: the result contains NaN or inf where the true gradient is finite: "
+                          "build it from a bce_grad that stays finite when sigmoid(z) rounds to 0 or 1.")
+    tol = tol or {}
+    if close(grad_w, want_w, **tol) and close(grad_b, want_b, **tol):
+        return
+    for (mw, mb), message in logreg_mistakes(X, y, w, b):
+        if close(grad_w, mw, **tol) and close(grad_b, mb, **tol):
+            raise CheckFailed(f"{what}: {message}")
+    if close(grad_w, want_w, **tol):
+        raise CheckFailed(f"{what}: grad_w is right, grad_b is wrong: the logit z_i = w.x_i + b changes by 1 "
+                          "per unit of b.")
+    if close(grad_b, want_b, **tol):
+        raise CheckFailed(f"{what}: grad_b is right, grad_w is wrong: by the chain rule each example's logit "
+                          "gradient is multiplied by its features x_i.")
+    raise CheckFailed(f"{what}: the value is wrong.")
+
+
+@check(NB, "logistic_regression_grad_matches_torch", "logistic_regression_grad agrees with autograd of F.binary_cross_entropy_with_logits")
+def logistic_regression_grad_matches_torch(student):
+    rng = rng_for("logistic_regression_grad_matches_torch")
+    for n, d in [(7, 3), (20, 2), (1, 4), (5, 1)]:
+        X, y, w, b = _logreg_inputs(rng, n, d)
+        _check_logreg(student, X, y, w, b, f"`logistic_regression_grad` with X of shape {(n, d)}")
+
+
+@check(NB, "logistic_regression_grad_extreme_logits", "logistic_regression_grad is finite and correct for logits up to +-1e4")
+def logistic_regression_grad_extreme_logits(student):
+    X = np.array([[1.0, 0.0], [-1.0, 0.5], [0.5, -1.0], [0.0, 1.0]])
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    _check_logreg(student, X, y, np.array([1e4, -1e4]), 0.0,
+                  "`logistic_regression_grad` with logits of size up to 1e4")
+    _check_logreg(student, X, y, np.array([120.0, 40.0]), -745.0,
+                  "`logistic_regression_grad` with logits beyond -745")
+
+
+@check(NB, "logistic_regression_grad_lists_and_shapes", "logistic_regression_grad accepts lists, integer labels and one example")
+def logistic_regression_grad_lists_and_shapes(student):
+    _check_logreg(student, [[0.5, 1.0, -1.0], [2.0, 0.0, 1.0]], [1, 0], [0.1, -0.2, 0.3], 0,
+                  "`logistic_regression_grad` on Python lists with integer labels")
+    rng = rng_for("logistic_regression_grad_lists")
+    X, y, w, b = _logreg_inputs(rng, 1, 3)
+    _check_logreg(student, X, y, w, b, "`logistic_regression_grad` on a single example, X of shape (1, 3)")
+    X, y, w, b = _logreg_inputs(rng, 6, 2)
+    _check_logreg(student, X.astype(np.float32), y.astype(np.int64), w.astype(np.float32), b,
+                  "`logistic_regression_grad` on float32 arrays", tol={"rtol": 1e-5, "atol": 1e-6})
+
+
 # -- the training experiment --------------------------------------------------------------
 
 N_TRAIN, STEPS, LEARNING_RATE, TARGET_ACCURACY = 200, 300, 1.0, 0.85
@@ -485,8 +644,11 @@ def training_data():
     return features, labels, np.array([-4.0, -4.0]), 0.0
 
 
-def training_accuracy(grad_fn, steps=STEPS, lr=LEARNING_RATE):
-    """Training accuracy after 0..steps steps of the notebook's gradient descent."""
+def training_accuracy(weights_grad, steps=STEPS, lr=LEARNING_RATE):
+    """Training accuracy after 0..steps steps of the notebook's gradient descent.
+
+    `weights_grad(X, y, w, b)` returns (grad_w, grad_b), or None when it cannot be computed.
+    """
     features, labels, w, b = training_data()
     accuracy = []
     for step in range(steps + 1):
@@ -494,10 +656,23 @@ def training_accuracy(grad_fn, steps=STEPS, lr=LEARNING_RATE):
         accuracy.append(np.mean((logits > 0) == (labels == 1)))
         if step == steps:
             break
-        g = np.asarray(grad_fn(logits, labels), dtype=np.float64)
-        w = w - lr * (features.T @ g) / N_TRAIN
-        b = b - lr * np.mean(g)
+        grads = weights_grad(features, labels, w, b)
+        if grads is None:
+            return None
+        w = w - lr * np.asarray(grads[0], dtype=np.float64)
+        b = b - lr * float(grads[1])
     return np.array(accuracy)
+
+
+def _chain_rule(logit_grad):
+    """The notebook's mse_sigmoid_weights_grad around a per-logit gradient."""
+    def weights_grad(X, y, w, b):
+        g = logit_grad(X @ w + b, y)
+        if g is None:
+            return None
+        g = np.asarray(g, dtype=np.float64)
+        return X.T @ g / X.shape[0], float(np.mean(g))
+    return weights_grad
 
 
 def steps_to_reach(accuracy, target=TARGET_ACCURACY, steps=STEPS):
@@ -510,9 +685,42 @@ _TRUSTED_STEPS = {}
 
 def trusted_steps():
     if not _TRUSTED_STEPS:
-        _TRUSTED_STEPS["bce"] = steps_to_reach(training_accuracy(ref.bce_grad))
-        _TRUSTED_STEPS["mse"] = steps_to_reach(training_accuracy(ref.mse_sigmoid_grad))
+        _TRUSTED_STEPS["bce"] = steps_to_reach(training_accuracy(ref.logistic_regression_grad))
+        _TRUSTED_STEPS["mse"] = steps_to_reach(training_accuracy(_chain_rule(ref.mse_sigmoid_grad)))
     return _TRUSTED_STEPS["bce"], _TRUSTED_STEPS["mse"]
+
+
+def _usable(value, shape):
+    return isinstance(value, np.ndarray) and value.shape == shape and np.all(np.isfinite(value))
+
+
+def own_run_steps(student):
+    """The steps the student's own run needs, recomputed here from their own gradient functions.
+
+    The run is repeated exactly as the notebook does it, calling the submission's
+    `logistic_regression_grad` and `mse_sigmoid_grad` (with their own inner functions:
+    it is their run). A run whose gradient does not return usable numbers is judged
+    against the trusted run instead: the student could not have read it either.
+    """
+    def student_weights_grad(X, y, w, b):
+        outcome = student.call("logistic_regression_grad", X, y, w, b, trusted_inner=())
+        value = outcome.value if outcome.kind == "returned" else None
+        if not (isinstance(value, tuple) and len(value) == 2 and _usable(value[0], w.shape)
+                and isinstance(value[1], np.ndarray) and value[1].size == 1 and np.all(np.isfinite(value[1]))):
+            return None
+        return value[0], float(value[1].reshape(()))
+
+    def student_logit_grad(z, y):
+        outcome = student.call("mse_sigmoid_grad", z, y, trusted_inner=())
+        value = outcome.value if outcome.kind == "returned" else None
+        return value if _usable(value, z.shape) else None
+
+    trusted = dict(zip(("bce", "mse"), trusted_steps()))
+    found = {}
+    for key, weights_grad in (("bce", student_weights_grad), ("mse", _chain_rule(student_logit_grad))):
+        accuracy = training_accuracy(weights_grad)
+        found[key] = trusted[key] if accuracy is None else steps_to_reach(accuracy)
+    return found
 
 
 def steps_tolerance(want):
@@ -536,11 +744,10 @@ def _whole_number(student, name):
 
 @check(NB, "gradient_descent_steps_to_accuracy", "steps_bce and steps_mse count the steps each loss needs to 85% accuracy")
 def gradient_descent_steps_to_accuracy(student):
-    want = dict(zip(("bce", "mse"), trusted_steps()))
     got = {key: _whole_number(student, f"steps_{key}") for key in ("bce", "mse")}
-    hint = ("Count from entry 0 of the history (the start, before any step) to the first entry with accuracy "
-            "at least TARGET_ACCURACY; if your gradient functions fail their own tests, the training run is "
-            "wrong as well, so fix them first.")
+    want = own_run_steps(student)
+    hint = ("Count from entry 0 of your run's history (the start, before any step) to the first entry with "
+            "accuracy at least TARGET_ACCURACY.")
     ok = {key: abs(got[key] - want[key]) <= steps_tolerance(want[key]) for key in want}
     if all(ok.values()):
         return
@@ -557,5 +764,5 @@ def gradient_descent_steps_to_accuracy(student):
                               f"reached within STEPS steps, report STEPS. {hint}")
         if got[key] < 0 or got[key] > STEPS:
             raise CheckFailed(f"`{name}` should lie between 0 and STEPS.")
-        raise CheckFailed(f"`{name}` is not the number of steps the {label} run needs to first reach "
+        raise CheckFailed(f"`{name}` is not the number of steps your own {label} run needs to first reach "
                           f"{TARGET_ACCURACY:.0%} training accuracy. {hint}")

@@ -40,4 +40,16 @@ MISTAKES = [
             "def laplace_nll(y_pred, y, b=1.0):\n"
             "    return np.mean(np.log(2 * b) + np.abs(np.asarray(y, float) - np.asarray(y_pred, float)) / b)\n",
             frozenset({"laplace_nll_rejects_nonpositive_scale"}), "never raises ValueError for b <= 0"),
+    Mistake("sigma2-expr-standard-deviation", NB, "sigma2_mle_expr_answer",
+            "sigma2_mle_expr = sp.Abs(y - y_hat)\n",
+            frozenset({"sigma2_mle_expr_equivalent"}), "gives the best sigma instead of the best variance"),
+    Mistake("sigma2-expr-wrong-symbol", NB, "sigma2_mle_expr_answer",
+            "sigma2_mle_expr = (y - sigma2) ** 2\n",
+            frozenset({"sigma2_mle_expr_equivalent"}), "solves for the wrong symbol"),
+    Mistake("nll-slope-one-over-sigma2", NB, "nll_per_unit_mse_answer",
+            "nll_per_unit_mse = 1 / 0.2\n",
+            frozenset({"nll_per_unit_mse_prediction"}), "forgets the 2 of 2 sigma2"),
+    Mistake("perfect-nll-zero", NB, "perfect_prediction_nll_answer",
+            "perfect_prediction_nll = 0.0\n",
+            frozenset({"perfect_prediction_nll_prediction"}), "forgets the normalising constant, which is negative here"),
 ]

@@ -1,9 +1,11 @@
 """Mistakes in notebook 04_gradients.
 
 The training experiment (`gradient_descent_steps_to_accuracy`) runs on the
-student's own `bce_grad` and `mse_sigmoid_grad`, so a gradient mistake that changes
-training also costs that cell; a mistake that only breaks extreme logits does not,
-because the experiment's logits stay moderate.
+student's own `logistic_regression_grad` and `mse_sigmoid_grad`, and its answers are
+judged against that same run, recomputed from the student's functions: a gradient
+mistake costs the gradient's cells, not the experiment's as well. The checks of
+`logistic_regression_grad` bind a trusted `bce_grad`, so a `bce_grad` mistake does not
+cost them either.
 """
 from . import Mistake
 
@@ -14,6 +16,8 @@ MSE_CELLS = frozenset({"mse_sigmoid_grad_matches_torch", "mse_sigmoid_grad_extre
                        "mse_sigmoid_grad_lists_and_float32"})
 SOFTMAX_CELLS = frozenset({"softmax_ce_grad_matches_torch", "softmax_ce_grad_extreme_logits",
                            "softmax_ce_grad_lists_and_single_example"})
+LOGREG_CELLS = frozenset({"logistic_regression_grad_matches_torch", "logistic_regression_grad_extreme_logits",
+                          "logistic_regression_grad_lists_and_shapes"})
 NUMGRAD_VALUE_CELLS = frozenset({"numerical_grad_accuracy", "numerical_grad_central_differences"})
 
 
@@ -103,10 +107,10 @@ MISTAKES = [
             frozenset({"relative_error_value"}), "no 1e-8 floor: 0/0 gives NaN where both gradients are zero"),
     Mistake("bce-grad-sign-flipped", NB, "bce_grad_answer",
             "def bce_grad(z, y):\n    return np.asarray(y, dtype=float) - sigmoid(z)\n",
-            BCE_CELLS | {EXPERIMENT}, "returns y - sigmoid(z): gradient ascent on the loss"),
+            BCE_CELLS, "returns y - sigmoid(z): gradient ascent on the loss"),
     Mistake("bce-grad-averaged", NB, "bce_grad_answer",
             "def bce_grad(z, y):\n    return (sigmoid(z) - np.asarray(y, dtype=float)) / np.size(z)\n",
-            BCE_CELLS | {EXPERIMENT}, "the gradient of the mean loss instead of the per-example gradients"),
+            BCE_CELLS, "the gradient of the mean loss instead of the per-example gradients"),
     Mistake("bce-grad-chain-rule-unsimplified", NB, "bce_grad_answer",
             "def bce_grad(z, y):\n"
             "    p = sigmoid(z)\n"
@@ -116,12 +120,12 @@ MISTAKES = [
             frozenset({"bce_grad_extreme_logits"}), "dL/dp * dp/dz without cancelling: 0 * inf = NaN once p rounds to 1"),
     Mistake("mse-grad-no-sigmoid-prime", NB, "mse_sigmoid_grad_answer",
             "def mse_sigmoid_grad(z, y):\n    return 2 * (sigmoid(z) - np.asarray(y, dtype=float))\n",
-            MSE_CELLS | {EXPERIMENT}, "forgets the chain rule's factor sigmoid'(z)"),
+            MSE_CELLS, "forgets the chain rule's factor sigmoid'(z)"),
     Mistake("mse-grad-missing-two", NB, "mse_sigmoid_grad_answer",
             "def mse_sigmoid_grad(z, y):\n"
             "    s = sigmoid(z)\n"
             "    return (s - np.asarray(y, dtype=float)) * s * (1 - s)\n",
-            MSE_CELLS | {EXPERIMENT}, "drops the factor 2 of the square's derivative"),
+            MSE_CELLS, "drops the factor 2 of the square's derivative"),
     Mistake("mse-grad-sigmoid-prime-overflows", NB, "mse_sigmoid_grad_answer",
             "def mse_sigmoid_grad(z, y):\n"
             "    z = np.asarray(z, dtype=float)\n"
@@ -142,4 +146,39 @@ MISTAKES = [
             "steps_bce = int(np.argmax(history_bce['accuracy']))\n"
             "steps_mse = int(np.argmax(history_mse['accuracy']))\n",
             frozenset({EXPERIMENT}), "reports the step of the best accuracy, not the first step reaching the target"),
+    Mistake("gradient-ratio-inverted", NB, "gradient_ratio_answer",
+            "s = 1 / (1 + math.exp(4))\ngradient_ratio_at_minus_4 = 2 * s * (1 - s)\n",
+            frozenset({"gradient_ratio_prediction"}), "the squared-error gradient over the BCE one"),
+    Mistake("rel-error-signatures-max-denominator", NB, "relative_error_signatures_answer",
+            "rel_error_sign_flipped = 2.0\nrel_error_missing_factor_2 = 0.5\n",
+            frozenset({"relative_error_signatures_prediction"}), "divides by max(|a|, |n|) instead of |a| + |n|"),
+    Mistake("softmax-grad-expr-no-onehot", NB, "softmax_ce_grad_expr_answer",
+            "total = sp.exp(z0) + sp.exp(z1) + sp.exp(z2)\n"
+            "softmax_ce_grad_expr = [sp.exp(z0) / total, sp.exp(z1) / total, sp.exp(z2) / total]\n",
+            frozenset({"softmax_ce_grad_expr_equivalent"}), "differentiates only the log-sum-exp term"),
+    Mistake("softmax-grad-expr-sign-flipped", NB, "softmax_ce_grad_expr_answer",
+            "ce = sp.log(sp.exp(z0) / (sp.exp(z0) + sp.exp(z1) + sp.exp(z2)))\n"
+            "softmax_ce_grad_expr = sp.Matrix([[sp.diff(ce, v) for v in (z0, z1, z2)]])\n",
+            frozenset({"softmax_ce_grad_expr_equivalent"}), "differentiates the log-likelihood, as a 1x3 Matrix"),
+    Mistake("logreg-grad-sum-not-mean", NB, "logistic_regression_grad_answer",
+            "def logistic_regression_grad(X, y, w, b):\n"
+            "    X = np.asarray(X, dtype=float)\n"
+            "    g = bce_grad(X @ np.asarray(w, dtype=float) + b, y)\n"
+            "    return X.T @ g, float(np.sum(g))\n",
+            LOGREG_CELLS, "the gradient of the summed loss: forgets the 1/N of the mean"),
+    Mistake("logreg-grad-bias-summed", NB, "logistic_regression_grad_answer",
+            "def logistic_regression_grad(X, y, w, b):\n"
+            "    X = np.asarray(X, dtype=float)\n"
+            "    g = bce_grad(X @ np.asarray(w, dtype=float) + b, y)\n"
+            "    return X.T @ g / len(g), float(np.sum(g))\n",
+            LOGREG_CELLS,
+            "averages grad_w but sums grad_b"),
+    Mistake("logreg-grad-naive-sigmoid", NB, "logistic_regression_grad_answer",
+            "def logistic_regression_grad(X, y, w, b):\n"
+            "    X = np.asarray(X, dtype=float)\n"
+            "    z = X @ np.asarray(w, dtype=float) + b\n"
+            "    p = np.exp(z) / (1 + np.exp(z))\n"
+            "    g = p - np.asarray(y, dtype=float)\n"
+            "    return X.T @ g / len(g), float(np.mean(g))\n",
+            frozenset({"logistic_regression_grad_extreme_logits"}), "its own sigmoid exp(z)/(1+exp(z)): inf/inf for large z"),
 ]

@@ -162,7 +162,9 @@ assert sp.simplify(mse_sigmoid_grad_expr.subs({y: 1, z: 0}) + sp.Rational(1, 4))
 
 # %% kind="answer" id="gradient_ratio_answer"
 ### BEGIN SOLUTION
-gradient_ratio_at_minus_4 = float(sp.simplify(bce_grad_expr / mse_sigmoid_grad_expr).subs({y: 1, z: -4}))
+# The ratio simplifies to 1 / (2 sigma'(z)) = 1 / (2 sigma(z) (1 - sigma(z))).
+s_minus_4 = 1 / (1 + math.exp(4))
+gradient_ratio_at_minus_4 = 1 / (2 * s_minus_4 * (1 - s_minus_4))
 ### END SOLUTION
 gradient_ratio_at_minus_4
 
