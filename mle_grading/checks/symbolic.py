@@ -88,8 +88,8 @@ def diagnose(got, want, domain):
         return swapped
     only = _difference_depends_only_on(got, want, domain)
     if only:
-        return (f": the part that is wrong depends on `{only}` only; look again at the terms in which "
-                f"`{only}` appears.")
+        return (f": it differs from the expected one by a term that depends on `{only}` alone (a term in "
+                f"`{only}` only, such as a normalising constant, is missing, extra or wrong).")
     return "."
 
 

@@ -1,0 +1,118 @@
+"""The notebooks teach in the right order: no answer before its exercise, and a known length.
+
+A derivation's result, written the way these notebooks write mathematics (LaTeX in
+markdown, NumPy or SymPy code), must not appear in any markdown cell above the
+answer cell that asks for it: in that notebook or in an earlier one.
+"""
+import re
+
+import pytest
+
+from mle_grading import NOTEBOOK_IDS
+
+from notebook_namespace import source_notebook
+
+# answer cell -> the ways its result could be written down in advance
+ANSWERS = {
+    ("01_gaussian_mse", "gaussian_nll_expr_answer"): [
+        r"\tfrac12 \log(2\pi\sigma^2) + (y - \hat y)^2 / (2\sigma^2)",
+        r"\frac{1}{2}\log(2\pi\sigma^2) + \frac{(y - \hat y)^2}{2\sigma^2}",
+        "0.5*log(2*pi*sigma2) + (y - y_hat)**2/(2*sigma2)",
+        "sp.log(2 * sp.pi * sigma2) / 2 + (y - y_hat) ** 2 / (2 * sigma2)",
+    ],
+    ("01_gaussian_mse", "nll_per_unit_mse_answer"): ["2.5", r"1/(2 \cdot 0.2)", "1 / (2 * 0.2)",
+                                                      r"\frac{1}{2\sigma^2}\,\text{MSE}"],
+    ("01_gaussian_mse", "perfect_prediction_nll_answer"): ["-1.38", "−1.38", r"\tfrac12\log(2\pi \cdot 0.01)"],
+    ("01_gaussian_mse", "sigma2_mle_expr_answer"): [
+        r"\hat\sigma^2", r"\sigma^2 = (y - \hat y)^2", "sigma2 = (y - y_hat)**2",
+        "best variance is the squared residual"],
+    ("01_gaussian_mse", "sigma2_mle_answer"): [r"\hat\sigma^2 = \text{MSE}", "best variance is the mean squared"],
+    ("02_bernoulli_bce", "bernoulli_nll_expr_answer"): [
+        r"y \log p + (1 - y) \log(1 - p)", r"-y \log p - (1 - y)\log(1 - p)",
+        "y*log(p) + (1-y)*log(1-p)", "y * sp.log(sp_sigmoid(z))",
+        r"y \log \sigma(z) + (1 - y) \log(1 - \sigma(z))"],
+    ("03_categorical_ce", "untrained_loss_answer"): [r"\log C", r"\log 10 \approx", r"\log(10)", "log(10)", "2.302",
+                                                   "log C"],
+    ("04_gradients", "bce_grad_expr_answer"): [r"\sigma(z) - y", "sigmoid(z) - y", "sp_sigmoid(z) - y",
+                                              "prediction minus target"],
+    ("04_gradients", "mse_sigmoid_grad_expr_answer"): [
+        r"2(\sigma(z) - y)\sigma'(z)", r"2\,\bigl(\sigma(z) - y\bigr)", "2 * (sigmoid(z) - y)",
+        r"extra factor $\sigma'(z)$", r"factor $\sigma'(z) = \sigma(z)(1-\sigma(z))$ that"],
+    ("04_gradients", "gradient_ratio_answer"): [r"1/(2\sigma'(z))", r"\frac{1}{2\sigma'(z)}", "28.3", r"1 + \cosh"],
+    ("04_gradients", "softmax_ce_grad_expr_answer"): [
+        r"\operatorname{softmax}(z) - \operatorname{onehot}(y)", "softmax(z) - onehot(y)",
+        r"\operatorname{softmax}(z) - \text{onehot}(y)", r"\operatorname{softmax}(z)_k - [k = y]", "p_0 - 1"],
+    ("04_gradients", "relative_error_signatures_answer"): ["flipped sign gives exactly 1", "gives 1/3",
+                                                          "missing factor 2 gives"],
+    ("04_gradients", "logistic_regression_grad_answer"): [
+        r"\frac1N X^\top g", "X.T @ g", r"\frac1N \sum_i \frac{\partial \ell}{\partial z_i}\, x_i",
+        r"\frac1N \sum_i g_i\, x_i"],
+}
+
+SPACING = re.compile(r"\\[,;!:]|\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)\b|\\(?:operatorname|text|mathrm)|[{}\s]")
+
+
+def normalised(text):
+    """Text with LaTeX spacing, sizing and grouping removed, so that renderings compare as written."""
+    text = text.replace(r"\tfrac", r"\frac").replace(r"\dfrac", r"\frac").replace("−", "-")
+    return SPACING.sub("", text)
+
+
+def markdown_above(notebook_id, answer_id, notebooks=None):
+    """All markdown a student has read before reaching the answer cell: earlier notebooks too."""
+    notebooks = notebooks or {nb: source_notebook(nb) for nb in NOTEBOOK_IDS}
+    read = []
+    for nb_id in NOTEBOOK_IDS:
+        for cell in notebooks[nb_id].cells:
+            if nb_id == notebook_id and cell.metadata.get("nbgrader", {}).get("grade_id") == answer_id:
+                return "\n".join(read)
+            if cell.cell_type == "markdown":
+                read.append(cell.source)
+    raise KeyError(f"no answer cell {answer_id!r} in {notebook_id}")
+
+
+def leaks(notebook_id, answer_id, notebooks=None):
+    text = normalised(markdown_above(notebook_id, answer_id, notebooks))
+    return [r for r in ANSWERS[(notebook_id, answer_id)] if normalised(r) in text]
+
+
+@pytest.mark.parametrize("notebook_id, answer_id", sorted(ANSWERS), ids=lambda v: v)
+def test_no_markdown_above_an_exercise_states_its_answer(notebook_id, answer_id):
+    assert leaks(notebook_id, answer_id) == []
+
+
+def test_every_answer_cell_listed_here_exists_and_every_derivation_is_listed():
+    for notebook_id, answer_id in ANSWERS:
+        markdown_above(notebook_id, answer_id)
+    derivations = {(nb, c.metadata["nbgrader"]["grade_id"]) for nb in NOTEBOOK_IDS for c in source_notebook(nb).cells
+                   if c.metadata.get("nbgrader", {}).get("solution")
+                   and re.search(r"_(expr|prediction|signatures|ratio|untrained)|nll_per_unit|perfect_prediction",
+                                 c.metadata["nbgrader"]["grade_id"])}
+    assert derivations <= set(ANSWERS)
+
+
+def test_a_stated_answer_above_its_exercise_is_found():
+    import nbformat
+    notebooks = {nb: source_notebook(nb) for nb in NOTEBOOK_IDS}
+    planted = notebooks["03_categorical_ce"]
+    planted.cells.insert(3, nbformat.v4.new_markdown_cell(
+        r"Next: the gradient is $\operatorname{softmax}(z)  -  \operatorname{onehot}(y)$."))
+    assert leaks("04_gradients", "softmax_ce_grad_expr_answer", notebooks)
+    planted.cells.insert(3, nbformat.v4.new_markdown_cell(r"so $\frac{\partial \ell}{\partial z} = \sigma(z) - y$"))
+    assert r"\sigma(z) - y" in leaks("04_gradients", "bce_grad_expr_answer", notebooks)
+
+
+TIME = re.compile(r"\*\*Time:\*\* about (\d+) minutes")
+
+
+def stated_minutes(notebook_id):
+    found = [int(m) for c in source_notebook(notebook_id).cells if c.cell_type == "markdown"
+             for m in TIME.findall(c.source)]
+    assert len(found) == 1, f"{notebook_id} should state its time once, as '**Time:** about N minutes'"
+    return found[0]
+
+
+def test_each_notebook_states_how_long_it_takes_and_the_assignment_fits_in_five_hours():
+    minutes = {nb: stated_minutes(nb) for nb in NOTEBOOK_IDS}
+    assert all(30 <= m <= 120 for m in minutes.values()), minutes
+    assert sum(minutes.values()) <= 5 * 60, minutes
