@@ -641,6 +641,27 @@ assert np.shape(grad_w) == (3,)
 # `bce_grad` gives the gradient of the mean squared error of $\sigma(z)$: the
 # function `mse_sigmoid_weights_grad` below.
 #
+# Before training with it, check it the way section 4.4 checked the others: the
+# numerical gradient of the mean BCE with respect to all parameters at once,
+# $(w_1, \dots, w_D, b)$, against yours.
+
+# %%
+check_rng = np.random.default_rng(7)
+X_check, y_check = check_rng.normal(size=(12, 3)), check_rng.integers(0, 2, size=12).astype(np.float64)
+
+
+def mean_bce_of_parameters(theta):
+    """The mean BCE as a function of the parameter vector (w_1, ..., w_D, b)."""
+    return bce_sum(X_check @ theta[:-1] + theta[-1], y_check) / len(y_check)
+
+
+theta_check = check_rng.normal(size=4)
+analytic = np.append(*logistic_regression_grad(X_check, y_check, theta_check[:-1], theta_check[-1]))
+numeric = numerical_grad(mean_bce_of_parameters, theta_check)
+err = float(np.max(relative_error(analytic, numeric)))
+print(f"logistic_regression_grad  largest relative error {err:8.1e}   {verdict(err)}")
+
+# %% [markdown]
 # The next cell trains the same model from the same start with each loss, 300 steps
 # of learning rate 1, and records the mean BCE, the mean squared error and the
 # training accuracy at every step (entry `k` of each history is the value after `k`
