@@ -97,3 +97,11 @@ def test_each_trusted_inner_function_agrees_with_the_reference(name):
             "softmax": (z.reshape(2, 5),), "log_softmax": (z.reshape(2, 5),), "bce_grad": (z, y),
             "mse_sigmoid_grad": (z, y)}[name]
     np.testing.assert_allclose(TRUSTED_INNER[name](*args), getattr(ref, name)(*args), rtol=1e-12, atol=1e-300)
+
+
+def test_only_checks_that_call_an_outer_function_add_the_note():
+    assert checks.tested_function("categorical_nll_seed_value") == "categorical_nll"
+    assert checks.tested_function("sigma2_mle_value") == "sigma2_mle"
+    assert checks.tested_function("sigma2_mle_expr_equivalent") is None
+    assert checks.tested_function("gaussian_nll_expr_equivalent") is None
+    assert checks.tested_function("softmax_large_logits") is None
