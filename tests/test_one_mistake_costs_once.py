@@ -58,7 +58,7 @@ def test_an_outer_function_is_judged_on_its_own_logic_and_the_message_names_it()
     # A mistake in the outer function itself is named as its own.
     namespace["categorical_nll"] = lambda z, y: float(np.sum(-log_softmax_rows(z, y)))
     message = checks.run_check(chk, student)
-    assert message and "the mistake is in `categorical_nll` itself" in message
+    assert message and "this mistake is in `categorical_nll` itself" in message
 
 
 def log_softmax_rows(z, y):

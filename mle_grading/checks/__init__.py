@@ -63,8 +63,8 @@ def inner_note(function):
     if not inner:
         return ""
     names = ", ".join(f"`{n}`" for n in inner)
-    return (f" (This check ran `{function}` with trusted versions of {names} in place of yours, "
-            f"so the mistake is in `{function}` itself.)")
+    return (f" (Checked with trusted versions of {names} in place of any of yours that `{function}` calls, "
+            f"so this mistake is in `{function}` itself.)")
 
 
 class Student:

@@ -585,7 +585,8 @@ def _check_logreg(student, X, y, w, b, what, tol=None):
         raise CheckFailed(f"{what}: grad_w has shape {grad_w.shape}; the weights have shape ({d},).")
     if not (np.all(np.isfinite(grad_w)) and np.isfinite(grad_b)):
         raise CheckFailed(f"{what}: the result contains NaN or inf where the true gradient is finite: "
-                          "build it from a bce_grad that stays finite when sigmoid(z) rounds to 0 or 1.")
+                          "build it from a per-logit gradient that stays finite when sigmoid(z) rounds to 0 or 1 "
+                          "(the stable sigmoid, as in bce_grad).")
     tol = tol or {}
     if close(grad_w, want_w, **tol) and close(grad_b, want_b, **tol):
         return
