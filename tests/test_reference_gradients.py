@@ -13,7 +13,7 @@ from mle_grading import checks
 from mle_grading import reference as ref
 from mle_grading import torch_reference as tref
 from mle_grading.checks import gradients as checks04
-from mle_grading.sandbox.worker import CALLABLES
+from mle_grading.protocol import CALLABLES, InProcessStudent
 
 from notebook_namespace import run_notebook_code, source_notebook
 
@@ -200,11 +200,29 @@ def test_a_one_sided_difference_fails_the_relative_error_threshold_the_check_use
     assert np.max(ref.relative_error(ref.numerical_grad(f, x), 2 * x)) < checks04.GOOD / 10
 
 
-def test_every_numerical_grad_check_input_leaves_a_margin_of_ten_below_the_threshold():
+@pytest.mark.parametrize("seed", range(20))
+def test_every_numerical_grad_check_input_leaves_a_margin_of_ten_below_the_threshold(seed):
+    rng = np.random.default_rng(seed)
     for name in sorted(CALLABLES):
-        x = checks04._points(name, (6,), "numerical_grad_accuracy")
+        x = checks04._points(rng, (6,))
         err = np.max(ref.relative_error(ref.numerical_grad(CALLABLES[name], x), checks04.true_gradient(name, x)))
         assert err < checks04.GOOD / 10, name
+
+
+@SETTINGS
+@given(points(max_dims=3), st.sampled_from(sorted(CALLABLES)), st.sampled_from([1e-6, 1e-3, 0.1]))
+def test_numerical_grad_is_the_central_difference_of_the_notebooks_in_place_loop(x, name, eps):
+    """The reference perturbs fresh copies; the notebook perturbs x in place and restores it."""
+    f, walked = CALLABLES[name], np.array(x, dtype=np.float64)
+    expected = np.zeros_like(walked)
+    for i in np.ndindex(walked.shape):
+        old = walked[i]
+        walked[i] = old + eps
+        up = f(walked)
+        walked[i] = old - eps
+        expected[i] = (up - f(walked)) / (2 * eps)
+        walked[i] = old
+    np.testing.assert_array_equal(ref.numerical_grad(f, x, eps), expected)
 
 
 # -- relative_error ---------------------------------------------------------------------------
@@ -232,6 +250,10 @@ def _logit_runs(bce_logit_grad, mse_logit_grad):
 
 
 def test_the_trusted_training_experiment_reproduces_the_notebooks_run(notebook):
+    """Torch's autograd-and-SGD run and the notebook's hand-written loop are the same experiment."""
+    for key in ("bce", "mse"):
+        accuracy, _ = checks04.trusted_run(key)
+        np.testing.assert_array_equal(accuracy, notebook[f"history_{key}"]["accuracy"])
     np.testing.assert_array_equal(checks04.training_accuracy(ref.logistic_regression_grad),
                                   notebook["history_bce"]["accuracy"])
     np.testing.assert_array_equal(checks04.training_accuracy(checks04._chain_rule(ref.mse_sigmoid_grad)),
@@ -239,6 +261,7 @@ def test_the_trusted_training_experiment_reproduces_the_notebooks_run(notebook):
     assert (notebook["steps_bce"], notebook["steps_mse"]) == checks04.trusted_steps()
     for name in ("N_TRAIN", "STEPS", "LEARNING_RATE", "TARGET_ACCURACY"):
         assert notebook[name] == getattr(checks04, name)
+    np.testing.assert_array_equal(notebook["features"], checks04.training_data()[0])
 
 
 def test_the_experiment_is_judged_against_the_students_own_run(notebook):

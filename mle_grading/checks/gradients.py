@@ -2,10 +2,12 @@
 
 Analytic gradients are compared with `mle_grading.reference` and with torch
 autograd of the summed losses (per-example gradients). `numerical_grad` is run by
-the submission on the fixed scalar functions of the sandbox worker's `CALLABLES`
-table; its true gradients come from torch autograd of the same functions, written
-here again in torch.
+the submission on the fixed scalar functions of `protocol.CALLABLES`; their true
+gradients come from torch autograd of the same functions, written here again in
+torch. The training experiment's trusted run is torch's own (autograd and SGD on
+the mean loss, `torch_reference.logistic_regression_run`), computed once.
 """
+import functools
 import math
 
 import numpy as np
@@ -16,15 +18,17 @@ import torch.nn.functional as F
 from .. import reference as ref
 from .. import torch_reference as tref
 from .. import wire
-from ..sandbox.worker import CALLABLES
-from . import check, CheckFailed
-from .expect import close, describe_failure, expect_close, expect_prediction, numeric_answer, returned, rng_for
+from ..protocol import CALLABLES
+from . import CheckFailed, check
+from .api import (F32, agree, call, close, describe_failure, expect_prediction, f64, judge, recognised, value_of,
+                  whole_number)
+from .families import Case, Graded, drawn, given, lists_scalars_float32, register, values
 from .symbolic import expect_equivalent, sym
 
 NB = "04_gradients"
 
 GOOD = 1e-7   # CS231n: a relative error below this is a right gradient of a smooth function
-FLOAT32_TOL = {"rtol": 1e-5, "atol": 1e-6}
+ROUGHLY = 1e-4  # a gradient for checks about shape and side effects: any honest difference quotient
 
 
 # -- torch versions of the sandbox's scalar functions ---------------------------
@@ -83,7 +87,7 @@ def numgrad_mistakes(name, x, eps):
 
 
 def _student_numgrad(student, name, x, what, **kwargs):
-    got = returned(student, "numerical_grad", wire.Callable(name), x, **kwargs)
+    got = call(student, "numerical_grad", wire.Callable(name), x, what=what, **kwargs)
     x = np.asarray(x)
     if got.shape != x.shape:
         if got.size == x.size:
@@ -96,26 +100,37 @@ def _student_numgrad(student, name, x, what, **kwargs):
     return got.astype(np.float64)
 
 
-def _diagnose(got, mistakes, what, fallback, tol=1e-8):
+def _mistake_named(got, mistakes, tol=1e-8):
     for value, message in mistakes:
         if got.shape == np.shape(value) and np.max(ref.relative_error(got, value)) < tol:
-            raise CheckFailed(f"{what}: {message}")
-    raise CheckFailed(f"{what}: {fallback}")
+            return message
+    return None
 
 
-def _points(name, shape, seed_name, low=0.3, high=1.4):
+def _diagnose(got, mistakes, what, fallback, tol=1e-8):
+    raise CheckFailed(f"{what}: {_mistake_named(got, mistakes, tol) or fallback}")
+
+
+def _is_a_gradient(got, name, x):
+    """Roughly the true gradient at x, or a recognised mistake (charged by the value checks)."""
+    x = f64(x)
+    if np.max(ref.relative_error(got, true_gradient(name, x))) < ROUGHLY:
+        return True
+    return _mistake_named(got, numgrad_mistakes(name, x, 1e-6)) is not None
+
+
+def _points(rng, shape, low=0.3, high=1.4):
     """Inputs whose gradients are not close to zero, so relative errors are meaningful."""
-    rng = rng_for(seed_name + name + str(shape))
     return rng.uniform(low, high, size=shape) * rng.choice([-1.0, 1.0], size=shape)
 
 
 # -- numerical_grad ------------------------------------------------------------
 
 @check(NB, "numerical_grad_accuracy", "numerical_grad agrees with autograd to a relative error below 1e-7")
-def numerical_grad_accuracy(student):
+def numerical_grad_accuracy(student, rng):
     for name in ("sum_of_squares", "weighted_cubic", "log_sum_exp", "bce_sum_alternating_labels",
                  "row_log_sum_exp"):
-        x = _points(name, (6,), "numerical_grad_accuracy")
+        x = _points(rng, (6,))
         what = "`numerical_grad` with the default eps on one of the test functions"
         got = _student_numgrad(student, name, x, what)
         err = float(np.max(ref.relative_error(got, true_gradient(name, x))))
@@ -127,63 +142,54 @@ def numerical_grad_accuracy(student):
                   "f(x - eps) at x itself (restore each element before moving on to the next).")
 
 
-@check(NB, "numerical_grad_central_differences", "numerical_grad computes (f(x+eps) - f(x-eps)) / (2 eps) with the given eps")
-def numerical_grad_central_differences(student):
-    eps = 0.1  # large enough that the formula's own truncation error shows
+@check(NB, "numerical_grad_central_differences",
+       "numerical_grad computes (f(x+eps) - f(x-eps)) / (2 eps) with the given eps")
+def numerical_grad_central_differences(student, rng):
     for name in ("weighted_cubic", "row_log_sum_exp", "sum_of_squares"):
-        x = _points(name, (5,), "numerical_grad_central_differences")
-        what = "`numerical_grad` with eps=0.1"
+        eps = float(rng.uniform(0.05, 0.2))  # large enough that the formula's own truncation error shows
+        x = _points(rng, (5,))
+        what = "`numerical_grad` with a large eps"
         got = _student_numgrad(student, name, x, what, eps=eps)
         want = ref.numerical_grad(CALLABLES[name], x, eps)
         if np.max(ref.relative_error(got, want)) < 1e-9:
             continue
-        exact = true_gradient(name, x)
-        default_eps = ref.numerical_grad(CALLABLES[name], x, 1e-6)
-        mistakes = [(exact, "the result does not depend on eps: use the eps argument as the step, "
-                            "not a fixed number."),
-                    (default_eps, "the result does not depend on eps: use the eps argument as the step, "
-                                  "not a fixed number.")]
+        ignores_eps = "the result does not depend on eps: use the eps argument as the step, not a fixed number."
+        mistakes = [(true_gradient(name, x), ignores_eps), (ref.numerical_grad(CALLABLES[name], x, 1e-6), ignores_eps)]
         _diagnose(got, numgrad_mistakes(name, x, eps) + mistakes, what,
                   "the value is not the central difference (f(x + eps) - f(x - eps)) / (2*eps) with the "
                   "given eps.", tol=1e-7)
 
 
 @check(NB, "numerical_grad_any_shape", "numerical_grad works on x of any shape and on lists")
-def numerical_grad_any_shape(student):
-    # These functions only see x's elements in order, so the gradient at a 2-D x must be
-    # the reshaped gradient at the flattened x: the student's own 1-D result is the yardstick.
-    for name, shape in (("weighted_cubic", (3, 4)), ("log_sum_exp", (2, 2, 3)), ("sum_of_squares", (1,)),
-                        ("weighted_cubic", (4, 1))):
-        x = _points(name, shape, "numerical_grad_any_shape")
+def numerical_grad_any_shape(student, rng):
+    cases = [("weighted_cubic", (3, 4)), ("log_sum_exp", (2, 2, 3)), ("sum_of_squares", (1,)),
+             ("weighted_cubic", (4, 1)), ("row_log_sum_exp", (3, 2))]
+    for name, shape in cases:
+        x = _points(rng, shape)
         what = f"`numerical_grad` on x of shape {shape}"
         got = _student_numgrad(student, name, x, what)
-        flat = _student_numgrad(student, name, x.ravel(), "`numerical_grad` on a 1-D x")
-        if not np.any(got):
-            raise CheckFailed(f"{what}: the result is all zeros.")
-        if not np.allclose(got, flat.reshape(shape), rtol=1e-6, atol=1e-7):
-            raise CheckFailed(f"{what}: the result differs from the same gradient computed on the flattened x. "
-                              "Perturb one element at a time: for a 2-D x, x[i] with one integer i is a whole "
-                              "row; walk over np.ndindex(x.shape) (or x.flat) instead.")
-    x = _points("weighted_cubic", (2, 3), "numerical_grad_any_shape_list")
-    got = _student_numgrad(student, "weighted_cubic", x.tolist(), "`numerical_grad` on x given as a nested list")
-    arr = _student_numgrad(student, "weighted_cubic", x, "`numerical_grad` on x of shape (2, 3)")
-    if not np.allclose(got, arr, rtol=1e-6, atol=1e-7):
-        raise CheckFailed("`numerical_grad` on x given as a nested list: the result differs from the result for "
-                          "the same x as a float64 array; convert x with np.array(x, dtype=np.float64).")
+        if not _is_a_gradient(got, name, x):
+            raise CheckFailed(f"{what}: the result is not the gradient at this x. Perturb one element at a "
+                              "time: for a 2-D x, x[i] with one integer i is a whole row; walk over "
+                              "np.ndindex(x.shape) (or x.flat) instead.")
+    x = _points(rng, (2, 3))
+    what = "`numerical_grad` on x given as a nested list"
+    got = _student_numgrad(student, "weighted_cubic", x.tolist(), what)
+    if not _is_a_gradient(got, "weighted_cubic", x):
+        raise CheckFailed(f"{what}: the result is not the gradient at this x; convert x with "
+                          "np.array(x, dtype=np.float64).")
 
 
 @check(NB, "numerical_grad_leaves_x_unchanged", "numerical_grad leaves the caller's x unchanged")
-def numerical_grad_leaves_x_unchanged(student):
+def numerical_grad_leaves_x_unchanged(student, rng):
     for name, shape in (("weighted_cubic", (5,)), ("log_sum_exp", (2, 3))):
-        x = _points(name, shape, "numerical_grad_leaves_x_unchanged")
+        x = _points(rng, shape)
         what = f"`numerical_grad` on a float64 x of shape {shape}"
         outcome = student.call("numerical_grad", wire.Callable(name), x, return_args=True)
-        if outcome.kind != "returned":
-            raise CheckFailed(describe_failure("numerical_grad", outcome))
-        if not isinstance(outcome.value, np.ndarray) or outcome.value.shape != x.shape:
-            raise CheckFailed(f"{what}: return the gradient, an array of x's shape.")
-        if not np.any(outcome.value):
-            raise CheckFailed(f"{what}: the result is all zeros; return the gradient.")
+        got = value_of(outcome, "numerical_grad", what)
+        # The value is demanded where x is 1-D only: walking a 2-D x is the any-shape check's.
+        if got.shape != x.shape or (x.ndim == 1 and not _is_a_gradient(got, name, x)):
+            raise CheckFailed(f"{what}: return the gradient, an array of x's shape; this is not the gradient.")
         after = outcome.args_after[1] if len(outcome.args_after) > 1 else None
         if not isinstance(after, np.ndarray) or after.shape != x.shape:
             raise CheckFailed(f"{what}: x was replaced or reshaped by the call.")
@@ -200,8 +206,7 @@ def numerical_grad_leaves_x_unchanged(student):
 # -- relative_error ----------------------------------------------------------
 
 @check(NB, "relative_error_value", "relative_error is |a - n| / max(1e-8, |a| + |n|) elementwise")
-def relative_error_value(student):
-    rng = rng_for("relative_error_value")
+def relative_error_value(student, rng):
     a = rng.normal(size=(3, 4))
     n = a * (1 + rng.normal(0, 1e-3, size=a.shape))
     n[0, :2] = -a[0, :2]          # opposite signs
@@ -211,7 +216,7 @@ def relative_error_value(student):
              (0.0, 0.0, "two zeros")]
     for a_, n_, how in cases:
         what = f"`relative_error` on {how}"
-        got = returned(student, "relative_error", a_, n_)
+        got = call(student, "relative_error", a_, n_, what=what)
         want = ref.relative_error(a_, n_)
         fa, fn = np.asarray(a_, float), np.asarray(n_, float)
         if got.size == 1 and want.size == 1:
@@ -227,8 +232,7 @@ def relative_error_value(student):
                 (np.abs(fa - fn) / np.maximum(1e-8, np.abs(fa + fn)),
                  "the denominator is |a + n|; it must be |a| + |n| (with opposite signs a + n can be 0)."),
                 (np.abs(fa - fn) / np.maximum(1e-8, np.maximum(np.abs(fa), np.abs(fn))),
-                 "the denominator is max(|a|, |n|), the lecture notes' form; this notebook's (CS231n's "
-                 "gradient-check code) is |a| + |n|, floored at 1e-8."),
+                 "the denominator is max(|a|, |n|); CS231n's is |a| + |n|, floored at 1e-8."),
                 ((fa - fn) / np.maximum(1e-8, np.abs(fa) + np.abs(fn)),
                  "the numerator must be the absolute difference |a - n|."),
                 (np.abs(fa - fn) / np.maximum(1e-8, np.abs(fa)),
@@ -236,8 +240,7 @@ def relative_error_value(student):
                 (np.abs(fa - fn) / (np.abs(fa) + np.abs(fn) + 1e-8),
                  "the floor is max(1e-8, |a| + |n|), not |a| + |n| + 1e-8."),
             ]
-        expect_close(got, want, what, mistakes, rtol=1e-6, atol=1e-12)
-
+        judge(got, want, what, mistakes, rtol=1e-6, atol=1e-12)
 
 # -- the symbolic derivations ----------------------------------------------------
 
@@ -246,7 +249,7 @@ def _sig(t):
 
 
 @check(NB, "bce_grad_expr_equivalent", "the derived d/dz of the Bernoulli NLL is correct")
-def bce_grad_expr_equivalent(student):
+def bce_grad_expr_equivalent(student, rng):
     z, y = sym("z"), sym("y")
     s = _sig(z)
     want = s - y
@@ -260,11 +263,11 @@ def bce_grad_expr_equivalent(student):
             (-y / s + (1 - y) / (1 - s), "this is the derivative with respect to p = sigma(z); multiply by "
                                          "dp/dz = sigma(z)(1 - sigma(z)) and simplify."),
             (z - y, "sigma(z) is missing: the prediction is the probability sigma(z), not the logit z."),
-        ])
+        ], rng=rng)
 
 
 @check(NB, "mse_sigmoid_grad_expr_equivalent", "the derived d/dz of (sigmoid(z) - y)^2 is correct")
-def mse_sigmoid_grad_expr_equivalent(student):
+def mse_sigmoid_grad_expr_equivalent(student, rng):
     z, y = sym("z"), sym("y")
     s = _sig(z)
     want = 2 * (s - y) * s * (1 - s)
@@ -278,14 +281,10 @@ def mse_sigmoid_grad_expr_equivalent(student):
                     "sigma(z) - y."),
             (2 * (s - y) * s, "sigma'(z) is sigma(z)(1 - sigma(z)); the factor (1 - sigma(z)) is missing."),
             (2 * (s - y) * s * (1 - z), "sigma'(z) is sigma(z)(1 - sigma(z)), not sigma(z)(1 - z)."),
-        ])
+        ], rng=rng)
 
 
 # -- elementwise binary gradients --------------------------------------------------
-
-def _binary_inputs(rng, shape, scale=3.0):
-    return rng.normal(0, scale, size=shape), rng.integers(0, 2, size=shape).astype(np.float64)
-
 
 def bce_mistakes(z, y):
     s, y = ref.sigmoid(z), np.asarray(y, dtype=np.float64)
@@ -322,77 +321,53 @@ SATURATION_HINT = ("beyond |z| of about 37, sigmoid(z) rounds to exactly 0 or 1 
                    "(no division by sigmoid(z) or 1 - sigmoid(z)) and build it from the stable sigmoid.")
 
 
-def _check_binary(student, function, mistakes_fn, z, y, what, tol=None, torch_fn=None, nan_hint=""):
-    got = returned(student, function, z, y)
-    want = getattr(ref, function)(z, y)
-    if torch_fn is not None and not np.allclose(want, torch_fn(z, y), rtol=1e-10, atol=1e-15):
-        raise RuntimeError("reference and torch disagree")  # a bug of ours, never the student's
-    if got.size == 1 and want.size == 1:
-        got = got.reshape(want.shape)
-    if nan_hint and got.shape == want.shape and not np.all(np.isfinite(got)):
-        raise CheckFailed(f"{what}: the result contains NaN or inf where the true value is finite: {nan_hint}")
-    expect_close(got, want, what, mistakes_fn(z, y), **(tol or {}))
+def _saturation_advice(args, want):
+    return {"nonfinite": SATURATION_HINT}
 
 
-def _matches_torch(student, function, mistakes_fn, torch_fn, name):
-    _check_binary(student, function, mistakes_fn, np.array([-10.0]), np.array([1.0]),
-                  f"`{function}` at z = -10, y = 1", torch_fn=torch_fn)
-    rng = rng_for(name)
-    for shape in [(9,), (3, 4), (2, 3, 2)]:
-        z, y = _binary_inputs(rng, shape)
-        _check_binary(student, function, mistakes_fn, z, y, f"`{function}` on inputs of shape {shape}",
-                      torch_fn=torch_fn)
-    z, y = _binary_inputs(rng, (6,))
-    _check_binary(student, function, mistakes_fn, z, y.astype(np.int64),
-                  f"`{function}` with integer labels", torch_fn=torch_fn)
+BCE_GRAD = Graded("bce_grad", ref.bce_grad, tref.bce_grad, bce_mistakes, advice=_saturation_advice)
+MSE_GRAD = Graded("mse_sigmoid_grad", ref.mse_sigmoid_grad, tref.mse_sigmoid_grad, mse_sigmoid_mistakes,
+                  advice=_saturation_advice)
 
 
-def _extreme(student, function, mistakes_fn, torch_fn):
-    z = np.array([120.0, -120.0, 120.0, -120.0, 1e4, -1e4, 1e4, -1e4, 40.0, -40.0, 0.0, 745.0])
-    y = np.array([0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
-    _check_binary(student, function, mistakes_fn, z, y,
-                  f"`{function}` for logits of size 40 to 1e4 (probabilities rounding to 0 or 1)",
-                  torch_fn=torch_fn, nan_hint=SATURATION_HINT)
+def binary_inputs(rng, shape, labels=np.float64):
+    return rng.normal(0, 3.0, size=shape), rng.integers(0, 2, size=shape).astype(labels)
 
 
-def _lists_and_float32(student, function, mistakes_fn):
-    _check_binary(student, function, mistakes_fn, [0.5, -2.0, 3.0], [1, 0, 1], f"`{function}` on Python lists")
-    _check_binary(student, function, mistakes_fn, 1.5, 0.0, f"`{function}` on two Python floats")
-    rng = rng_for(function + "_float32")
-    z, y = _binary_inputs(rng, (4, 3))
-    z32, y32 = z.astype(np.float32), y.astype(np.float32)
-    _check_binary(student, function, mistakes_fn, z32, y32, f"`{function}` on float32 arrays", tol=FLOAT32_TOL)
+def integer_label_inputs(rng, shape):
+    return binary_inputs(rng, shape, labels=np.int64)
 
 
-@check(NB, "bce_grad_matches_torch", "bce_grad agrees with autograd of F.binary_cross_entropy_with_logits(reduction='sum')")
-def bce_grad_matches_torch(student):
-    _matches_torch(student, "bce_grad", bce_mistakes, tref.bce_grad, "bce_grad_matches_torch")
+def large_binary_inputs(rng, shape):
+    z = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(40, 1e4, size=shape)
+    return z, rng.integers(0, 2, size=shape).astype(np.float64)
 
 
-@check(NB, "bce_grad_extreme_logits", "bce_grad is finite and correct for logits of +-120 and +-1e4")
-def bce_grad_extreme_logits(student):
-    _extreme(student, "bce_grad", bce_mistakes, tref.bce_grad)
+EXTREME_Z = np.array([120.0, -120.0, 120.0, -120.0, 1e4, -1e4, 1e4, -1e4, 40.0, -40.0, 0.0, 745.0])
+EXTREME_Y = np.array([0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
 
 
-@check(NB, "bce_grad_lists_and_float32", "bce_grad accepts Python lists, floats and float32 arrays")
-def bce_grad_lists_and_float32(student):
-    _lists_and_float32(student, "bce_grad", bce_mistakes)
+def _binary_table(spec, matches_torch):
+    """The three checks of an elementwise gradient of a binary loss."""
+    name = spec.function
+    return [
+        (f"{name}_matches_torch", matches_torch,
+         values(spec, given((np.array([-10.0]), np.array([1.0])), "at z = -10, y = 1"),
+                drawn(binary_inputs, [(9,), (3, 4), (2, 3, 2)]),
+                drawn(integer_label_inputs, [(6,)], "with integer labels"))),
+        (f"{name}_extreme_logits", f"{name} is finite and correct for logits of +-120 and +-1e4",
+         values(spec, given((EXTREME_Z, EXTREME_Y), "for logits of size 40 to 1e4 (probabilities rounding to 0 or 1)"),
+                drawn(large_binary_inputs, [(10,)], "for logits of size 40 to 1e4"),
+                witness=drawn(binary_inputs, [(8,)], "on ordinary logits"))),
+        (f"{name}_lists_and_float32", f"{name} accepts Python lists, floats and float32 arrays",
+         values(spec, given(([0.5, -2.0, 3.0], [1, 0, 1]), "on Python lists"),
+                lists_scalars_float32(binary_inputs, (2, 2), scalars=[(1.5, 0.0)], float32_shape=(4, 3)))),
+    ]
 
 
-@check(NB, "mse_sigmoid_grad_matches_torch", "mse_sigmoid_grad agrees with autograd of ((sigmoid(z) - y)**2).sum()")
-def mse_sigmoid_grad_matches_torch(student):
-    _matches_torch(student, "mse_sigmoid_grad", mse_sigmoid_mistakes, tref.mse_sigmoid_grad,
-                   "mse_sigmoid_grad_matches_torch")
-
-
-@check(NB, "mse_sigmoid_grad_extreme_logits", "mse_sigmoid_grad is finite and correct for logits of +-120 and +-1e4")
-def mse_sigmoid_grad_extreme_logits(student):
-    _extreme(student, "mse_sigmoid_grad", mse_sigmoid_mistakes, tref.mse_sigmoid_grad)
-
-
-@check(NB, "mse_sigmoid_grad_lists_and_float32", "mse_sigmoid_grad accepts Python lists, floats and float32 arrays")
-def mse_sigmoid_grad_lists_and_float32(student):
-    _lists_and_float32(student, "mse_sigmoid_grad", mse_sigmoid_mistakes)
+register(NB, _binary_table(BCE_GRAD, "bce_grad agrees with autograd of "
+                                     "F.binary_cross_entropy_with_logits(reduction='sum')")
+         + _binary_table(MSE_GRAD, "mse_sigmoid_grad agrees with autograd of ((sigmoid(z) - y)**2).sum()"))
 
 
 # -- softmax cross-entropy ------------------------------------------------------------
@@ -424,59 +399,57 @@ def softmax_ce_mistakes(z, y):
     return found
 
 
-def _check_softmax(student, z, y, what, tol=None):
-    got = returned(student, "softmax_ce_grad", z, y)
-    want = ref.softmax_ce_grad(z, y)
+def _softmax_overflow(got, want, case):
     if got.shape == want.shape and not np.all(np.isfinite(got)):
-        raise CheckFailed(f"{what}: the result contains NaN or inf where the true value is finite: exp of a "
+        raise CheckFailed(f"{case.what}: the result contains NaN or inf where the true value is finite: exp of a "
                           "logit of 1000 overflows. Subtract each row's maximum before exp (the softmax of "
                           "section 4.0 does), which changes nothing mathematically.")
-    zt = np.asarray(z, dtype=np.float64)
-    if zt.ndim == 2 and not np.allclose(want, tref.softmax_ce_grad(zt, np.asarray(y).astype(np.int64)),
-                                        rtol=1e-12, atol=1e-15):
-        raise RuntimeError("reference and torch disagree")
-    expect_close(got, want, what, softmax_ce_mistakes(z, y), **(tol or {}))
 
 
-@check(NB, "softmax_ce_grad_matches_torch", "softmax_ce_grad agrees with autograd of F.cross_entropy(reduction='sum')")
-def softmax_ce_grad_matches_torch(student):
-    rng = rng_for("softmax_ce_grad_matches_torch")
-    for n, c in [(5, 3), (4, 6), (1, 4), (8, 2)]:
-        z = rng.normal(0, 2, size=(n, c))
-        y = rng.integers(0, c, size=n)
-        _check_softmax(student, z, y, f"`softmax_ce_grad` on logits of shape {(n, c)}")
+SOFTMAX_GRAD = Graded("softmax_ce_grad", ref.softmax_ce_grad, tref.softmax_ce_grad, softmax_ce_mistakes,
+                      torch_applies=lambda z, y: np.ndim(z) == 2, inspect=_softmax_overflow)
 
 
-@check(NB, "softmax_ce_grad_extreme_logits", "softmax_ce_grad is finite and correct for logits up to +-1e4")
-def softmax_ce_grad_extreme_logits(student):
-    z = np.array([[1000.0, 0.0, -1000.0], [1000.0, 0.0, -1000.0], [1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]])
-    y = np.array([2, 0, 1, 1])
-    _check_softmax(student, z, y, "`softmax_ce_grad` on logits like [1000, 0, -1000] and +-1e4")
-    rng = rng_for("softmax_ce_grad_shift")
-    z = rng.normal(size=(3, 4)) + 800.0
-    _check_softmax(student, z, np.array([0, 3, 1]), "`softmax_ce_grad` on logits all near 800 "
-                                                    "(adding a constant to all logits changes nothing)")
+def logits_and_labels(rng, shape):
+    n, c = shape
+    return rng.normal(0, 2, size=shape), rng.integers(0, c, size=n)
 
 
-@check(NB, "softmax_ce_grad_lists_and_single_example", "softmax_ce_grad accepts lists, float32 and one example of shape (C,)")
-def softmax_ce_grad_lists_and_single_example(student):
-    _check_softmax(student, [[0.5, -1.0, 2.0], [0.0, 0.0, 3.0]], [2, 0], "`softmax_ce_grad` on nested Python lists")
-    rng = rng_for("softmax_ce_grad_lists")
-    z = rng.normal(size=(3, 5))
-    y = rng.integers(0, 5, size=3)
-    _check_softmax(student, z.astype(np.float32), y.astype(np.int32), "`softmax_ce_grad` on float32 logits",
-                   tol=FLOAT32_TOL)
-    single = rng.normal(size=4)
-    _check_softmax(student, single, 2, "`softmax_ce_grad` on one example of shape (C,) with a scalar label")
-    batch_of_one = returned(student, "softmax_ce_grad", single[None, :], np.array([2]))
-    expect_close(batch_of_one, ref.softmax_ce_grad(single[None, :], np.array([2])),
-                 "`softmax_ce_grad` on a batch of one example")
+def near_800(rng, shape):
+    return rng.normal(size=shape) + 800.0, rng.integers(0, shape[1], size=shape[0])
+
+
+def single_example(rng, shape):
+    return rng.normal(size=shape), int(rng.integers(0, shape[0]))
+
+
+def float32_logits(rng, shape):
+    z, y = logits_and_labels(rng, shape)
+    return z.astype(np.float32), y.astype(np.int32)
+
+
+register(NB, [
+    ("softmax_ce_grad_matches_torch", "softmax_ce_grad agrees with autograd of F.cross_entropy(reduction='sum')",
+     values(SOFTMAX_GRAD, drawn(logits_and_labels, [(5, 3), (4, 6), (1, 4), (8, 2)], "on logits of shape {shape}"))),
+    ("softmax_ce_grad_extreme_logits", "softmax_ce_grad is finite and correct for logits up to +-1e4",
+     values(SOFTMAX_GRAD, given((np.array([[1000.0, 0.0, -1000.0], [1000.0, 0.0, -1000.0], [1e4, -1e4, 0.0],
+                                           [-1e4, -1e4, -1e4]]), np.array([2, 0, 1, 1])),
+                                "on logits like [1000, 0, -1000] and +-1e4"),
+            drawn(near_800, [(3, 4)], "on logits all near 800 (adding a constant to all logits changes nothing)"),
+            witness=drawn(logits_and_labels, [(4, 3)], "on ordinary logits"))),
+    ("softmax_ce_grad_lists_and_single_example", "softmax_ce_grad accepts lists, float32 and one example of shape (C,)",
+     values(SOFTMAX_GRAD, given(([[0.5, -1.0, 2.0], [0.0, 0.0, 3.0]], [2, 0]), "on nested Python lists"),
+            drawn(float32_logits, [(3, 5)], "on float32 logits", **F32),
+            drawn(single_example, [(4,)], "on one example of shape (C,) with a scalar label"),
+            lambda rng: [Case((rng.normal(size=(1, 4)), np.array([int(rng.integers(0, 4))])),
+                              "on a batch of one example")])),
+])
 
 
 # -- predictions ----------------------------------------------------------------------
 
 @check(NB, "gradient_ratio_prediction", "the predicted ratio of the BCE and squared-error gradients at z = -4, y = 1")
-def gradient_ratio_prediction(student):
+def gradient_ratio_prediction(student, rng):
     sp4 = float(ref.sigmoid(-4.0) * (1 - ref.sigmoid(-4.0)))     # sigma'(-4)
     want = 1 / (2 * sp4)
     expect_prediction(student, "gradient_ratio_at_minus_4", want,
@@ -491,7 +464,7 @@ def gradient_ratio_prediction(student):
 
 
 @check(NB, "relative_error_signatures_prediction", "the predicted relative errors of a flipped sign and a missing factor 2")
-def relative_error_signatures_prediction(student):
+def relative_error_signatures_prediction(student, rng):
     expect_prediction(student, "rel_error_sign_flipped", 1.0, "the relative error between -n and n", [
         (2.0, "that is |a - n| / max(|a|, |n|); this notebook divides by |a| + |n|."),
         (0.0, "a = -n is as far from n as it can be; the relative error is not 0."),
@@ -509,7 +482,7 @@ def _three_class_symbols():
 
 
 @check(NB, "softmax_ce_grad_expr_equivalent", "the derived gradient of -log softmax(z)[0] for three classes is correct")
-def softmax_ce_grad_expr_equivalent(student):
+def softmax_ce_grad_expr_equivalent(student, rng):
     zs = _three_class_symbols()
     total = sum(sympy.exp(v) for v in zs)
     p = [sympy.exp(v) / total for v in zs]
@@ -523,7 +496,7 @@ def softmax_ce_grad_expr_equivalent(student):
                 "contributes -1 to the derivative by z0."),
             ([-1, 0, 0], "only the -z0 term is differentiated; the log-sum-exp term adds softmax(z) to every entry."),
             ([p[0] - 1, p[1] - 1, p[2] - 1], "1 is subtracted from every entry; only the true class (0) has it."),
-        ])
+        ], rng=rng)
 
 
 # -- the gradient with respect to the weights ----------------------------------------------
@@ -575,8 +548,8 @@ def _check_logreg(student, X, y, w, b, what, tol=None):
     grad_w, grad_b = _logreg_result(student, (X, y, w, b), what)
     want_w, want_b = ref.logistic_regression_grad(X, y, w, b)
     tw, tb = tref.logistic_regression_grad(np.asarray(X, float), np.asarray(y, float), np.asarray(w, float), b)
-    if not (np.allclose(want_w, tw, rtol=1e-10, atol=1e-14) and math.isclose(want_b, tb, rel_tol=1e-10, abs_tol=1e-14)):
-        raise RuntimeError("reference and torch disagree")  # a bug of ours, never the student's
+    agree(want_w, tw, "the weights' gradient", rtol=1e-10, atol=1e-14)
+    agree(want_b, tb, "the bias' gradient", rtol=1e-10, atol=1e-14)
     d = np.shape(want_w)[0]
     if grad_w.shape != want_w.shape:
         if grad_w.shape == (np.shape(X)[0],):
@@ -603,15 +576,14 @@ def _check_logreg(student, X, y, w, b, what, tol=None):
 
 
 @check(NB, "logistic_regression_grad_matches_torch", "logistic_regression_grad agrees with autograd of F.binary_cross_entropy_with_logits")
-def logistic_regression_grad_matches_torch(student):
-    rng = rng_for("logistic_regression_grad_matches_torch")
+def logistic_regression_grad_matches_torch(student, rng):
     for n, d in [(7, 3), (20, 2), (1, 4), (5, 1)]:
         X, y, w, b = _logreg_inputs(rng, n, d)
         _check_logreg(student, X, y, w, b, f"`logistic_regression_grad` with X of shape {(n, d)}")
 
 
 @check(NB, "logistic_regression_grad_extreme_logits", "logistic_regression_grad is finite and correct for logits up to +-1e4")
-def logistic_regression_grad_extreme_logits(student):
+def logistic_regression_grad_extreme_logits(student, rng):
     X = np.array([[1.0, 0.0], [-1.0, 0.5], [0.5, -1.0], [0.0, 1.0]])
     y = np.array([0.0, 1.0, 1.0, 0.0])
     _check_logreg(student, X, y, np.array([1e4, -1e4]), 0.0,
@@ -621,10 +593,9 @@ def logistic_regression_grad_extreme_logits(student):
 
 
 @check(NB, "logistic_regression_grad_lists_and_shapes", "logistic_regression_grad accepts lists, integer labels and one example")
-def logistic_regression_grad_lists_and_shapes(student):
+def logistic_regression_grad_lists_and_shapes(student, rng):
     _check_logreg(student, [[0.5, 1.0, -1.0], [2.0, 0.0, 1.0]], [1, 0], [0.1, -0.2, 0.3], 0,
                   "`logistic_regression_grad` on Python lists with integer labels")
-    rng = rng_for("logistic_regression_grad_lists")
     X, y, w, b = _logreg_inputs(rng, 1, 3)
     _check_logreg(student, X, y, w, b, "`logistic_regression_grad` on a single example, X of shape (1, 3)")
     X, y, w, b = _logreg_inputs(rng, 6, 2)
@@ -638,15 +609,35 @@ N_TRAIN, STEPS, LEARNING_RATE, TARGET_ACCURACY = 200, 300, 1.0, 0.85
 
 
 def training_data():
-    """The notebook's data and starting point, generated the same way."""
+    """The notebook's data and starting point (its contract, not its loop)."""
     data_rng = np.random.default_rng(0)
     labels = (data_rng.random(N_TRAIN) < 0.5).astype(np.float64)
     features = data_rng.normal(size=(N_TRAIN, 2)) + np.where(labels[:, None] == 1, 1.0, -1.0)
     return features, labels, np.array([-4.0, -4.0]), 0.0
 
 
+def steps_to_reach(accuracy, target=TARGET_ACCURACY, steps=STEPS):
+    reached = np.flatnonzero(np.asarray(accuracy) >= target)
+    return int(reached[0]) if reached.size else steps
+
+
+@functools.lru_cache(maxsize=None)
+def trusted_run(loss):
+    """Torch's run of the notebook's experiment with `loss`: (accuracy history, logits history)."""
+    features, labels, w, b = training_data()
+    return tref.logistic_regression_run(loss, features, labels, w, b, STEPS, LEARNING_RATE)
+
+
+def trusted_steps():
+    return steps_to_reach(trusted_run("bce")[0]), steps_to_reach(trusted_run("mse")[0])
+
+
+def steps_tolerance(want):
+    return max(2, 0.05 * want)
+
+
 def training_accuracy(weights_grad, steps=STEPS, lr=LEARNING_RATE):
-    """Training accuracy after 0..steps steps of the notebook's gradient descent.
+    """Training accuracy after 0..steps steps of the notebook's own loop (`train_logistic`).
 
     `weights_grad(X, y, w, b)` returns (grad_w, grad_b), or None when it cannot be computed.
     """
@@ -676,32 +667,19 @@ def _chain_rule(logit_grad):
     return weights_grad
 
 
-def steps_to_reach(accuracy, target=TARGET_ACCURACY, steps=STEPS):
-    reached = np.flatnonzero(accuracy >= target)
-    return int(reached[0]) if reached.size else steps
-
-
-_TRUSTED_STEPS = {}
-
-
-def trusted_steps():
-    if not _TRUSTED_STEPS:
-        _TRUSTED_STEPS["bce"] = steps_to_reach(training_accuracy(ref.logistic_regression_grad))
-        _TRUSTED_STEPS["mse"] = steps_to_reach(training_accuracy(_chain_rule(ref.mse_sigmoid_grad)))
-    return _TRUSTED_STEPS["bce"], _TRUSTED_STEPS["mse"]
-
-
 def _usable(value, shape):
-    return isinstance(value, np.ndarray) and value.shape == shape and np.all(np.isfinite(value))
+    return isinstance(value, np.ndarray) and value.shape == shape and bool(np.all(np.isfinite(value)))
 
 
 def own_run_steps(student):
-    """The steps the student's own run needs, recomputed here from their own gradient functions.
+    """The steps the student's own runs need, recomputed here from their own gradient functions.
 
-    The run is repeated exactly as the notebook does it, calling the submission's
-    `logistic_regression_grad` and `mse_sigmoid_grad` (with their own inner functions:
-    it is their run). A run whose gradient does not return usable numbers is judged
-    against the trusted run instead: the student could not have read it either.
+    Each run is repeated exactly as the notebook's `train_logistic` does it, calling
+    the submission's `logistic_regression_grad` (BCE) and `mse_sigmoid_grad` (through
+    the notebook's locked chain rule), with the student's own inner functions: it is
+    their run. A number typed in without a working gradient therefore matches no run.
+    Returns {"bce": steps or None, "mse": steps or None}; None where the run could not
+    be computed (the function failed, or returned no usable numbers).
     """
     def student_weights_grad(X, y, w, b):
         outcome = student.call("logistic_regression_grad", X, y, w, b, trusted_inner=())
@@ -716,37 +694,31 @@ def own_run_steps(student):
         value = outcome.value if outcome.kind == "returned" else None
         return value if _usable(value, z.shape) else None
 
-    trusted = dict(zip(("bce", "mse"), trusted_steps()))
     found = {}
     for key, weights_grad in (("bce", student_weights_grad), ("mse", _chain_rule(student_logit_grad))):
         accuracy = training_accuracy(weights_grad)
-        found[key] = trusted[key] if accuracy is None else steps_to_reach(accuracy)
+        found[key] = None if accuracy is None else steps_to_reach(accuracy)
     return found
 
 
-def steps_tolerance(want):
-    return max(2, 0.05 * want)
+RUN_OF = {"bce": ("BCE", "logistic_regression_grad"), "mse": ("squared-error", "mse_sigmoid_grad")}
 
 
-def _whole_number(student, name):
-    outcome = student.variable(name)
-    if outcome.kind == "missing":
-        raise CheckFailed(f"`{name}` is not defined: assign the number of steps to it.")
-    if outcome.kind != "returned":
-        raise CheckFailed(f"`{name}`: {outcome.message or outcome.kind}")
-    value = outcome.value
-    if not isinstance(value, np.ndarray) or value.size != 1 or value.dtype.kind not in "iuf":
-        raise CheckFailed(f"`{name}` should be one whole number of steps.")
-    number = float(value.reshape(()))
-    if not math.isfinite(number) or number != round(number):
-        raise CheckFailed(f"`{name}` should be a whole number of steps.")
-    return int(round(number))
+@check(NB, "gradient_descent_steps_to_accuracy",
+       "steps_bce and steps_mse count the steps each of your own runs needs to 85% accuracy")
+def gradient_descent_steps_to_accuracy(student, rng):
+    """Judged against the student's own runs, as the notebook asks ("from your own run").
 
-
-@check(NB, "gradient_descent_steps_to_accuracy", "steps_bce and steps_mse count the steps each loss needs to 85% accuracy")
-def gradient_descent_steps_to_accuracy(student):
-    got = {key: _whole_number(student, f"steps_{key}") for key in ("bce", "mse")}
+    A gradient mistake changes the run, and the answer read from that run is still
+    right: the mistake costs the gradient's own cells, once.
+    """
+    got = {key: whole_number(student, f"steps_{key}", "steps") for key in ("bce", "mse")}
     want = own_run_steps(student)
+    for key, (label, function) in RUN_OF.items():
+        if want[key] is None:
+            raise CheckFailed(f"`steps_{key}` cannot be judged: your own {label} run could not be repeated, "
+                              f"because `{function}` did not return finite gradients of the right shape along it. "
+                              "Fix it first (its own test cells say how), then read the steps from your run.")
     hint = ("Count from entry 0 of your run's history (the start, before any step) to the first entry with "
             "accuracy at least TARGET_ACCURACY.")
     ok = {key: abs(got[key] - want[key]) <= steps_tolerance(want[key]) for key in want}
@@ -755,7 +727,7 @@ def gradient_descent_steps_to_accuracy(student):
     if (abs(got["bce"] - want["mse"]) <= steps_tolerance(want["mse"])
             and abs(got["mse"] - want["bce"]) <= steps_tolerance(want["bce"])):
         raise CheckFailed("`steps_bce` and `steps_mse` look swapped: which run reaches the target first?")
-    for key, label in (("bce", "BCE"), ("mse", "squared-error")):
+    for key, (label, _) in RUN_OF.items():
         if ok[key]:
             continue
         name = f"steps_{key}"
