@@ -126,3 +126,12 @@ def temperature_nll_slope(z, y, temperature):
     loss = F.cross_entropy(_t(z) / t, torch.as_tensor(np.asarray(y), dtype=torch.long))
     (slope,) = torch.autograd.grad(loss, t)
     return slope.item()
+
+
+def smoothed_targets(y, num_classes, epsilon):
+    """The target rows torch's label smoothing uses, read off autograd: at z = 0 the gradient of
+    the summed F.cross_entropy(z, y, label_smoothing=epsilon) is softmax(0) - q = 1/C - q."""
+    labels = torch.as_tensor(np.asarray(y), dtype=torch.long).reshape(-1)
+    z = torch.zeros((labels.numel(), int(num_classes)), dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(F.cross_entropy(z, labels, label_smoothing=epsilon, reduction="sum"), z)
+    return (1.0 / num_classes - grad).numpy()

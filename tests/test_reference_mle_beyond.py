@@ -186,6 +186,14 @@ def test_cross_entropy_against_smoothed_labels_equals_torch_cross_entropy_with_l
                         rel_tol=1e-9, abs_tol=1e-9)
 
 
+@SETTINGS
+@given(st.integers(1, 8), st.integers(1, 6), st.floats(0.0, 1.0), st.data())
+def test_smooth_labels_are_the_targets_torch_label_smoothing_uses(n, c, eps, data):
+    y = data.draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    np.testing.assert_allclose(ref.smooth_labels(y, c, eps), torch_reference.smoothed_targets(y, c, eps),
+                               rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("eps", [-0.01, 1.01, 2.0])
 def test_smooth_labels_rejects_epsilon_outside_0_to_1(eps):
     with pytest.raises(ValueError):
