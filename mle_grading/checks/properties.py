@@ -50,14 +50,15 @@ def _verdict(spec, student, case, diagnoses, nonfinite, fallback, shape_hint):
             label = f", {name}" if name else ""
             raise CheckFailed(f"{case.what}{label}: the result has shape {g.shape}, expected {w.shape}."
                               + (f" {shape_hint}" if shape_hint else ""))
+    # The property's own mistakes first: one may give the same value as a charged formula mistake.
+    for message, *values in diagnoses(*case.args):
+        if all(matches(g, v) for g, v in zip(got_list, values)):
+            raise CheckFailed(f"{case.what}: {message}")
     if parts:
         if spec.right_or_recognised(got_list, want, case.args, case.tol):
             return
     elif recognised(got_list[0], want, spec.mistakes(*case.args), **case.tol):
         return
-    for message, *values in diagnoses(*case.args):
-        if all(matches(g, v) for g, v in zip(got_list, values)):
-            raise CheckFailed(f"{case.what}: {message}")
     if any(not np.all(np.isfinite(g)) for g, w in zip(got_list, want_list) if np.all(np.isfinite(w))):
         raise CheckFailed(f"{case.what}: the result contains NaN or inf where the true value is finite."
                           + (f" Likely cause: {nonfinite}" if nonfinite else ""))

@@ -163,7 +163,7 @@ def nearly_normalised(rng, shape):
 
 
 def positive_pairs(rng, shape):
-    return distributions(rng, shape), distributions(rng, shape, zeros=False)
+    return distributions(rng, shape, zeros=False), distributions(rng, shape, zeros=False)
 
 
 def shared_zeros(rng, shape):
@@ -228,7 +228,7 @@ register(NB, [
          ((np.zeros((2, 3)), np.array([[0.2, 0.3, 0.5], [0.5, 0.4, 0.0]])), "when one row sums to 0.9"),
          ((np.zeros(2), np.array([0.5, 0.5001])), "for a row that sums to 1.0001"),
          ((np.zeros(2), np.array([1.5, -0.5])), "for a row with a negative entry that sums to 1"),
-     ], valid=combined(drawn(nearly_normalised, [(4, 3), (5,)], "with rows that sum to 1 within 2e-7"),
+     ], valid=combined(drawn(nearly_normalised, [(4, 3), (2, 6)], "with rows that sum to 1 within 2e-7"),
                        drawn(logits_and_targets(), [(3, 5)], "with valid targets holding zeros")))),
     ("entropy_value", "entropy is the mean over rows of -sum q log q, with 0 log 0 = 0",
      values(ENTROPY, drawn(lambda rng, shape: (distributions(rng, shape),), [(5, 4), (3, 6), (6,)],
