@@ -1,24 +1,33 @@
-"""The demo class: simulated submissions built from the release.
+"""The demo class of an assignment: simulated submissions built from its release.
 
 - `reference`: every answer cell holds the instructor's solution;
 - `untouched`: the release exactly as students receive it;
-- one student per known mistake (`mle_grading.mistakes`): the solution everywhere
-  except the one answer cell the mistake replaces.
+- one student per known mistake of that assignment (`demo_submissions`, outside
+  the grading library): the solution everywhere except the one answer cell the
+  mistake replaces.
+
+`COMMITTED_STUDENTS` are the few whose graded notebooks the repository keeps in
+`autograded/` as an example (`./course demo` grades and writes the whole class).
 """
 import os
 import re
 
 import nbformat
 
-from . import ASSIGNMENT_ID, NOTEBOOK_IDS
-from .mistakes import all_mistakes
+from . import ASSIGNMENT_ID, ASSIGNMENTS
+from demo_submissions import all_mistakes
 
 SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|$)", re.M)
 TIMESTAMP = "2026-09-01 12:00:00.000000 UTC"
 
 
-def roster():
-    return ["reference", "untouched"] + [m.student for m in all_mistakes()]
+# A representative few: full marks, nothing, and one mistake per notebook of mle_losses.
+COMMITTED_STUDENTS = ("reference", "untouched", "gauss-missing-half", "bce-nan-at-certainty",
+                      "log-softmax-no-max-shift", "numgrad-leaves-x-shifted")
+
+
+def roster(assignment=ASSIGNMENT_ID):
+    return ["reference", "untouched"] + [m.student for m in all_mistakes(assignment)]
 
 
 def solutions(source_dir, notebook_id):
@@ -37,14 +46,14 @@ def fill(release_nb, answers):
     return nb
 
 
-def notebooks_present(course_root):
-    release_dir = os.path.join(course_root, "release", ASSIGNMENT_ID)
-    return [nb for nb in NOTEBOOK_IDS if os.path.exists(os.path.join(release_dir, f"{nb}.ipynb"))]
+def notebooks_present(course_root, assignment=ASSIGNMENT_ID):
+    release_dir = os.path.join(course_root, "release", assignment)
+    return [nb for nb in ASSIGNMENTS[assignment] if os.path.exists(os.path.join(release_dir, f"{nb}.ipynb"))]
 
 
-def write_submission(course_root, student, notebooks):
+def write_submission(course_root, student, notebooks, assignment=ASSIGNMENT_ID):
     """notebooks: {notebook_id: NotebookNode}."""
-    folder = os.path.join(course_root, "submitted", student, ASSIGNMENT_ID)
+    folder = os.path.join(course_root, "submitted", student, assignment)
     os.makedirs(folder, exist_ok=True)
     for notebook_id, nb in notebooks.items():
         nbformat.write(nb, os.path.join(folder, f"{notebook_id}.ipynb"))
@@ -53,17 +62,17 @@ def write_submission(course_root, student, notebooks):
     return folder
 
 
-def build_demo_class(course_root):
-    """Write every demo student's submission into submitted/; return the roster."""
-    source_dir = os.path.join(course_root, "source", ASSIGNMENT_ID)
-    release_dir = os.path.join(course_root, "release", ASSIGNMENT_ID)
-    present = notebooks_present(course_root)
+def build_demo_class(course_root, assignment=ASSIGNMENT_ID):
+    """Write every demo student's submission of `assignment` into submitted/; return the roster."""
+    source_dir = os.path.join(course_root, "source", assignment)
+    release_dir = os.path.join(course_root, "release", assignment)
+    present = notebooks_present(course_root, assignment)
     release = {nb: nbformat.read(os.path.join(release_dir, f"{nb}.ipynb"), as_version=4) for nb in present}
     answers = {nb: solutions(source_dir, nb) for nb in present}
-    write_submission(course_root, "reference", {nb: fill(release[nb], answers[nb]) for nb in present})
-    write_submission(course_root, "untouched", {nb: nbformat.from_dict(release[nb]) for nb in present})
+    write_submission(course_root, "reference", {nb: fill(release[nb], answers[nb]) for nb in present}, assignment)
+    write_submission(course_root, "untouched", {nb: nbformat.from_dict(release[nb]) for nb in present}, assignment)
     students = ["reference", "untouched"]
-    for mistake in all_mistakes():
+    for mistake in all_mistakes(assignment):
         if mistake.notebook not in present:
             continue
         if mistake.cell not in answers[mistake.notebook]:
@@ -74,6 +83,6 @@ def build_demo_class(course_root):
             if nb == mistake.notebook:
                 chosen[mistake.cell] = mistake.source
             notebooks[nb] = fill(release[nb], chosen)
-        write_submission(course_root, mistake.student, notebooks)
+        write_submission(course_root, mistake.student, notebooks, assignment)
         students.append(mistake.student)
     return students

@@ -54,6 +54,10 @@ class TrustedGrading(NbGraderPreprocessor):
     process_limit = Integer(64, help="Processes the sandbox may hold.").tag(config=True)
     notebook_budget = Float(300.0, help="Seconds all checks of one notebook may spend in student code.").tag(config=True)
     report_directory = Unicode("grading_reports", help="Where one JSON report per graded notebook goes.").tag(config=True)
+    course_secret_file = Unicode("", help="File holding the course secret that seeds each student's hidden inputs "
+                                          "(else $MLE_GRADING_COURSE_SECRET_FILE or $MLE_GRADING_COURSE_SECRET; "
+                                          "the demo's public secret if none is set). Keep it outside the "
+                                          "repository.").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -88,7 +92,9 @@ class TrustedGrading(NbGraderPreprocessor):
                 elif session.proc is None and session.restarts >= limits.max_restarts:
                     message = "the notebook's code could not be run, so this test could not pass"
                 else:
-                    message = checks.run_check(chk, student)
+                    message = checks.run_check(chk, student, student_id=student_id, assignment=assignment_id,
+                                               secret=checks.course_secret(self.course_secret_file),
+                                               submission=[c.source for _, c in cells])
                 cell.outputs = [_passed(chk) if message is None else _failed(message)]
                 # The test was decided here; its hidden part never needs to be shown again.
                 cell.source = HIDDEN_BLOCK.sub(HIDDEN_NOTE, cell.source)

@@ -70,6 +70,28 @@ def grad_of_scalar_function(f_torch, x):
     return _grad_of(f_torch, x)
 
 
+def logistic_regression_run(loss, features, labels, w, b, steps, lr):
+    """Gradient descent on the mean `loss` ("bce" or "mse") of sigmoid(features @ w + b), by
+    autograd and torch.optim.SGD: the training accuracy and the logits after 0..steps steps."""
+    x, y = _t(features), _t(labels)
+    w = _t(w).clone().requires_grad_(True)
+    b = torch.tensor(float(b), dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.SGD([w, b], lr=lr)
+    accuracy, logits = [], []
+    for step in range(steps + 1):
+        z = x @ w + b
+        accuracy.append(((z > 0) == (y == 1)).double().mean().item())
+        logits.append(z.detach().numpy().copy())
+        if step == steps:
+            break
+        optimiser.zero_grad()
+        mean_loss = (F.binary_cross_entropy_with_logits(z, y) if loss == "bce"
+                     else ((torch.sigmoid(z) - y) ** 2).mean())
+        mean_loss.backward()
+        optimiser.step()
+    return np.array(accuracy), np.array(logits)
+
+
 # mle_beyond ------------------------------------------------------------------
 
 def _broadcast(*arrays):

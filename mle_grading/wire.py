@@ -4,7 +4,14 @@ Arguments go in and results come out as JSON of numbers, strings and lists only.
 `decode_*` runs on the trusted side and trusts nothing: every field is checked and
 every size is bounded, so a hostile worker can at worst report a wrong answer.
 The sandbox worker imports this module by path, so it needs NumPy only (SymPy is
-imported lazily, where a SymPy value is met).
+imported lazily, where a SymPy value is met). For the same reason the scalar
+functions a check may hand to a student function (`CALLABLES`) live here: the
+worker and the trusted side must agree on them, and this is the one file both have.
+
+A SymPy tree from the sandbox is rebuilt with `evaluate=False` and bounded in node
+count, depth and the size of every number, so decoding never computes anything:
+`Pow(3, 10**9)` or a tree nested a million deep is refused at once, never evaluated.
+Message texts here are the grader's own: they never quote what the other side sent.
 """
 import json
 import math
@@ -14,6 +21,9 @@ import numpy as np
 
 MAX_ELEMENTS = 1_000_000
 MAX_TREE_NODES = 5_000
+MAX_TUPLE_ITEMS = 8        # a tuple result, such as a gradient's (dW, db)
+MAX_TREE_DEPTH = 60
+MAX_INTEGER_DIGITS = 6     # integers and rational parts in a SymPy answer: |n| < 10**6
 MAX_MESSAGE = 2_000
 ARRAY_DTYPES = ("float64", "float32", "int64", "int32", "bool")
 SYMBOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,30}$")
@@ -24,6 +34,47 @@ SYMPY_CONSTANTS = ("Pi", "Exp1", "Infinity", "NegativeInfinity", "ImaginaryUnit"
 
 class WireError(ValueError):
     """The other side sent something that is not valid plain data."""
+
+
+# -- the scalar functions a check may pass as an argument (numerical_grad's `f`) --
+
+def _sum_of_squares(x):
+    return float(np.sum(np.asarray(x, dtype=np.float64) ** 2))
+
+
+def _weighted_cubic(x):
+    x = np.asarray(x, dtype=np.float64)
+    w = np.arange(1, x.size + 1, dtype=np.float64).reshape(x.shape)
+    return float(np.sum(w * x ** 3) + np.prod(np.cos(x)))
+
+
+def _log_sum_exp(x):
+    x = np.asarray(x, dtype=np.float64)
+    m = np.max(x)
+    return float(m + np.log(np.sum(np.exp(x - m))))
+
+
+def _bce_sum_alternating_labels(x):
+    # Labels fixed by position: 1 at even positions, 0 at odd ones.
+    z = np.asarray(x, dtype=np.float64).ravel()
+    y = (np.arange(z.size) % 2 == 0).astype(np.float64)
+    return float(np.sum(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+
+
+def _row_log_sum_exp(x):
+    # Sum over the rows (last axis) of each row's log-sum-exp: couples the elements of a row.
+    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    m = np.max(x, axis=-1, keepdims=True)
+    return float(np.sum(m[..., 0] + np.log(np.sum(np.exp(x - m), axis=-1))))
+
+
+CALLABLES = {
+    "sum_of_squares": _sum_of_squares,
+    "weighted_cubic": _weighted_cubic,
+    "log_sum_exp": _log_sum_exp,
+    "bce_sum_alternating_labels": _bce_sum_alternating_labels,
+    "row_log_sum_exp": _row_log_sum_exp,
+}
 
 
 # -- arguments: trusted side encodes, sandbox decodes --------------------------
@@ -46,7 +97,7 @@ class Callable:
         return f"Callable({self.name!r})"
 
 
-def decode_arg(data, callables):
+def decode_arg(data, callables=CALLABLES):
     if data["kind"] == "callable":
         return callables[data["name"]]
     if data["kind"] == "array":
@@ -74,6 +125,11 @@ def encode_result(value):
         return {"kind": "none"}
     if isinstance(value, str):
         return {"kind": "unsupported", "type": "str"}
+    if isinstance(value, tuple) and 1 <= len(value) <= MAX_TUPLE_ITEMS:
+        # A tuple of results, such as the (dW, db) of a gradient: each item on its own, never nested.
+        items = [{"kind": "unsupported", "type": "tuple"} if isinstance(v, tuple) else encode_result(v)
+                 for v in value]
+        return {"kind": "tuple", "items": items}
     try:
         arr = np.asarray(value)
     except Exception as exc:  # a student object that refuses conversion
@@ -119,9 +175,16 @@ def _encode_sympy(expr, count):
 def decode_result(data, symbols=None):
     """Check and rebuild a result from plain data (runs on the trusted side).
 
-    Returns a NumPy array, None, or a SymPy expression built only from
-    whitelisted classes. Raises WireError for anything else.
+    Returns a NumPy array, None, a SymPy expression built only from
+    whitelisted classes, or a tuple of those (not nested). Raises WireError for anything else.
     """
+    if isinstance(data, dict) and data.get("kind") == "tuple":
+        items = data.get("items")
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_TUPLE_ITEMS:
+            raise WireError("a tuple result of an invalid length")
+        if any(isinstance(item, dict) and item.get("kind") == "tuple" for item in items):
+            raise WireError("a tuple result inside a tuple")
+        return tuple(decode_result(item, symbols) for item in items)
     if not isinstance(data, dict):
         raise WireError("result is not an object")
     kind = data.get("kind")
@@ -130,9 +193,9 @@ def decode_result(data, symbols=None):
     if kind == "array":
         return _decode_array(data)
     if kind == "sympy":
-        return _decode_sympy(data.get("tree"), symbols or {}, [0])
+        return _decode_sympy(data.get("tree"), symbols or {}, [0], 0)
     if kind == "unsupported":
-        raise WireError(f"returned a value of type {str(data.get('type'))[:60]} that is not a number or array")
+        raise WireError("returned a value that is not a number, an array or a SymPy expression")
     raise WireError("result of unknown kind")
 
 
@@ -151,21 +214,34 @@ def _decode_array(data):
     return np.array(values, dtype=dtype).reshape(shape)
 
 
-def _decode_sympy(node, symbols, count):
+def _bounded_int(text):
+    if not isinstance(text, str) or not re.fullmatch(r"-?[0-9]{1,%d}" % MAX_INTEGER_DIGITS, text):
+        raise WireError(f"the expression holds a number that is not an integer below 10**{MAX_INTEGER_DIGITS}")
+    return int(text)
+
+
+def _decode_sympy(node, symbols, count, depth):
     import sympy
     count[0] += 1
-    if count[0] > MAX_TREE_NODES or not isinstance(node, list) or not node or not isinstance(node[0], str):
+    if count[0] > MAX_TREE_NODES:
+        raise WireError(f"the expression has more than {MAX_TREE_NODES} nodes")
+    if depth > MAX_TREE_DEPTH:
+        raise WireError(f"the expression is nested more than {MAX_TREE_DEPTH} levels deep")
+    if not isinstance(node, list) or not node or not isinstance(node[0], str):
         raise WireError("malformed expression")
     head = node[0]
-    try:
-        if head == "Integer":
-            return sympy.Integer(int(node[1]))
-        if head == "Rational":
-            return sympy.Rational(int(node[1]), int(node[2]))
-        if head == "Float":
+    if head == "Integer" and len(node) == 2:
+        return sympy.Integer(_bounded_int(node[1]))
+    if head == "Rational" and len(node) == 3:
+        p, q = _bounded_int(node[1]), _bounded_int(node[2])
+        if q == 0:
+            raise WireError("malformed number in expression")
+        return sympy.Rational(p, q)
+    if head == "Float" and len(node) == 2 and isinstance(node[1], str) and len(node[1]) <= 40:
+        try:
             return sympy.Float(float(node[1]))
-    except (TypeError, ValueError, IndexError, ZeroDivisionError):
-        raise WireError("malformed number in expression")
+        except ValueError:
+            raise WireError("malformed number in expression")
     if head == "Symbol":
         name = node[1] if len(node) > 1 else None
         if not isinstance(name, str) or not SYMBOL_NAME.match(name):
@@ -174,11 +250,16 @@ def _decode_sympy(node, symbols, count):
     if head in SYMPY_CONSTANTS:
         return {"Pi": sympy.pi, "Exp1": sympy.E, "Infinity": sympy.oo,
                 "NegativeInfinity": -sympy.oo, "ImaginaryUnit": sympy.I}[head]
-    if head in SYMPY_FUNCTIONS and len(node) == 2 and isinstance(node[1], list):
-        args = [_decode_sympy(a, symbols, count) for a in node[1]]
-        cls = getattr(sympy, head)
-        return cls(*args)
-    raise WireError(f"expression uses {head[:40]}, which is not accepted here")
+    if head in SYMPY_FUNCTIONS and len(node) == 2 and isinstance(node[1], list) and node[1]:
+        args = [_decode_sympy(a, symbols, count, depth + 1) for a in node[1]]
+        try:
+            # evaluate=False: nothing is computed while the tree is rebuilt (no 3**(10**9)).
+            return getattr(sympy, head)(*args, evaluate=False)
+        except (TypeError, ValueError):
+            raise WireError("malformed expression")
+    # Name the head only when it is a real SymPy class: never echo the other side's text.
+    known = head if re.fullmatch(r"[A-Za-z]{1,30}", head) and hasattr(sympy, head) else "a function"
+    raise WireError(f"the expression uses {known}, which is not accepted here")
 
 
 # -- framing --------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 from nbgrader.preprocessors import ClearSolutions
 
 from mle_grading import ASSIGNMENTS, checks
-from mle_grading.mistakes import all_mistakes
+from demo_submissions import all_mistakes
 from mle_grading.protocol import InProcessStudent
 
 matplotlib.use("Agg")
@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASSIGNMENT = "mle_beyond"
 NOTEBOOKS = ASSIGNMENTS[ASSIGNMENT]
 STUDENTS = ("ada", "grace", "edsger")
-MISTAKES = [m for m in all_mistakes() if m.notebook in NOTEBOOKS]
+MISTAKES = all_mistakes(ASSIGNMENT)
 
 
 def source_notebook(notebook_id):

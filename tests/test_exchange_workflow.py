@@ -36,7 +36,7 @@ import pytest
 
 from mle_grading import ASSIGNMENT_ID
 from mle_grading.demo_class import fill, solutions
-from mle_grading.mistakes import all_mistakes
+from demo_submissions import all_mistakes
 
 from course_copy import copy_course, nbgrader_env, scores_by_cell
 

@@ -7,7 +7,8 @@ import re
 import nbformat
 import pytest
 
-from mle_grading.mistakes import all_mistakes
+from demo_submissions import all_mistakes
+from mle_grading.demo_class import COMMITTED_STUDENTS, roster
 
 from course_copy import ROOT, copy_course, run_pipeline, scores_by_cell
 
@@ -67,10 +68,27 @@ def test_committed_release_is_exactly_what_generate_assignment_produces(demo_cou
     assert_same_tree(cmp)
 
 
-def test_committed_autograded_is_exactly_what_the_pipeline_produces(demo_course):
+def test_committed_autograded_is_exactly_what_the_pipeline_produces_for_its_few_students(demo_course):
     course, _ = demo_course
-    cmp = filecmp.dircmp(os.path.join(ROOT, "autograded"), os.path.join(course, "autograded"))
-    assert_same_tree(cmp)
+    committed = sorted(d for d in os.listdir(os.path.join(ROOT, "autograded")) if not d.startswith("."))
+    assert committed == sorted(COMMITTED_STUDENTS)
+    for student in COMMITTED_STUDENTS:
+        cmp = filecmp.dircmp(os.path.join(ROOT, "autograded", student), os.path.join(course, "autograded", student))
+        assert_same_tree(cmp)
+
+
+def test_pipeline_grades_the_whole_class_beyond_the_committed_few(demo_course):
+    course, _ = demo_course
+    graded = set(os.listdir(os.path.join(course, "autograded")))
+    assert set(roster()) <= graded and len(roster()) > len(COMMITTED_STUDENTS)
+
+
+def test_git_keeps_exactly_the_committed_students_of_autograded():
+    """.gitignore leaves out every autograded student but the few COMMITTED_STUDENTS."""
+    kept = {line.strip()[len("!/autograded/"):].strip("/") for line in open(os.path.join(ROOT, ".gitignore"))
+            if line.strip().startswith("!/autograded/")}
+    assert "/autograded/*" in open(os.path.join(ROOT, ".gitignore")).read().split()
+    assert kept == set(COMMITTED_STUDENTS)
 
 
 def assert_same_tree(cmp):

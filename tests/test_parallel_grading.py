@@ -15,7 +15,7 @@ import textwrap
 import pytest
 
 from course_copy import copy_course, nbgrader_env, scores_by_cell
-from mle_grading.mistakes import all_mistakes
+from demo_submissions import all_mistakes
 
 ASSIGNMENT = "mle_losses"
 BROKEN = "zz-cannot-be-graded"

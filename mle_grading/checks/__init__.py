@@ -1,51 +1,77 @@
 """Trusted checks: one per graded test cell, keyed by (notebook id, grade_id).
 
-A check never runs student code itself. It asks a `Student` to call a named
-function (or read a named variable) and gets back an `Outcome` holding plain data;
-it then compares that data with `mle_grading.reference` and with torch, here, in
-the trusted process. The same check serves two transports:
+A check never runs student code itself. It asks a `Student` (`mle_grading.protocol`)
+to call a named function or read a named variable, gets back an `Outcome` holding
+plain data, and compares that data with `mle_grading.reference` and with torch,
+here, in the trusted process. The same check serves two transports:
 
-- `InProcessStudent`: the notebook's own namespace, for `nbgrader validate` of the
-  instructor's source notebook (the hidden-test line of every test cell);
-- `mle_grading.sandbox.SandboxStudent`: a submission running in a sandbox, for
-  `nbgrader autograde`.
+- `protocol.InProcessStudent`: the notebook's own namespace, for `nbgrader validate`
+  of the instructor's source notebook (the hidden-test line of every test cell);
+- `sandbox.SandboxStudent`: a submission running in a sandbox, for `nbgrader autograde`.
 
-A check passes by returning and fails by raising `CheckFailed` with a message for
-the student: it names the behaviour and, where recognised, the likely mistake,
-but never the hidden inputs or the reference values.
+A check is `run(student, rng)`: it passes by returning and fails by raising
+`CheckFailed` with a message for the student, in the grader's own words. `rng` is
+seeded by (course secret, student, assignment, notebook, grade_id, the submission's
+code): the same inputs every time one submission is graded, other inputs for every
+other student and for every resubmission, none predictable from the release (so
+inputs read off one round of feedback are no table of answers for the next). How to write
+checks: `mle_grading.checks.api` (one call, one judge) and `.families` (the
+checks every graded function gets, from a table).
 """
-import copy
+import hashlib
+import hmac
 import importlib
+import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from .. import wire
+from ..protocol import InProcessStudent, Outcome, Student, SYMBOLS  # noqa: F401  (the checks' vocabulary)
 
 
 class CheckFailed(AssertionError):
     """The submission does not show the behaviour this check grades."""
 
 
-@dataclass
-class Outcome:
-    """What became of one request to the submission."""
-    kind: str                 # returned | raised | missing | timeout | crashed | invalid
-    value: object = None      # decoded result when kind == "returned"
-    error_type: str = ""
-    message: str = ""
-    args_after: list = field(default_factory=list)  # decoded arguments after the call
+class ReferenceDisagrees(RuntimeError):
+    """The reference and torch disagree on an input: a bug of ours, never the student's."""
 
 
-class Student:
-    """What a check may ask of a submission."""
+# -- the course secret: what makes hidden inputs differ per student ------------
 
-    def call(self, function, *args, return_args=False, **kwargs) -> Outcome:
-        raise NotImplementedError
+SECRET_ENV = "MLE_GRADING_COURSE_SECRET"
+SECRET_FILE_ENV = "MLE_GRADING_COURSE_SECRET_FILE"
+# Good enough for the demo class and the tests; a real class sets its own (README).
+DEMO_SECRET = "demo class: not a secret, set MLE_GRADING_COURSE_SECRET_FILE for a real course"
 
-    def variable(self, name) -> Outcome:
-        raise NotImplementedError
+
+def course_secret(path=""):
+    """The course secret: the file `path` (or $MLE_GRADING_COURSE_SECRET_FILE), else
+    $MLE_GRADING_COURSE_SECRET, else the demo's public one."""
+    path = path or os.environ.get(SECRET_FILE_ENV, "")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                secret = fh.read().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the course secret file {path!r}: {exc.strerror}") from None
+        if not secret:
+            raise ValueError(f"the course secret file {path!r} is empty")
+        return secret
+    return os.environ.get(SECRET_ENV) or DEMO_SECRET
+
+
+def submission_digest(sources):
+    """A fingerprint of a submission's code cells (a list of sources)."""
+    return hashlib.sha256("\0".join(sources).encode("utf-8", "replace")).hexdigest()
+
+
+def rng_for(secret, student_id, assignment, notebook, grade_id, submission=""):
+    """The generator of one check's hidden inputs for one submission of one student."""
+    key = "\0".join(str(part) for part in (student_id, assignment, notebook, grade_id, submission))
+    digest = hmac.new(secret.encode("utf-8"), key.encode("utf-8"), hashlib.sha256).digest()
+    return np.random.default_rng(int.from_bytes(digest, "big"))
 
 
 # -- the registry -------------------------------------------------------------
@@ -55,15 +81,18 @@ class Check:
     notebook: str
     grade_id: str
     behaviour: str
-    run: object
+    run: object           # run(student, rng)
 
 
 REGISTRY = {}
-CHECK_MODULES = ("gaussian_mse", "bernoulli_bce", "categorical_ce", "gradients")
+# The check modules, one per notebook (assignment mle_losses first); a module named
+# here that cannot be imported is an error, never a smaller registry.
+CHECK_MODULES = ("gaussian_mse", "bernoulli_bce", "categorical_ce", "gradients",
+                 "learned_variance", "soft_targets", "softmax_regression")
 
 
 def check(notebook, grade_id, behaviour):
-    """Register the decorated function as the trusted check of one test cell."""
+    """Register the decorated `run(student, rng)` as the trusted check of one test cell."""
     def register(fn):
         key = (notebook, grade_id)
         if key in REGISTRY:
@@ -75,11 +104,7 @@ def check(notebook, grade_id, behaviour):
 
 def load_all():
     for name in CHECK_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
+        importlib.import_module(f"{__name__}.{name}")
     return REGISTRY
 
 
@@ -96,73 +121,24 @@ def find_by_grade_id(grade_id):
     return matches[0]
 
 
-def run_check(chk, student):
-    """Run one check; return None if it passed, else the message for the student."""
+def run_check(chk, student, student_id="", assignment="", secret=None, submission=()):
+    """Run one check; return None if it passed, else the message for the student.
+
+    Inputs are drawn for (`student_id`, `assignment`, `submission`: the code cells'
+    sources) under the course secret (`course_secret()` unless given). `ReferenceDisagrees` (a RuntimeError: the
+    reference and torch disagree) is a bug of ours and propagates; any other exception a check meets on
+    what a submission returned fails that check only.
+    """
+    rng = rng_for(course_secret() if secret is None else secret, student_id, assignment, chk.notebook,
+                  chk.grade_id, submission_digest(list(submission)))
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            chk.run(student)
+            chk.run(student, rng)
     except CheckFailed as exc:
         return str(exc) or f"{chk.behaviour}: failed"
+    except ReferenceDisagrees:
+        raise
+    except Exception:  # noqa: BLE001 - an odd result costs this check, never the assignment
+        return f"{chk.behaviour}: the result could not be judged (an unexpected shape or type)."
     return None
-
-
-# -- the in-process transport ------------------------------------------------
-
-class InProcessStudent(Student):
-    """Calls functions of a live namespace, with results round-tripped through the wire format."""
-
-    callables = None  # filled lazily from the sandbox worker's table
-
-    def __init__(self, namespace):
-        self.namespace = namespace
-
-    def _callables(self):
-        from ..sandbox import worker
-        return worker.CALLABLES
-
-    def call(self, function, *args, return_args=False, **kwargs):
-        fn = self.namespace.get(function)
-        if not callable(fn):
-            return Outcome("missing", message=f"`{function}` is not defined")
-        table = self._callables()
-        enc_args = [wire.encode_arg(a) for a in args]
-        enc_kwargs = {k: wire.encode_arg(v) for k, v in kwargs.items()}
-        real_args = [wire.decode_arg(copy.deepcopy(a), table) for a in enc_args]
-        real_kwargs = {k: wire.decode_arg(copy.deepcopy(v), table) for k, v in enc_kwargs.items()}
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                result = fn(*real_args, **real_kwargs)
-        except Exception as exc:
-            return Outcome("raised", error_type=type(exc).__name__, message=str(exc)[:wire.MAX_MESSAGE])
-        return self._decode(result, real_args if return_args else [])
-
-    def variable(self, name):
-        if name not in self.namespace:
-            return Outcome("missing", message=f"`{name}` is not defined")
-        return self._decode(self.namespace[name], [])
-
-    def _decode(self, result, args_after):
-        try:
-            value = wire.decode_result(wire.loads(wire.dumps(wire.encode_result(result))), SYMBOLS)
-            after = [wire.decode_result(wire.loads(wire.dumps(wire.encode_arg_after(a)))) for a in args_after]
-        except wire.WireError as exc:
-            return Outcome("invalid", message=str(exc))
-        return Outcome("returned", value=value, args_after=after)
-
-
-def _symbols():
-    import sympy
-    return {"y_hat": sympy.Symbol("y_hat", real=True), "y": sympy.Symbol("y", real=True),
-            "z": sympy.Symbol("z", real=True), "sigma2": sympy.Symbol("sigma2", positive=True)}
-
-
-class _LazySymbols(dict):
-    def get(self, key, default=None):
-        if not self:
-            self.update(_symbols())
-        return super().get(key, default)
-
-
-SYMBOLS = _LazySymbols()

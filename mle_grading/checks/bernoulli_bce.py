@@ -2,8 +2,7 @@
 
 Every value is compared with the naive float64 reference (`mle_grading.reference`)
 after the reference itself has been compared with torch (`F.binary_cross_entropy`,
-`F.binary_cross_entropy_with_logits`, `torch.sigmoid`): a disagreement between
-those two is a bug of ours and raises RuntimeError, never CheckFailed.
+`F.binary_cross_entropy_with_logits`, `torch.sigmoid`).
 """
 import math
 
@@ -12,8 +11,9 @@ import sympy
 
 from .. import reference as ref
 from .. import torch_reference as tref
-from . import check, CheckFailed
-from .expect import describe_failure, expect_close, expect_raises, rng_for, value_of
+from . import CheckFailed, check
+from .api import f64
+from .families import Graded, drawn, given, lists_scalars_float32, register, rejects, values
 from .symbolic import expect_equivalent, sym
 
 NB = "02_bernoulli_bce"
@@ -24,58 +24,17 @@ SEED_Y = np.array([0, 0, 1, 1, 1])
 CLIP_EPSILONS = (1e-7, 1e-8, 1e-10, 1e-12, 1e-15)
 
 
-def _f(x):
-    return np.asarray(x, dtype=np.float64)
-
-
 def _xlogy(a, b):
     """a * log(b), with 0 * log(0) = 0."""
-    a, b = np.broadcast_arrays(_f(a), _f(b))
+    a, b = np.broadcast_arrays(f64(a), f64(b))
     with np.errstate(all="ignore"):
         return np.where(a == 0, 0.0, a * np.log(np.where(a == 0, 1.0, b)))
 
 
-def _has_python_container(args):
-    return any(isinstance(a, (list, tuple, float, int)) for a in args)
-
-
-_returned_value = value_of
-
-
-def _scalar(student, function, what, *args, hint_on_raise=""):
-    """Call a loss and return its value as a float, or fail with a message naming `what`."""
-    outcome = student.call(function, *args)
-    if outcome.kind == "raised" and _has_python_container(args):
-        raise CheckFailed(f"{what}: {describe_failure(function, outcome)}. Python lists and floats are valid "
-                          "inputs: convert them with np.asarray(..., dtype=float) before computing.")
-    if outcome.kind == "raised" and hint_on_raise:
-        raise CheckFailed(f"{what}: {describe_failure(function, outcome)}. {hint_on_raise}")
-    if outcome.kind != "returned":
-        raise CheckFailed(f"{what}: {describe_failure(function, outcome)}")
-    value = outcome.value
-    if value is None:
-        raise CheckFailed(f"{what}: `{function}` returned None: did you forget `return`?")
-    if not isinstance(value, np.ndarray):
-        raise CheckFailed(f"{what}: `{function}` should return a number, not an expression.")
-    if value.size != 1:
-        raise CheckFailed(f"{what}: `{function}` returned an array of shape {value.shape}; a loss is one "
-                          "number, the mean over all elements.")
-    return float(value.reshape(()))
-
-
-def _same(a, b, rtol=1e-10, atol=1e-12):
-    return bool(np.allclose(_f(a), _f(b), rtol=rtol, atol=atol))
-
-
-def _reference_agrees(ours, theirs, what):
-    if not _same(ours, theirs):
-        raise RuntimeError(f"reference and torch disagree on {what}")  # a bug of ours, never the student's
-
-
-# -- sigmoid --------------------------------------------------------------------
+# -- sigmoid ---------------------------------------------------------------------------
 
 def sigmoid_mistakes(z):
-    z = _f(z)
+    z = f64(z)
     with np.errstate(all="ignore"):
         return [
             (ref.sigmoid(-z), "this is sigmoid(-z) = 1 - sigmoid(z): the exponent is exp(-z), so that a large "
@@ -87,62 +46,32 @@ def sigmoid_mistakes(z):
         ]
 
 
-def _sigmoid_value(student, z, what):
-    outcome = student.call("sigmoid", z)
-    if outcome.kind == "raised" and _has_python_container([z]):
-        raise CheckFailed(f"{what}: {describe_failure('sigmoid', outcome)}. Python floats and lists are valid "
-                          "inputs: convert them with np.asarray(..., dtype=float) first.")
-    got = _returned_value("sigmoid", outcome)
-    want = ref.sigmoid(z)
-    _reference_agrees(want, tref.sigmoid(z), "sigmoid")
-    if got.shape != want.shape:
-        raise CheckFailed(f"{what}: the result has shape {got.shape}, expected {want.shape}: sigmoid works "
-                          "elementwise and returns an array of its input's shape.")
-    return got, want
+SIGMOID_OVERFLOW = ("exp of more than about 709 is inf in float64, and exp(z) / (1 + exp(z)) then becomes "
+                    "inf / inf = NaN. Compute from e = exp(-|z|), which never overflows: 1 / (1 + e) for z >= 0 "
+                    "and e / (1 + e) for z < 0.")
 
 
-@check(NB, "sigmoid_values", "sigmoid agrees with torch.sigmoid elementwise, for any shape, lists and float32")
-def sigmoid_values(student):
-    rng = rng_for("sigmoid_values")
-    for shape in [(7,), (3, 4), (2, 3, 2), (1,)]:
-        z = rng.normal(size=shape) * 4
-        got, want = _sigmoid_value(student, z, f"`sigmoid` on an array of shape {shape}")
-        expect_close(got, want, f"`sigmoid` on an array of shape {shape}", sigmoid_mistakes(z))
-    for z, what in [(0.7, "`sigmoid` of a Python float"), ([-2, 0, 3], "`sigmoid` of a Python list of ints")]:
-        got, want = _sigmoid_value(student, z, what)
-        expect_close(got, want, what, sigmoid_mistakes(z))
-    z32 = (rng.normal(size=(5, 2)) * 3).astype(np.float32)
-    got, want = _sigmoid_value(student, z32, "`sigmoid` of a float32 array")
-    expect_close(got, want, "`sigmoid` of a float32 array", sigmoid_mistakes(z32), rtol=1e-5, atol=1e-7)
+def _sigmoid_advice(args, want):
+    large = np.max(np.abs(f64(args[0]))) > 700
+    return {"shape_hint": "sigmoid works elementwise and returns an array of its input's shape.",
+            "nonfinite": SIGMOID_OVERFLOW if large else ""}
 
 
-@check(NB, "sigmoid_extreme_logits", "sigmoid is correct and finite for logits of large magnitude (up to ±1e4)")
-def sigmoid_extreme_logits(student):
-    z = np.array([[-1e4, -1000.0, -745.0, -710.0],
-                  [-120.0, -40.0, 40.0, 120.0],
-                  [709.0, 710.0, 1000.0, 1e4]])
-    what = "`sigmoid` at logits of large magnitude"
-    got, want = _sigmoid_value(student, z, what)
-    if not np.all(np.isfinite(got)):
-        raise CheckFailed(
-            f"{what}: the result contains NaN or inf. exp of more than about 709 is inf in float64, and "
-            "exp(z) / (1 + exp(z)) then becomes inf / inf = NaN. Compute from e = exp(-|z|), which never "
-            "overflows: 1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0.")
-    expect_close(got, want, what, sigmoid_mistakes(z))
-    for sign in (1.0, -1.0):  # one element alone, in case errors only show in a batch or only alone
-        single = np.array([sign * 1e4])
-        got, want = _sigmoid_value(student, single, what)
-        if not np.all(np.isfinite(got)):
-            kind = "positive" if sign > 0 else "negative"
-            raise CheckFailed(f"{what}: the result is NaN or inf for a single large {kind} logit: compute from "
-                              "exp(-|z|), which never overflows.")
-        expect_close(got, want, what, sigmoid_mistakes(single))
+SIGMOID = Graded("sigmoid", ref.sigmoid, tref.sigmoid, sigmoid_mistakes, advice=_sigmoid_advice)
 
 
-# -- bernoulli_nll ----------------------------------------------------------------
+def logits(rng, shape, scale=4.0):
+    return (rng.normal(size=shape) * scale,)
+
+
+def large_logits(rng, shape):
+    return (rng.choice([-1.0, 1.0], size=shape) * rng.uniform(30, 1e4, size=shape),)
+
+
+# -- bernoulli_nll ----------------------------------------------------------------------
 
 def bernoulli_mistakes(p, y):
-    p, y = np.broadcast_arrays(_f(p), _f(y))
+    p, y = np.broadcast_arrays(f64(p), f64(y))
     per = -_xlogy(y, p) - _xlogy(1 - y, 1 - p)
     found = [
         (-np.mean(per), "the sign is flipped: this is the mean log-likelihood; the loss is its negative."),
@@ -164,86 +93,47 @@ def bernoulli_mistakes(p, y):
     return found
 
 
-def _bernoulli_value(student, p, y, what, rtol=1e-6, atol=1e-8, got=None):
-    if got is None:
-        got = _scalar(student, "bernoulli_nll", what, p, y)
-    want = ref.bernoulli_nll(p, y)
-    _reference_agrees(want, tref.bernoulli_nll(p, y), "bernoulli_nll")
-    if not math.isfinite(got) and math.isfinite(want):
-        pf = _f(p)
-        if math.isinf(got) and np.all((pf > 0) & (pf < 1)):
-            raise CheckFailed(
-                f"{what}: the result is infinite although every probability lies strictly between 0 and 1, so "
-                "log(0) was taken of something else. Are the arguments swapped? The probabilities p come first "
-                "and the labels y second, as in F.binary_cross_entropy(input, target).")
-        raise CheckFailed(f"{what}: the result is NaN or inf where the true value is finite.")
-    expect_close(got, want, what, bernoulli_mistakes(p, y), rtol=rtol, atol=atol)
+def _bernoulli_causes(got, want, case):
+    """NaN from 0 * log(0), and inf from swapped arguments, have causes worth naming."""
+    p = f64(case.args[0])
+    if math.isnan(got) and np.any((p == 0) | (p == 1)):
+        raise CheckFailed(
+            f"{case.what}: the result is NaN. Where p == y at 0 or 1, one term is 0 * log(0), which NumPy "
+            "evaluates as 0 * (-inf) = NaN; the loss counts it as 0 (the limit of p * log(p)). Compute "
+            "each term only where its factor is nonzero, for example with np.where.")
+    if math.isinf(got) and math.isfinite(float(want)) and np.all((p > 0) & (p < 1)):
+        raise CheckFailed(
+            f"{case.what}: the result is infinite although every probability lies strictly between 0 and 1, so "
+            "log(0) was taken of something else. Are the arguments swapped? The probabilities p come first "
+            "and the labels y second, as in F.binary_cross_entropy(input, target).")
 
 
-@check(NB, "bernoulli_nll_seed_value", "bernoulli_nll agrees with F.binary_cross_entropy for probabilities in (0, 1)")
-def bernoulli_nll_seed_value(student):
-    _bernoulli_value(student, ref.sigmoid(SEED_Z), SEED_Y.copy(),
-                     "`bernoulli_nll(sigmoid(z), y)` on the notebook's demonstration data")
-    rng = rng_for("bernoulli_nll_seed_value")
-    for n in (10, 31):
-        p = ref.sigmoid(rng.normal(size=n) * 2)
-        y = rng.integers(0, 2, size=n).astype(np.float64)
-        _bernoulli_value(student, p, y, f"`bernoulli_nll` on {n} examples")
+BERNOULLI = Graded("bernoulli_nll", ref.bernoulli_nll, tref.bernoulli_nll, bernoulli_mistakes, scalar=True,
+                   inspect=_bernoulli_causes)
 
 
-@check(NB, "bernoulli_nll_shapes_and_dtypes", "bernoulli_nll accepts shape (N, k), Python lists and scalars, float32")
-def bernoulli_nll_shapes_and_dtypes(student):
-    rng = rng_for("bernoulli_nll_shapes_and_dtypes")
-    p = ref.sigmoid(rng.normal(size=(6, 3)) * 2)
-    y = rng.integers(0, 2, size=(6, 3))
-    _bernoulli_value(student, p, y, "`bernoulli_nll` on arrays of shape (6, 3) with integer labels")
-    p_list = [[round(float(v), 3) for v in row] for row in ref.sigmoid(rng.normal(size=(3, 2)))]
-    y_list = [[int(v) for v in row] for row in rng.integers(0, 2, size=(3, 2))]
-    _bernoulli_value(student, p_list, y_list, "`bernoulli_nll` on nested Python lists")
-    _bernoulli_value(student, 0.8, 1, "`bernoulli_nll` on a Python float and an int")
-    p32 = ref.sigmoid(rng.normal(size=8)).astype(np.float32)
-    y32 = rng.integers(0, 2, size=8).astype(np.float32)
-    _bernoulli_value(student, p32, y32, "`bernoulli_nll` on float32 arrays", rtol=1e-5, atol=1e-7)
+def probabilities(rng, shape, labels=np.float64):
+    return ref.sigmoid(rng.normal(size=shape) * 2), rng.integers(0, 2, size=shape).astype(labels)
 
 
-@check(NB, "bernoulli_nll_confident_predictions",
-       "bernoulli_nll at the ends of [0, 1]: p == y gives 0, never NaN; confident predictions are not clipped")
-def bernoulli_nll_confident_predictions(student):
-    cases = [
-        (np.array([0.0, 1.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0, 1.0]),
-         "`bernoulli_nll` for predictions equal to their labels"),
-        (np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[0, 1], [1, 0]]),
-         "`bernoulli_nll` for predictions of shape (2, 2) equal to their integer labels"),
-    ]
-    for p, y, what in cases:
-        got = _scalar(student, "bernoulli_nll", what, p, y,
-                      hint_on_raise="0 and 1 are valid probabilities: raise ValueError only for p outside [0, 1], "
-                                    "and treat 0 * log(0) as 0.")
-        if math.isnan(got):
-            raise CheckFailed(
-                f"{what}: the result is NaN. Where p == y at 0 or 1, one term is 0 * log(0), which NumPy "
-                "evaluates as 0 * (-inf) = NaN; the loss counts it as 0 (the limit of p * log(p)). Compute "
-                "each term only where its factor is nonzero, for example with np.where.")
-        _bernoulli_value(student, p, y, what, got=got)
-    for p, y in [([1e-12], [1]), ([1 - 1e-12], [0]), ([1e-12], [0])]:
-        _bernoulli_value(student, np.array(p), np.array(y, dtype=np.float64),
-                         "`bernoulli_nll` for a single very confident prediction")
+def integer_labels(rng, shape):
+    return probabilities(rng, shape, labels=np.int64)
 
 
-@check(NB, "bernoulli_nll_rejects_invalid_probabilities", "bernoulli_nll raises ValueError for p outside [0, 1]")
-def bernoulli_nll_rejects_invalid_probabilities(student):
-    expect_raises(student, "bernoulli_nll", "ValueError", "for a probability above 1",
-                  np.array([0.2, 1.5]), np.array([0, 1]))
-    expect_raises(student, "bernoulli_nll", "ValueError", "for a negative probability",
-                  np.array([-0.1, 0.5]), np.array([0, 1]))
-    expect_raises(student, "bernoulli_nll", "ValueError", "when one of many probabilities is just above 1",
-                  np.array([[0.5, 0.25], [1.0 + 1e-9, 0.75]]), np.array([[1, 0], [1, 1]]))
+def confident(rng, shape):
+    """Probabilities within 1e-12 of 0 or 1, with either label."""
+    near = rng.integers(0, 2, size=shape).astype(np.float64)
+    return np.abs(near - rng.uniform(1e-13, 1e-11, size=shape)), rng.integers(0, 2, size=shape).astype(np.float64)
 
 
-# -- bce_with_logits ----------------------------------------------------------------
+ENDS_VALID = ("0 and 1 are valid probabilities: raise ValueError only for p outside [0, 1], and treat "
+              "0 * log(0) as 0.")
+
+
+# -- bce_with_logits ---------------------------------------------------------------------
 
 def logits_mistakes(z, y):
-    z, y = np.broadcast_arrays(_f(z), _f(y))
+    z, y = np.broadcast_arrays(f64(z), f64(y))
     sp_pos, sp_neg = ref.softplus(z), ref.softplus(-z)  # -log(1 - sigmoid(z)), -log sigmoid(z)
     per = y * sp_neg + (1 - y) * sp_pos
     found = [
@@ -272,77 +162,95 @@ def logits_mistakes(z, y):
     return found
 
 
-NAIVE_LOGITS_MESSAGE = (
-    "the result contains NaN or inf for logits of large magnitude, where the true loss is finite. Either exp "
-    "overflowed (exp of more than about 709 is inf in float64), or sigmoid(z) rounded to exactly 0 or 1 and the "
-    "log then gave -inf: the naive route log(sigmoid(z)) breaks for large |z|. Use -log(sigmoid(z)) = "
-    "softplus(-z) and -log(1 - sigmoid(z)) = softplus(z), with softplus(t) = max(t, 0) + log1p(exp(-|t|)).")
+NAIVE_LOGITS = (
+    "for logits of large magnitude either exp overflowed (exp of more than about 709 is inf in float64), or "
+    "sigmoid(z) rounded to exactly 0 or 1 and the log then gave -inf: the naive route log(sigmoid(z)) breaks "
+    "for large |z|. Use -log(sigmoid(z)) = softplus(-z) and -log(1 - sigmoid(z)) = softplus(z), with "
+    "softplus(t) = max(t, 0) + log1p(exp(-|t|)).")
+LARGE_RAISED = ("If it goes through sigmoid(z) and a loss of probabilities, that route breaks for large |z|: "
+                "compute from the logits with softplus instead.")
 
 
-def _logits_value(student, z, y, what, rtol=1e-6, atol=1e-8):
-    large = np.max(np.abs(_f(z))) > 30
-    got = _scalar(student, "bce_with_logits", what, z, y,
-                  hint_on_raise=("If it goes through sigmoid(z) and a loss of probabilities, that route breaks for "
-                                 "large |z|: compute from the logits with softplus instead." if large else ""))
-    want = ref.bce_with_logits(z, y)
-    _reference_agrees(want, tref.bce_with_logits(z, y), "bce_with_logits")
-    if not math.isfinite(got):
-        if large:
-            raise CheckFailed(f"{what}: {NAIVE_LOGITS_MESSAGE}")
-        raise CheckFailed(f"{what}: the result is NaN or inf where the true value is finite.")
-    expect_close(got, want, what, logits_mistakes(z, y), rtol=rtol, atol=atol)
+def _logits_advice(args, want):
+    return {"nonfinite": NAIVE_LOGITS if np.max(np.abs(f64(args[0]))) > 30 else ""}
 
 
-@check(NB, "bce_with_logits_value", "bce_with_logits agrees with F.binary_cross_entropy_with_logits")
-def bce_with_logits_value(student):
-    _reference_agrees(ref.bce_with_logits(SEED_Z, SEED_Y), ref.bernoulli_nll(ref.sigmoid(SEED_Z), SEED_Y),
-                      "the seed")
-    _logits_value(student, SEED_Z.copy(), SEED_Y.copy(), "`bce_with_logits` on the notebook's demonstration data")
-    rng = rng_for("bce_with_logits_value")
-    for n in (12, 40):
-        z = rng.normal(size=n) * 3
-        y = rng.integers(0, 2, size=n).astype(np.float64)
-        _reference_agrees(ref.bce_with_logits(z, y), ref.bernoulli_nll(ref.sigmoid(z), y), "sigmoid then BCE")
-        _logits_value(student, z, y, f"`bce_with_logits` on {n} examples")
+LOGITS = Graded("bce_with_logits", ref.bce_with_logits, tref.bce_with_logits, logits_mistakes, scalar=True,
+                advice=_logits_advice)
 
 
-@check(NB, "bce_with_logits_shapes_and_dtypes",
-       "bce_with_logits accepts shape (N, k), Python lists and scalars, float32")
-def bce_with_logits_shapes_and_dtypes(student):
-    rng = rng_for("bce_with_logits_shapes_and_dtypes")
-    z = rng.normal(size=(5, 4)) * 3
-    y = rng.integers(0, 2, size=(5, 4))
-    _logits_value(student, z, y, "`bce_with_logits` on arrays of shape (5, 4) with integer labels")
-    z_list = [[round(float(v), 3) for v in row] for row in rng.normal(size=(2, 3)) * 2]
-    y_list = [[int(v) for v in row] for row in rng.integers(0, 2, size=(2, 3))]
-    _logits_value(student, z_list, y_list, "`bce_with_logits` on nested Python lists")
-    _logits_value(student, -1.5, 1, "`bce_with_logits` on a Python float and an int")
-    z32 = (rng.normal(size=9) * 3).astype(np.float32)
-    y32 = rng.integers(0, 2, size=9).astype(np.float32)
-    _logits_value(student, z32, y32, "`bce_with_logits` on float32 arrays", rtol=1e-5, atol=1e-6)
+def logits_labels(rng, shape, labels=np.float64):
+    return rng.normal(size=shape) * 3, rng.integers(0, 2, size=shape).astype(labels)
 
 
-@check(NB, "bce_with_logits_extreme_logits",
-       "bce_with_logits is finite and accurate for logits of large magnitude (±120, ±1e4)")
-def bce_with_logits_extreme_logits(student):
-    _logits_value(student, np.array([0.0, -120.0]), np.array([0.0, 1.0]),
-                  "`bce_with_logits` for a confidently wrong logit")
-    both = np.array([-120.0, 120.0, -120.0, 120.0])
-    _logits_value(student, both, np.array([0.0, 0.0, 1.0, 1.0]),
-                  "`bce_with_logits` for logits of magnitude 120 with both labels")
-    huge = np.array([[-1e4, 1e4], [-1e4, 1e4]])
-    _logits_value(student, huge, np.array([[0.0, 0.0], [1.0, 1.0]]),
-                  "`bce_with_logits` for logits of magnitude 1e4 with both labels")
-    rng = rng_for("bce_with_logits_extreme_logits")
-    z = rng.choice([-1.0, 1.0], size=(6, 3)) * rng.uniform(30, 800, size=(6, 3))
-    y = rng.integers(0, 2, size=(6, 3))
-    _logits_value(student, z, y, "`bce_with_logits` on a batch of large logits")
+def logits_integer_labels(rng, shape):
+    return logits_labels(rng, shape, labels=np.int64)
+
+
+def large_logits_labels(rng, shape):
+    return large_logits(rng, shape)[0], rng.integers(0, 2, size=shape)
+
+
+register(NB, [
+    ("sigmoid_values", "sigmoid agrees with torch.sigmoid elementwise, for any shape, lists and float32",
+     values(SIGMOID, drawn(logits, [(7,), (3, 4), (2, 3, 2), (1,)], "on an array of shape {shape}"),
+            given((0.7,), "of a Python float"), given(([-2, 0, 3],), "of a Python list of ints"),
+            lists_scalars_float32(logits, (2, 3), float32_shape=(5, 2), float32_tol={"rtol": 1e-5, "atol": 1e-7}))),
+    ("sigmoid_extreme_logits", "sigmoid is correct and finite for logits of large magnitude (up to ±1e4)",
+     values(SIGMOID, given((np.array([[-1e4, -1000.0, -745.0, -710.0], [-120.0, -40.0, 40.0, 120.0],
+                                      [709.0, 710.0, 1000.0, 1e4]]),), "at logits of large magnitude"),
+            given((np.array([1e4]),), "at one large positive logit alone"),
+            given((np.array([-1e4]),), "at one large negative logit alone"),
+            drawn(large_logits, [(3, 4)], "at logits of large magnitude"),
+            witness=drawn(logits, [(6,)], "at ordinary logits"))),
+    ("bernoulli_nll_seed_value", "bernoulli_nll agrees with F.binary_cross_entropy for probabilities in (0, 1)",
+     values(BERNOULLI, given((ref.sigmoid(SEED_Z), SEED_Y), "of sigmoid(z) and y on the notebook's demonstration data"),
+            drawn(probabilities, [(10,), (31,)], "on {shape} examples"))),
+    ("bernoulli_nll_shapes_and_dtypes", "bernoulli_nll accepts shape (N, k), Python lists and scalars, float32",
+     values(BERNOULLI, drawn(integer_labels, [(6, 3)], "on arrays of shape {shape} with integer labels"),
+            lists_scalars_float32(integer_labels, (3, 2), scalars=[(0.8, 1)], float32_shape=(8,),
+                                  float32_tol={"rtol": 1e-5, "atol": 1e-7}))),
+    ("bernoulli_nll_confident_predictions",
+     "bernoulli_nll at the ends of [0, 1]: p == y gives 0, never NaN; confident predictions are not clipped",
+     values(BERNOULLI, given((np.array([0.0, 1.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0, 1.0])),
+                             "for predictions equal to their labels", hint=ENDS_VALID),
+            given((np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[0, 1], [1, 0]])),
+                  "for predictions of shape (2, 2) equal to their integer labels", hint=ENDS_VALID),
+            given((np.array([1e-12]), np.array([1.0])), "for a single very confident prediction"),
+            given((np.array([1 - 1e-12]), np.array([0.0])), "for a single very confident prediction"),
+            given((np.array([1e-12]), np.array([0.0])), "for a single very confident prediction"),
+            # One at a time, as above: a sum and a mean agree there, and the sum is charged elsewhere.
+            drawn(confident, [(1,), (1,), (1,)], "for a single very confident prediction"),
+            witness=drawn(probabilities, [(9,)], "on ordinary probabilities"))),
+    ("bernoulli_nll_rejects_invalid_probabilities", "bernoulli_nll raises ValueError for p outside [0, 1]",
+     rejects(BERNOULLI, [((np.array([0.2, 1.5]), np.array([0, 1])), "for a probability above 1"),
+                         ((np.array([-0.1, 0.5]), np.array([0, 1])), "for a negative probability"),
+                         ((np.array([[0.5, 0.25], [1.0 + 1e-9, 0.75]]), np.array([[1, 0], [1, 1]])),
+                          "when one of many probabilities is just above 1")],
+             valid=drawn(probabilities, [(7,)], "on probabilities in (0, 1)"))),
+    ("bce_with_logits_value", "bce_with_logits agrees with F.binary_cross_entropy_with_logits",
+     values(LOGITS, given((SEED_Z, SEED_Y), "on the notebook's demonstration data"),
+            drawn(logits_labels, [(12,), (40,)], "on {shape} examples"))),
+    ("bce_with_logits_shapes_and_dtypes", "bce_with_logits accepts shape (N, k), Python lists and scalars, float32",
+     values(LOGITS, drawn(logits_integer_labels, [(5, 4)], "on arrays of shape {shape} with integer labels"),
+            lists_scalars_float32(logits_integer_labels, (2, 3), scalars=[(-1.5, 1)], float32_shape=(9,)))),
+    ("bce_with_logits_extreme_logits", "bce_with_logits is finite and accurate for logits of large magnitude "
+                                       "(±120, ±1e4)",
+     values(LOGITS, given((np.array([0.0, -120.0]), np.array([0.0, 1.0])), "for a confidently wrong logit",
+                          hint=LARGE_RAISED),
+            given((np.array([-120.0, 120.0, -120.0, 120.0]), np.array([0.0, 0.0, 1.0, 1.0])),
+                  "for logits of magnitude 120 with both labels", hint=LARGE_RAISED),
+            given((np.array([[-1e4, 1e4], [-1e4, 1e4]]), np.array([[0.0, 0.0], [1.0, 1.0]])),
+                  "for logits of magnitude 1e4 with both labels", hint=LARGE_RAISED),
+            drawn(large_logits_labels, [(6, 3)], "on a batch of large logits", hint=LARGE_RAISED),
+            witness=drawn(logits_labels, [(8,)], "on ordinary logits"))),
+])
 
 
 # -- the derivation ------------------------------------------------------------------
 
 @check(NB, "bernoulli_nll_expr_equivalent", "the derived -log p(y | z) with p = sigmoid(z) is correct")
-def bernoulli_nll_expr_equivalent(student):
+def bernoulli_nll_expr_equivalent(student, rng):
     y, z = sym("y"), sym("z")
     p = 1 / (1 + sympy.exp(-z))
     want = -(y * sympy.log(p) + (1 - y) * sympy.log(1 - p))
@@ -359,4 +267,4 @@ def bernoulli_nll_expr_equivalent(student):
             (-likelihood, "this is minus the likelihood; take the logarithm: -log(p**y * (1 - p)**(1 - y))."),
             (-(y * sympy.log(z) + (1 - y) * sympy.log(1 - z)),
              "this uses the logit z as the probability; the probability is p = sigmoid(z) = sp_sigmoid(z)."),
-        ])
+        ], rng=rng)

@@ -11,11 +11,11 @@ import numpy as np
 
 from .. import reference as ref
 from .. import torch_reference as tref
-from . import check, CheckFailed
-from .expect import ATOL, RTOL, close, describe_failure, rng_for
+from . import check
+from .api import F32, call, close, f64 as _f64, judge, trusted
+from .families import Case, Graded, drawn, given, register, values
 
 NB = "03_categorical_ce"
-F32 = {"rtol": 1e-5, "atol": 1e-6}   # float32 logits: compared with the exact answer for those values
 
 SEED_Z = np.array([[0.1, 0.2, 0.7], [0.1, 0.7, 0.2], [0.7, 0.1, 0.2]])
 SEED_Y = np.array([2, 1, 0], dtype=np.int64)
@@ -42,87 +42,6 @@ SINGLE = ("One example of shape (C,) with an integer label is a batch of one: fo
 SHORT_AXIS = "Reduce along the last axis with axis=-1 and keepdims=True."
 LABEL_TYPES = ("Labels may come as a Python list or as an integer array of any integer dtype: "
                "convert them with np.asarray(y) before indexing.")
-
-
-def _f64(x):
-    return np.asarray(x, dtype=np.float64)
-
-
-def _result(student, function, *args, what, hint=""):
-    """Call a student function; return its result as an array, or fail with a message.
-
-    `hint` is added when the function raised: a string, or a function of the
-    exception's type name that returns one.
-    """
-    outcome = student.call(function, *args)
-    if outcome.kind != "returned":
-        message = describe_failure(function, outcome)
-        if outcome.kind == "raised" and callable(hint):
-            hint = hint(outcome.error_type)
-        if outcome.kind == "raised" and hint:
-            message = f"{message.rstrip('. ')}. {hint}"
-        raise CheckFailed(f"{what}: {message}")
-    if outcome.value is None:
-        raise CheckFailed(f"{what}: `{function}` returned None: did you forget `return`?")
-    if not isinstance(outcome.value, np.ndarray):
-        raise CheckFailed(f"{what}: `{function}` should return a number or an array, not an expression.")
-    return outcome.value
-
-
-def _scalar(student, function, *args, what, hint=""):
-    value = _result(student, function, *args, what=what, hint=hint)
-    if value.size != 1:
-        raise CheckFailed(f"{what}: `{function}` returned an array of shape {value.shape}; the loss is "
-                          "one number, the mean over the examples.")
-    return float(value.reshape(()))
-
-
-def _judge(got, want, what, mistakes=(), nonfinite="", fallback=None, shape_hint="", explain=None,
-           rtol=RTOL, atol=ATOL):
-    """Fail unless `got` matches `want`; name the first known mistake that `got` matches.
-
-    `explain(got)` may return a message for a finite wrong value that no listed
-    mistake matches; `fallback` (a string, or a function of `got`) is the last word.
-    """
-    got, want = _f64(got), _f64(want)
-    if got.shape != want.shape:
-        raise CheckFailed(f"{what}: the result has shape {got.shape}, expected {want.shape}."
-                          + (f" {shape_hint}" if shape_hint else ""))
-    if close(got, want, rtol, atol):
-        return
-    for value, message in mistakes:
-        if _same(got, _f64(value), rtol, atol):
-            raise CheckFailed(f"{what}: {message}")
-    if not np.all(np.isfinite(got)):
-        raise CheckFailed(f"{what}: the result contains NaN or inf where the true value is finite."
-                          + (f" Likely cause: {nonfinite}" if nonfinite else ""))
-    message = explain(got) if explain else None
-    if message:
-        raise CheckFailed(f"{what}: {message}")
-    if callable(fallback):
-        fallback = fallback(got)
-    raise CheckFailed(f"{what}: {fallback or 'the value is wrong.'}")
-
-
-def _same(got, value, rtol, atol):
-    """Equal shapes, NaN and inf in the same places, and close elsewhere."""
-    if got.shape != value.shape:
-        return False
-    if not (np.array_equal(np.isnan(got), np.isnan(value)) and np.array_equal(np.isposinf(got), np.isposinf(value))
-            and np.array_equal(np.isneginf(got), np.isneginf(value))):
-        return False
-    finite = np.isfinite(got)
-    if not finite.any():   # nothing left to compare: no evidence for this mistake over any other
-        return False
-    return bool(np.allclose(got[finite], value[finite], rtol=rtol, atol=atol))
-
-
-def _trusted(reference, torch_version, *args):
-    """The naive reference, after checking that torch agrees with it on this input."""
-    want = _f64(reference(*args))
-    if not np.allclose(want, _f64(torch_version(*args)), rtol=1e-10, atol=1e-10):
-        raise RuntimeError("reference and torch disagree")  # a bug of ours, never the student's
-    return want
 
 
 # -- recognising the cause of NaN and inf ---------------------------------------
@@ -240,7 +159,7 @@ def nll_mistakes(z, y):
     ]
 
 
-# -- softmax ---------------------------------------------------------------------
+# -- the graded functions ----------------------------------------------------------
 
 def _rows_hint(got):
     if got.ndim and not np.allclose(np.sum(got, axis=-1), 1.0, rtol=1e-6, atol=1e-8):
@@ -248,122 +167,53 @@ def _rows_hint(got):
     return "the value is wrong."
 
 
-def _softmax_case(student, z, what, hint=LAST_AXIS, **tol):
-    want = _trusted(ref.softmax, tref.softmax, z)
-    got = _result(student, "softmax", z, what=what, hint=hint)
-    _judge(got, want, what, softmax_mistakes(z), nonfinite=NO_SHIFT if _exp_breaks(z) else "",
-           fallback=_rows_hint,
-           shape_hint="softmax returns one probability per logit: the shape of its input.", **tol)
+def _softmax_advice(args, want):
+    return {"nonfinite": NO_SHIFT if _exp_breaks(args[0]) else "", "fallback": _rows_hint,
+            "shape_hint": "softmax returns one probability per logit: the shape of its input."}
 
 
-@check(NB, "softmax_matches_torch", "softmax agrees with F.softmax(z, dim=-1): each row is a probability "
-                                    "vector summing to 1")
-def softmax_matches_torch(student):
-    rng = rng_for("softmax_matches_torch")
-    for shape in [(4, 3), (5, 5), (1, 6), (7, 10), (3, 2)]:
-        z = rng.normal(scale=3.0, size=shape)
-        _softmax_case(student, z, f"`softmax` on logits of shape {shape}",
-                      hint=SHORT_AXIS)
+def _log_softmax_advice(args, want):
+    return {"nonfinite": _log_hint(args[0], want),
+            "shape_hint": "log_softmax returns one log-probability per logit: the shape of its input."}
 
 
-@check(NB, "softmax_large_logits", "softmax is finite and correct for logits up to +-1e4")
-def softmax_large_logits(student):
-    rng = rng_for("softmax_large_logits")
-    cases = [
-        ("logits [1000, 0, -1000]", np.array([[1000.0, 0.0, -1000.0]])),
-        ("logits of several hundred", np.array([[800.0, 799.0, 798.0], [710.0, -5.0, 700.0]])),
-        ("very negative logits", np.array([[-1e4, -1e4 + 1.0, -1e4 + 3.0], [-800.0, -800.0, -790.0]])),
-        ("tied logits of +-1e4", np.array([[1e4, 1e4, -1e4], [-1e4, -1e4, -1e4]])),
-        ("random logits between -1e4 and 1e4", rng.uniform(-1e4, 1e4, size=(6, 5))),
-        ("close logits near 5000", 5000.0 + rng.normal(size=(3, 4))),
-    ]
-    for name, z in cases:
-        _softmax_case(student, z, f"`softmax` on {name}")
+SOFTMAX = Graded("softmax", ref.softmax, tref.softmax, softmax_mistakes, hint=LAST_AXIS, advice=_softmax_advice)
+LOG_SOFTMAX = Graded("log_softmax", ref.log_softmax, tref.log_softmax, log_softmax_mistakes, hint=LAST_AXIS,
+                     advice=_log_softmax_advice)
 
 
-@check(NB, "softmax_last_axis_any_shape", "softmax acts along the last axis: shape (C,) and inputs "
-                                          "with more dimensions")
-def softmax_last_axis_any_shape(student):
-    rng = rng_for("softmax_last_axis_any_shape")
-    for shape in [(5,), (2,), (2, 3, 4), (2, 1, 3, 5), (3, 4, 4)]:
-        z = rng.normal(scale=2.0, size=shape)
-        _softmax_case(student, z, f"`softmax` on logits of shape {shape}")
+def _as_batch(z, y):
+    z, y = _f64(z), np.asarray(y, dtype=np.int64)
+    return (z[None, :], y.reshape(1)) if z.ndim == 1 else (z, y)
 
 
-@check(NB, "softmax_accepts_lists_and_float32", "softmax accepts Python lists and float32 arrays")
-def softmax_accepts_lists_and_float32(student):
-    rng = rng_for("softmax_accepts_lists_and_float32")
-    z = rng.normal(scale=2.0, size=(3, 4))
-    _softmax_case(student, z.tolist(), "`softmax` on a list of lists of floats", hint=SHORT_AXIS)
-    _softmax_case(student, [[1, 2, 3], [0, 0, 5]], "`softmax` on a list of lists of ints", hint=SHORT_AXIS)
-    z32 = rng.normal(scale=2.0, size=(4, 5)).astype(np.float32)
-    _softmax_case(student, z32, "`softmax` on a float32 array", hint=SHORT_AXIS, **F32)
+def _nll_mistakes(z, y):
+    return nll_mistakes(*_as_batch(z, y))
 
 
-# -- log_softmax -----------------------------------------------------------------
-
-def _log_softmax_case(student, z, what, hint=LAST_AXIS, **tol):
-    want = _trusted(ref.log_softmax, tref.log_softmax, z)
-    got = _result(student, "log_softmax", z, what=what, hint=hint)
-    _judge(got, want, what, log_softmax_mistakes(z), nonfinite=_log_hint(z, want),
-           shape_hint="log_softmax returns one log-probability per logit: the shape of its input.", **tol)
+def _nll_advice(args, want):
+    z2, y2 = _as_batch(*args)
+    picked = ref.log_softmax(z2)[np.arange(len(y2)), y2]
+    return {"nonfinite": _log_hint(z2, picked)}
 
 
-@check(NB, "log_softmax_matches_torch", "log_softmax agrees with F.log_softmax(z, dim=-1)")
-def log_softmax_matches_torch(student):
-    rng = rng_for("log_softmax_matches_torch")
-    for shape, scale in [((4, 3), 3.0), ((5, 5), 1.0), ((1, 6), 3.0), ((7, 10), 20.0), ((3, 2), 3.0)]:
-        z = rng.normal(scale=scale, size=shape)
-        _log_softmax_case(student, z, f"`log_softmax` on logits of shape {shape}",
-                          hint=SHORT_AXIS)
-    z32 = rng.normal(scale=2.0, size=(4, 3)).astype(np.float32)
-    _log_softmax_case(student, z32, "`log_softmax` on a float32 array", **F32)
+def _follows_own_log_softmax(student, args, got):
+    """A message if the wrong loss is exactly what the student's own wrong log_softmax implies."""
+    z = args[0]
+    _, y2 = _as_batch(*args)
+    outcome = student.call("log_softmax", z)
+    if outcome.kind != "returned" or not isinstance(outcome.value, np.ndarray):
+        return None
+    own = _f64(outcome.value)
+    own = own[None, :] if own.ndim == 1 else own
+    if own.ndim != 2 or own.shape[0] != len(y2) or np.any(y2 >= own.shape[1]) or np.any(y2 < 0):
+        return None
+    implied = -np.mean(own[np.arange(len(y2)), y2])
+    if np.isfinite(implied) and close(got, implied):
+        return ("this is the loss your `log_softmax` implies, and `log_softmax` is wrong on these logits: "
+                "fix `log_softmax` first (its own test cells say how).")
+    return None
 
-
-@check(NB, "log_softmax_large_logits", "log_softmax is finite and exact for logits up to +-1e4 "
-                                       "([1000, 0, -1000] gives [0, -1000, -2000])")
-def log_softmax_large_logits(student):
-    rng = rng_for("log_softmax_large_logits")
-    cases = [
-        ("logits of several hundred", np.array([[800.0, 799.0, 798.0], [710.0, 705.0, 700.0]])),
-        ("very negative logits", np.array([[-1e4, -1e4 + 1.0, -1e4 + 3.0]])),
-        ("logits far apart", np.array([[10.0, 0.0, -800.0]])),
-        ("logits [1000, 0, -1000]", np.array([[1000.0, 0.0, -1000.0]])),
-        ("random logits between -1e4 and 1e4", rng.uniform(-1e4, 1e4, size=(6, 5))),
-        ("rows of very different size", np.array([[1e4, 1e4 - 1.0, 1e4 - 2.0], [-1e4, -1e4 + 2.0, -1e4 + 1.0]])),
-    ]
-    for name, z in cases:
-        _log_softmax_case(student, z, f"`log_softmax` on {name}")
-
-
-@check(NB, "log_softmax_last_axis_any_shape", "log_softmax acts along the last axis: shape (C,) and "
-                                              "inputs with more dimensions")
-def log_softmax_last_axis_any_shape(student):
-    rng = rng_for("log_softmax_last_axis_any_shape")
-    for shape in [(5,), (2,), (2, 3, 4), (3, 1, 2, 4), (3, 4, 4)]:
-        z = rng.normal(scale=2.0, size=shape)
-        _log_softmax_case(student, z, f"`log_softmax` on logits of shape {shape}")
-    _log_softmax_case(student, [0.5, -1.0, 2.0], "`log_softmax` on a flat Python list")
-
-
-@check(NB, "log_softmax_shift_invariant", "log_softmax is unchanged when a constant is added to all the "
-                                          "logits of an example")
-def log_softmax_shift_invariant(student):
-    rng = rng_for("log_softmax_shift_invariant")
-    z = rng.normal(scale=2.0, size=(4, 5))
-    want = _trusted(ref.log_softmax, tref.log_softmax, z)
-    shifts = [("the same constant added to every logit", 37.5),
-              ("a large constant added to every logit", -750.0),
-              ("a different large constant added to each example", np.array([[-900.0], [0.0], [900.0], [300.0]]))]
-    for name, c in shifts:
-        what = f"`log_softmax` with {name}"
-        got = _result(student, "log_softmax", z + c, what=what, hint=LAST_AXIS)
-        _judge(got, want, what, log_softmax_mistakes(z + c), nonfinite=_log_hint(z + c, want),
-               fallback="adding a constant to all the logits of an example must not change its "
-                        "log-probabilities, and here it does.")
-
-
-# -- categorical_nll ---------------------------------------------------------------
 
 def _nll_hint(otherwise=""):
     """What to add when categorical_nll raised: an IndexError is about the labels."""
@@ -374,108 +224,158 @@ def _nll_hint(otherwise=""):
     return hint
 
 
-def _follows_own_log_softmax(student, z, y2, got, rtol, atol):
-    """A message if the wrong loss is exactly what the student's own wrong log_softmax implies."""
-    outcome = student.call("log_softmax", z)
-    if outcome.kind != "returned" or not isinstance(outcome.value, np.ndarray):
-        return None
-    own = _f64(outcome.value)
-    own = own[None, :] if own.ndim == 1 else own
-    if own.ndim != 2 or own.shape[0] != len(y2) or np.any(y2 >= own.shape[1]):
-        return None
-    implied = -np.mean(own[np.arange(len(y2)), y2])
-    if np.isfinite(implied) and close(got, implied, rtol, atol):
-        return ("this is the loss your `log_softmax` implies, and `log_softmax` is wrong on these logits: "
-                "fix `log_softmax` first (its own test cells say how).")
-    return None
+NLL = Graded("categorical_nll", ref.categorical_nll, tref.categorical_nll, _nll_mistakes, scalar=True,
+             hint=_nll_hint(), advice=_nll_advice, explain=_follows_own_log_softmax)
 
 
-def _nll_case(student, z, y, what, hint=None, **tol):
-    z_arr = _f64(z)
-    y_arr = np.asarray(y, dtype=np.int64)
-    want = _trusted(ref.categorical_nll, tref.categorical_nll, z_arr, y_arr)
-    got = _scalar(student, "categorical_nll", z, y, what=what, hint=hint or _nll_hint())
-    z2, y2 = (z_arr[None, :], y_arr.reshape(1)) if z_arr.ndim == 1 else (z_arr, y_arr)
-    picked = ref.log_softmax(z2)[np.arange(len(y2)), y2]
-    rtol, atol = tol.get("rtol", RTOL), tol.get("atol", ATOL)
-    _judge(got, want, what, nll_mistakes(z2, y2), nonfinite=_log_hint(z2, picked),
-           explain=lambda g: _follows_own_log_softmax(student, z, y2, g, rtol, atol), **tol)
+# -- inputs -------------------------------------------------------------------------------
+
+def normal_logits(scale):
+    return lambda rng, shape: (rng.normal(scale=scale, size=shape),)
 
 
-@check(NB, "categorical_nll_seed_value", "categorical_nll on the notebook's worked example")
-def categorical_nll_seed_value(student):
-    _nll_case(student, SEED_Z, SEED_Y, "`categorical_nll` on the worked example")
+def uniform_logits(rng, shape):
+    return (rng.uniform(-1e4, 1e4, size=shape),)
 
 
-@check(NB, "categorical_nll_matches_torch", "categorical_nll agrees with F.cross_entropy on batches of "
-                                            "any size")
-def categorical_nll_matches_torch(student):
-    rng = rng_for("categorical_nll_matches_torch")
-    for n, c in [(5, 3), (8, 10), (1, 4), (20, 2), (6, 6)]:
-        z = rng.normal(scale=3.0, size=(n, c))
-        y = rng.integers(0, c, size=n)
-        y[: min(n, c)] = rng.permutation(c)[: min(n, c)]  # the first and the last class occur
-        _nll_case(student, z, y, f"`categorical_nll` on {n} examples of {c} classes")
+def near(value):
+    return lambda rng, shape: (value + rng.normal(size=shape),)
 
 
-@check(NB, "categorical_nll_large_logits", "categorical_nll is finite and exact for logits up to +-1e4 "
-                                           "([1000, 0, -1000] with class 2 gives 2000)")
-def categorical_nll_large_logits(student):
-    rng = rng_for("categorical_nll_large_logits")
-    z_random = rng.uniform(-1e4, 1e4, size=(8, 5))
-    cases = [
-        ("logits of several hundred", np.array([[800.0, 799.0, 798.0], [0.0, 1.0, 2.0]]), np.array([0, 2])),
-        ("logits far apart", np.array([[10.0, 0.0, -800.0]]), np.array([2])),
-        ("logits [1000, 0, -1000] and class 2", np.array([[1000.0, 0.0, -1000.0]]), np.array([2])),
-        ("random logits between -1e4 and 1e4", z_random, rng.integers(0, 5, size=8)),
-        ("rows of very different size", np.array([[1e4, 1e4 - 1.0, 1e4 - 2.0], [-1e4, -1e4 + 2.0, -1e4 + 1.0]]),
-         np.array([2, 0])),
-    ]
-    for name, z, y in cases:
-        _nll_case(student, z, y, f"`categorical_nll` on {name}")
+def batch(rng, shape, scale=3.0):
+    """Logits (N, C) and labels in which the first and the last class occur."""
+    n, c = shape
+    z = rng.normal(scale=scale, size=shape)
+    y = rng.integers(0, c, size=n)
+    y[: min(n, c)] = rng.permutation(c)[: min(n, c)]
+    return z, y
 
 
-@check(NB, "categorical_nll_uniform_logits_give_log_c", "categorical_nll is log C when all C logits are "
-                                                        "equal, whatever their value")
-def categorical_nll_uniform_logits_give_log_c(student):
-    rng = rng_for("categorical_nll_uniform_logits_give_log_c")
-    for c, value in [(2, 0.0), (3, 7.5), (10, -300.0), (1000, 1e4)]:
-        n = 4
-        z = np.full((n, c), value)
-        y = rng.integers(0, c, size=n)
-        what = f"`categorical_nll` on equal logits of {c} classes"
-        if not math.isclose(ref.categorical_nll(z, y), math.log(c), rel_tol=1e-12):
-            raise RuntimeError("reference is not log C")
-        _nll_case(student, z, y, what)
-    z = np.array([[0.0, 0.0, 0.0], [1e4, 1e4, 1e4], [-1e4, -1e4, -1e4]])
-    _nll_case(student, z, np.array([0, 1, 2]), "`categorical_nll` on rows of equal logits of very different size")
+def large_batch(rng, shape):
+    return rng.uniform(-1e4, 1e4, size=shape), rng.integers(0, shape[1], size=shape[0])
 
 
-@check(NB, "categorical_nll_single_example", "categorical_nll of one example of shape (C,) with an "
-                                             "integer label equals the batch of one")
-def categorical_nll_single_example(student):
-    rng = rng_for("categorical_nll_single_example")
-    for c, label in [(6, 4), (3, 0), (5, 4)]:
-        z = rng.normal(scale=3.0, size=c)
-        _nll_case(student, z, label, f"`categorical_nll` on one example of {c} classes with a Python int label",
-                  hint=SINGLE)
-    z = rng.normal(scale=3.0, size=4)
-    _nll_case(student, z, np.array(1), "`categorical_nll` on one example with a 0-d integer array as label",
-              hint=SINGLE)
-    _nll_case(student, [0.5, -1.0, 2.0], 1, "`categorical_nll` on one example given as a flat list", hint=SINGLE)
+def equal_logits(rng, shape):
+    """Every logit of a row equal, at a size drawn per row; any labels."""
+    n, c = shape
+    return np.repeat(rng.uniform(-1e4, 1e4, size=(n, 1)), c, axis=1), rng.integers(0, c, size=n)
 
 
-@check(NB, "categorical_nll_label_types", "categorical_nll accepts labels as Python lists or integer arrays, "
-                                          "and lists or float32 arrays of logits")
-def categorical_nll_label_types(student):
-    rng = rng_for("categorical_nll_label_types")
-    z = rng.normal(scale=2.0, size=(6, 4))
-    y = rng.integers(0, 4, size=6)
-    y[:2] = [0, 3]
-    _nll_case(student, z, y.tolist(), "`categorical_nll` with labels as a Python list", hint=_nll_hint(LABEL_TYPES))
-    _nll_case(student, z, y.astype(np.int64), "`categorical_nll` with labels as an int64 array", hint=_nll_hint(LABEL_TYPES))
-    _nll_case(student, z, y.astype(np.int32), "`categorical_nll` with labels as an int32 array", hint=_nll_hint(LABEL_TYPES))
-    _nll_case(student, z.tolist(), y.tolist(), "`categorical_nll` with logits and labels as Python lists",
-              hint=_nll_hint(LABEL_TYPES))
-    z32 = z.astype(np.float32)
-    _nll_case(student, z32, y.astype(np.int64), "`categorical_nll` on float32 logits", hint=_nll_hint(LABEL_TYPES), **F32)
+def single(rng, shape):
+    return rng.normal(scale=3.0, size=shape), int(rng.integers(0, shape[0]))
+
+
+def _label_types(rng):
+    z, y = batch(rng, (6, 4), scale=2.0)
+    what, hint = "`categorical_nll` with {}", _nll_hint(LABEL_TYPES)
+    return [Case((z, y.tolist()), what.format("labels as a Python list"), {}, hint),
+            Case((z, y.astype(np.int64)), what.format("labels as an int64 array"), {}, hint),
+            Case((z, y.astype(np.int32)), what.format("labels as an int32 array"), {}, hint),
+            Case((z.tolist(), y.tolist()), what.format("logits and labels as Python lists"), {}, hint),
+            Case((z.astype(np.float32), y), what.format("float32 logits"), dict(F32), hint)]
+
+
+def _lists_and_float32(rng):
+    z = rng.normal(scale=2.0, size=(3, 4))
+    return [Case((z.tolist(),), "`softmax` on a list of lists of floats", {}, SHORT_AXIS),
+            Case(([[1, 2, 3], [0, 0, 5]],), "`softmax` on a list of lists of ints", {}, SHORT_AXIS),
+            Case((rng.normal(scale=2.0, size=(4, 5)).astype(np.float32),), "`softmax` on a float32 array",
+                 dict(F32), SHORT_AXIS)]
+
+
+def unnamed(source):
+    """Cases that already name the function (`values` names it again)."""
+    return lambda rng: [Case(c.args, c.what.split(" ", 1)[1], c.tol, c.hint) for c in source(rng)]
+
+
+register(NB, [
+    ("softmax_matches_torch", "softmax agrees with F.softmax(z, dim=-1): each row is a probability vector summing to 1",
+     values(SOFTMAX, drawn(normal_logits(3.0), [(4, 3), (5, 5), (1, 6), (7, 10), (3, 2)], "on logits of shape {shape}",
+                           hint=SHORT_AXIS))),
+    ("softmax_large_logits", "softmax is finite and correct for logits up to +-1e4",
+     values(SOFTMAX, given((np.array([[1000.0, 0.0, -1000.0]]),), "on logits [1000, 0, -1000]"),
+            given((np.array([[800.0, 799.0, 798.0], [710.0, -5.0, 700.0]]),), "on logits of several hundred"),
+            given((np.array([[-1e4, -1e4 + 1.0, -1e4 + 3.0], [-800.0, -800.0, -790.0]]),), "on very negative logits"),
+            given((np.array([[1e4, 1e4, -1e4], [-1e4, -1e4, -1e4]]),), "on tied logits of +-1e4"),
+            drawn(uniform_logits, [(6, 5)], "on random logits between -1e4 and 1e4"),
+            drawn(near(5000.0), [(3, 4)], "on close logits near 5000"),
+            witness=drawn(normal_logits(2.0), [(4, 3)], "on ordinary logits"))),
+    ("softmax_last_axis_any_shape", "softmax acts along the last axis: shape (C,) and inputs with more dimensions",
+     values(SOFTMAX, drawn(normal_logits(2.0), [(5,), (2,), (2, 3, 4), (2, 1, 3, 5), (3, 4, 4)],
+                           "on logits of shape {shape}"))),
+    ("softmax_accepts_lists_and_float32", "softmax accepts Python lists and float32 arrays",
+     values(SOFTMAX, unnamed(_lists_and_float32))),
+    ("log_softmax_matches_torch", "log_softmax agrees with F.log_softmax(z, dim=-1)",
+     values(LOG_SOFTMAX, drawn(normal_logits(3.0), [(4, 3), (1, 6), (3, 2)], "on logits of shape {shape}",
+                               hint=SHORT_AXIS),
+            drawn(normal_logits(1.0), [(5, 5)], "on logits of shape {shape}", hint=SHORT_AXIS),
+            drawn(normal_logits(20.0), [(7, 10)], "on logits of shape {shape}", hint=SHORT_AXIS),
+            lambda rng: [Case((rng.normal(scale=2.0, size=(4, 3)).astype(np.float32),), "on a float32 array",
+                              dict(F32))])),
+    ("log_softmax_large_logits", "log_softmax is finite and exact for logits up to +-1e4 "
+                                 "([1000, 0, -1000] gives [0, -1000, -2000])",
+     values(LOG_SOFTMAX, given((np.array([[800.0, 799.0, 798.0], [710.0, 705.0, 700.0]]),), "on logits of several hundred"),
+            given((np.array([[-1e4, -1e4 + 1.0, -1e4 + 3.0]]),), "on very negative logits"),
+            given((np.array([[10.0, 0.0, -800.0]]),), "on logits far apart"),
+            given((np.array([[1000.0, 0.0, -1000.0]]),), "on logits [1000, 0, -1000]"),
+            drawn(uniform_logits, [(6, 5)], "on random logits between -1e4 and 1e4"),
+            given((np.array([[1e4, 1e4 - 1.0, 1e4 - 2.0], [-1e4, -1e4 + 2.0, -1e4 + 1.0]]),),
+                  "on rows of very different size"),
+            witness=drawn(normal_logits(2.0), [(4, 3)], "on ordinary logits"))),
+    ("log_softmax_last_axis_any_shape", "log_softmax acts along the last axis: shape (C,) and inputs with more "
+                                        "dimensions",
+     values(LOG_SOFTMAX, drawn(normal_logits(2.0), [(5,), (2,), (2, 3, 4), (3, 1, 2, 4), (3, 4, 4)],
+                               "on logits of shape {shape}"),
+            given(([0.5, -1.0, 2.0],), "on a flat Python list"))),
+    ("categorical_nll_seed_value", "categorical_nll on the notebook's worked example",
+     values(NLL, given((SEED_Z, SEED_Y), "on the worked example"),
+            drawn(batch, [(3, 3), (5, 4)], "on {shape[0]} examples of {shape[1]} classes"))),
+    ("categorical_nll_matches_torch", "categorical_nll agrees with F.cross_entropy on batches of any size",
+     values(NLL, drawn(batch, [(5, 3), (8, 10), (1, 4), (20, 2), (6, 6)], "on {shape[0]} examples of {shape[1]} classes"))),
+    ("categorical_nll_large_logits", "categorical_nll is finite and exact for logits up to +-1e4 "
+                                     "([1000, 0, -1000] with class 2 gives 2000)",
+     values(NLL, given((np.array([[800.0, 799.0, 798.0], [0.0, 1.0, 2.0]]), np.array([0, 2])), "on logits of several hundred"),
+            given((np.array([[10.0, 0.0, -800.0]]), np.array([2])), "on logits far apart"),
+            given((np.array([[1000.0, 0.0, -1000.0]]), np.array([2])), "on logits [1000, 0, -1000] and class 2"),
+            drawn(large_batch, [(8, 5)], "on random logits between -1e4 and 1e4"),
+            given((np.array([[1e4, 1e4 - 1.0, 1e4 - 2.0], [-1e4, -1e4 + 2.0, -1e4 + 1.0]]), np.array([2, 0])),
+                  "on rows of very different size"),
+            witness=drawn(batch, [(6, 4)], "on ordinary logits"))),
+    ("categorical_nll_uniform_logits_give_log_c", "categorical_nll is log C when all C logits are equal, whatever "
+                                                  "their value",
+     values(NLL, given((np.zeros((4, 2)), np.array([0, 1, 1, 0])), "on equal logits of 2 classes"),
+            given((np.full((4, 3), 7.5), np.array([2, 0, 1, 1])), "on equal logits of 3 classes"),
+            given((np.full((4, 10), -300.0), np.array([9, 0, 3, 3])), "on equal logits of 10 classes"),
+            given((np.full((4, 1000), 1e4), np.array([999, 0, 500, 7])), "on equal logits of 1000 classes"),
+            given((np.array([[0.0, 0.0, 0.0], [1e4, 1e4, 1e4], [-1e4, -1e4, -1e4]]), np.array([0, 1, 2])),
+                  "on rows of equal logits of very different size"),
+            drawn(equal_logits, [(5, 7)], "on rows of equal logits"),
+            # log C alone is no loss: the same function must compute the loss of unequal logits.
+            witness=drawn(batch, [(6, 4)], "on logits that are not all equal"))),
+    ("categorical_nll_single_example", "categorical_nll of one example of shape (C,) with an integer label equals "
+                                       "the batch of one",
+     values(NLL, drawn(single, [(6,), (3,), (5,)], "on one example of {shape[0]} classes with a Python int label",
+                       hint=_nll_hint(SINGLE)),
+            lambda rng: [Case((rng.normal(scale=3.0, size=4), np.array(1)),
+                              "on one example with a 0-d integer array as label", {}, _nll_hint(SINGLE))],
+            given(([0.5, -1.0, 2.0], 1), "on one example given as a flat list", hint=_nll_hint(SINGLE)))),
+    ("categorical_nll_label_types", "categorical_nll accepts labels as Python lists or integer arrays, and lists "
+                                    "or float32 arrays of logits",
+     values(NLL, unnamed(_label_types))),
+])
+
+
+@check(NB, "log_softmax_shift_invariant", "log_softmax is unchanged when a constant is added to all the "
+                                          "logits of an example")
+def log_softmax_shift_invariant(student, rng):
+    z = rng.normal(scale=2.0, size=(4, 5))
+    want = trusted(ref.log_softmax, tref.log_softmax, z)
+    shifts = [("the same constant added to every logit", float(rng.uniform(10, 50))),
+              ("a large constant added to every logit", float(rng.uniform(-800, -700))),
+              ("a different large constant added to each example", rng.uniform(-900, 900, size=(4, 1)))]
+    for name, c in shifts:
+        what = f"`log_softmax` with {name}"
+        got = call(student, "log_softmax", z + c, what=what, hint=LAST_AXIS)
+        judge(got, want, what, log_softmax_mistakes(z + c), nonfinite=_log_hint(z + c, want),
+              fallback="adding a constant to all the logits of an example must not change its "
+                       "log-probabilities, and here it does.")

@@ -2,11 +2,12 @@
 
 Analytic gradients are compared with `mle_grading.reference` and with torch
 autograd of the summed losses (per-example gradients). `numerical_grad` is run by
-the submission on the fixed scalar functions of the sandbox worker's `CALLABLES`
-table; its true gradients come from torch autograd of the same functions, written
-here again in torch.
+the submission on the fixed scalar functions of `protocol.CALLABLES`; their true
+gradients come from torch autograd of the same functions, written here again in
+torch. The training experiment's trusted run is torch's own (autograd and SGD on
+the mean loss, `torch_reference.logistic_regression_run`), computed once.
 """
-import math
+import functools
 
 import numpy as np
 import sympy
@@ -16,15 +17,16 @@ import torch.nn.functional as F
 from .. import reference as ref
 from .. import torch_reference as tref
 from .. import wire
-from ..sandbox.worker import CALLABLES
-from . import check, CheckFailed
-from .expect import describe_failure, expect_close, returned, rng_for
+from ..protocol import CALLABLES
+from . import CheckFailed, check
+from .api import F32, call, f64, judge, recognised, value_of, whole_number
+from .families import Case, Graded, drawn, given, lists_scalars_float32, register, values
 from .symbolic import expect_equivalent, sym
 
 NB = "04_gradients"
 
 GOOD = 1e-7   # CS231n: a relative error below this is a right gradient of a smooth function
-FLOAT32_TOL = {"rtol": 1e-5, "atol": 1e-6}
+ROUGHLY = 1e-4  # a gradient for checks about shape and side effects: any honest difference quotient
 
 
 # -- torch versions of the sandbox's scalar functions ---------------------------
@@ -83,7 +85,7 @@ def numgrad_mistakes(name, x, eps):
 
 
 def _student_numgrad(student, name, x, what, **kwargs):
-    got = returned(student, "numerical_grad", wire.Callable(name), x, **kwargs)
+    got = call(student, "numerical_grad", wire.Callable(name), x, what=what, **kwargs)
     x = np.asarray(x)
     if got.shape != x.shape:
         if got.size == x.size:
@@ -96,26 +98,37 @@ def _student_numgrad(student, name, x, what, **kwargs):
     return got.astype(np.float64)
 
 
-def _diagnose(got, mistakes, what, fallback, tol=1e-8):
+def _mistake_named(got, mistakes, tol=1e-8):
     for value, message in mistakes:
         if got.shape == np.shape(value) and np.max(ref.relative_error(got, value)) < tol:
-            raise CheckFailed(f"{what}: {message}")
-    raise CheckFailed(f"{what}: {fallback}")
+            return message
+    return None
 
 
-def _points(name, shape, seed_name, low=0.3, high=1.4):
+def _diagnose(got, mistakes, what, fallback, tol=1e-8):
+    raise CheckFailed(f"{what}: {_mistake_named(got, mistakes, tol) or fallback}")
+
+
+def _is_a_gradient(got, name, x):
+    """Roughly the true gradient at x, or a recognised mistake (charged by the value checks)."""
+    x = f64(x)
+    if np.max(ref.relative_error(got, true_gradient(name, x))) < ROUGHLY:
+        return True
+    return _mistake_named(got, numgrad_mistakes(name, x, 1e-6)) is not None
+
+
+def _points(rng, shape, low=0.3, high=1.4):
     """Inputs whose gradients are not close to zero, so relative errors are meaningful."""
-    rng = rng_for(seed_name + name + str(shape))
     return rng.uniform(low, high, size=shape) * rng.choice([-1.0, 1.0], size=shape)
 
 
 # -- numerical_grad ------------------------------------------------------------
 
 @check(NB, "numerical_grad_accuracy", "numerical_grad agrees with autograd to a relative error below 1e-7")
-def numerical_grad_accuracy(student):
+def numerical_grad_accuracy(student, rng):
     for name in ("sum_of_squares", "weighted_cubic", "log_sum_exp", "bce_sum_alternating_labels",
                  "row_log_sum_exp"):
-        x = _points(name, (6,), "numerical_grad_accuracy")
+        x = _points(rng, (6,))
         what = "`numerical_grad` with the default eps on one of the test functions"
         got = _student_numgrad(student, name, x, what)
         err = float(np.max(ref.relative_error(got, true_gradient(name, x))))
@@ -127,63 +140,54 @@ def numerical_grad_accuracy(student):
                   "f(x - eps) at x itself (restore each element before moving on to the next).")
 
 
-@check(NB, "numerical_grad_central_differences", "numerical_grad computes (f(x+eps) - f(x-eps)) / (2 eps) with the given eps")
-def numerical_grad_central_differences(student):
-    eps = 0.1  # large enough that the formula's own truncation error shows
+@check(NB, "numerical_grad_central_differences",
+       "numerical_grad computes (f(x+eps) - f(x-eps)) / (2 eps) with the given eps")
+def numerical_grad_central_differences(student, rng):
     for name in ("weighted_cubic", "row_log_sum_exp", "sum_of_squares"):
-        x = _points(name, (5,), "numerical_grad_central_differences")
-        what = "`numerical_grad` with eps=0.1"
+        eps = float(rng.uniform(0.05, 0.2))  # large enough that the formula's own truncation error shows
+        x = _points(rng, (5,))
+        what = "`numerical_grad` with a large eps"
         got = _student_numgrad(student, name, x, what, eps=eps)
         want = ref.numerical_grad(CALLABLES[name], x, eps)
         if np.max(ref.relative_error(got, want)) < 1e-9:
             continue
-        exact = true_gradient(name, x)
-        default_eps = ref.numerical_grad(CALLABLES[name], x, 1e-6)
-        mistakes = [(exact, "the result does not depend on eps: use the eps argument as the step, "
-                            "not a fixed number."),
-                    (default_eps, "the result does not depend on eps: use the eps argument as the step, "
-                                  "not a fixed number.")]
+        ignores_eps = "the result does not depend on eps: use the eps argument as the step, not a fixed number."
+        mistakes = [(true_gradient(name, x), ignores_eps), (ref.numerical_grad(CALLABLES[name], x, 1e-6), ignores_eps)]
         _diagnose(got, numgrad_mistakes(name, x, eps) + mistakes, what,
                   "the value is not the central difference (f(x + eps) - f(x - eps)) / (2*eps) with the "
                   "given eps.", tol=1e-7)
 
 
 @check(NB, "numerical_grad_any_shape", "numerical_grad works on x of any shape and on lists")
-def numerical_grad_any_shape(student):
-    # These functions only see x's elements in order, so the gradient at a 2-D x must be
-    # the reshaped gradient at the flattened x: the student's own 1-D result is the yardstick.
-    for name, shape in (("weighted_cubic", (3, 4)), ("log_sum_exp", (2, 2, 3)), ("sum_of_squares", (1,)),
-                        ("weighted_cubic", (4, 1))):
-        x = _points(name, shape, "numerical_grad_any_shape")
+def numerical_grad_any_shape(student, rng):
+    cases = [("weighted_cubic", (3, 4)), ("log_sum_exp", (2, 2, 3)), ("sum_of_squares", (1,)),
+             ("weighted_cubic", (4, 1)), ("row_log_sum_exp", (3, 2))]
+    for name, shape in cases:
+        x = _points(rng, shape)
         what = f"`numerical_grad` on x of shape {shape}"
         got = _student_numgrad(student, name, x, what)
-        flat = _student_numgrad(student, name, x.ravel(), "`numerical_grad` on a 1-D x")
-        if not np.any(got):
-            raise CheckFailed(f"{what}: the result is all zeros.")
-        if not np.allclose(got, flat.reshape(shape), rtol=1e-6, atol=1e-7):
-            raise CheckFailed(f"{what}: the result differs from the same gradient computed on the flattened x. "
-                              "Perturb one element at a time: for a 2-D x, x[i] with one integer i is a whole "
-                              "row; walk over np.ndindex(x.shape) (or x.flat) instead.")
-    x = _points("weighted_cubic", (2, 3), "numerical_grad_any_shape_list")
-    got = _student_numgrad(student, "weighted_cubic", x.tolist(), "`numerical_grad` on x given as a nested list")
-    arr = _student_numgrad(student, "weighted_cubic", x, "`numerical_grad` on x of shape (2, 3)")
-    if not np.allclose(got, arr, rtol=1e-6, atol=1e-7):
-        raise CheckFailed("`numerical_grad` on x given as a nested list: the result differs from the result for "
-                          "the same x as a float64 array; convert x with np.array(x, dtype=np.float64).")
+        if not _is_a_gradient(got, name, x):
+            raise CheckFailed(f"{what}: the result is not the gradient at this x. Perturb one element at a "
+                              "time: for a 2-D x, x[i] with one integer i is a whole row; walk over "
+                              "np.ndindex(x.shape) (or x.flat) instead.")
+    x = _points(rng, (2, 3))
+    what = "`numerical_grad` on x given as a nested list"
+    got = _student_numgrad(student, "weighted_cubic", x.tolist(), what)
+    if not _is_a_gradient(got, "weighted_cubic", x):
+        raise CheckFailed(f"{what}: the result is not the gradient at this x; convert x with "
+                          "np.array(x, dtype=np.float64).")
 
 
 @check(NB, "numerical_grad_leaves_x_unchanged", "numerical_grad leaves the caller's x unchanged")
-def numerical_grad_leaves_x_unchanged(student):
+def numerical_grad_leaves_x_unchanged(student, rng):
     for name, shape in (("weighted_cubic", (5,)), ("log_sum_exp", (2, 3))):
-        x = _points(name, shape, "numerical_grad_leaves_x_unchanged")
+        x = _points(rng, shape)
         what = f"`numerical_grad` on a float64 x of shape {shape}"
         outcome = student.call("numerical_grad", wire.Callable(name), x, return_args=True)
-        if outcome.kind != "returned":
-            raise CheckFailed(describe_failure("numerical_grad", outcome))
-        if not isinstance(outcome.value, np.ndarray) or outcome.value.shape != x.shape:
-            raise CheckFailed(f"{what}: return the gradient, an array of x's shape.")
-        if not np.any(outcome.value):
-            raise CheckFailed(f"{what}: the result is all zeros; return the gradient.")
+        got = value_of(outcome, "numerical_grad", what)
+        # The value is demanded where x is 1-D only: walking a 2-D x is the any-shape check's.
+        if got.shape != x.shape or (x.ndim == 1 and not _is_a_gradient(got, name, x)):
+            raise CheckFailed(f"{what}: return the gradient, an array of x's shape; this is not the gradient.")
         after = outcome.args_after[1] if len(outcome.args_after) > 1 else None
         if not isinstance(after, np.ndarray) or after.shape != x.shape:
             raise CheckFailed(f"{what}: x was replaced or reshaped by the call.")
@@ -200,8 +204,7 @@ def numerical_grad_leaves_x_unchanged(student):
 # -- relative_error ----------------------------------------------------------
 
 @check(NB, "relative_error_value", "relative_error is |a - n| / max(1e-8, |a| + |n|) elementwise")
-def relative_error_value(student):
-    rng = rng_for("relative_error_value")
+def relative_error_value(student, rng):
     a = rng.normal(size=(3, 4))
     n = a * (1 + rng.normal(0, 1e-3, size=a.shape))
     n[0, :2] = -a[0, :2]          # opposite signs
@@ -211,7 +214,7 @@ def relative_error_value(student):
              (0.0, 0.0, "two zeros")]
     for a_, n_, how in cases:
         what = f"`relative_error` on {how}"
-        got = returned(student, "relative_error", a_, n_)
+        got = call(student, "relative_error", a_, n_, what=what)
         want = ref.relative_error(a_, n_)
         fa, fn = np.asarray(a_, float), np.asarray(n_, float)
         if got.size == 1 and want.size == 1:
@@ -235,8 +238,7 @@ def relative_error_value(student):
                 (np.abs(fa - fn) / (np.abs(fa) + np.abs(fn) + 1e-8),
                  "the floor is max(1e-8, |a| + |n|), not |a| + |n| + 1e-8."),
             ]
-        expect_close(got, want, what, mistakes, rtol=1e-6, atol=1e-12)
-
+        judge(got, want, what, mistakes, rtol=1e-6, atol=1e-12)
 
 # -- the symbolic derivations ----------------------------------------------------
 
@@ -245,7 +247,7 @@ def _sig(t):
 
 
 @check(NB, "bce_grad_expr_equivalent", "the derived d/dz of the Bernoulli NLL is correct")
-def bce_grad_expr_equivalent(student):
+def bce_grad_expr_equivalent(student, rng):
     z, y = sym("z"), sym("y")
     s = _sig(z)
     want = s - y
@@ -259,11 +261,11 @@ def bce_grad_expr_equivalent(student):
             (-y / s + (1 - y) / (1 - s), "this is the derivative with respect to p = sigma(z); multiply by "
                                          "dp/dz = sigma(z)(1 - sigma(z)) and simplify."),
             (z - y, "sigma(z) is missing: the prediction is the probability sigma(z), not the logit z."),
-        ])
+        ], rng=rng)
 
 
 @check(NB, "mse_sigmoid_grad_expr_equivalent", "the derived d/dz of (sigmoid(z) - y)^2 is correct")
-def mse_sigmoid_grad_expr_equivalent(student):
+def mse_sigmoid_grad_expr_equivalent(student, rng):
     z, y = sym("z"), sym("y")
     s = _sig(z)
     want = 2 * (s - y) * s * (1 - s)
@@ -277,14 +279,10 @@ def mse_sigmoid_grad_expr_equivalent(student):
                     "sigma(z) - y."),
             (2 * (s - y) * s, "sigma'(z) is sigma(z)(1 - sigma(z)); the factor (1 - sigma(z)) is missing."),
             (2 * (s - y) * s * (1 - z), "sigma'(z) is sigma(z)(1 - sigma(z)), not sigma(z)(1 - z)."),
-        ])
+        ], rng=rng)
 
 
 # -- elementwise binary gradients --------------------------------------------------
-
-def _binary_inputs(rng, shape, scale=3.0):
-    return rng.normal(0, scale, size=shape), rng.integers(0, 2, size=shape).astype(np.float64)
-
 
 def bce_mistakes(z, y):
     s, y = ref.sigmoid(z), np.asarray(y, dtype=np.float64)
@@ -321,77 +319,53 @@ SATURATION_HINT = ("beyond |z| of about 37, sigmoid(z) rounds to exactly 0 or 1 
                    "(no division by sigmoid(z) or 1 - sigmoid(z)) and build it from the stable sigmoid.")
 
 
-def _check_binary(student, function, mistakes_fn, z, y, what, tol=None, torch_fn=None, nan_hint=""):
-    got = returned(student, function, z, y)
-    want = getattr(ref, function)(z, y)
-    if torch_fn is not None and not np.allclose(want, torch_fn(z, y), rtol=1e-10, atol=1e-15):
-        raise RuntimeError("reference and torch disagree")  # a bug of ours, never the student's
-    if got.size == 1 and want.size == 1:
-        got = got.reshape(want.shape)
-    if nan_hint and got.shape == want.shape and not np.all(np.isfinite(got)):
-        raise CheckFailed(f"{what}: the result contains NaN or inf where the true value is finite: {nan_hint}")
-    expect_close(got, want, what, mistakes_fn(z, y), **(tol or {}))
+def _saturation_advice(args, want):
+    return {"nonfinite": SATURATION_HINT}
 
 
-def _matches_torch(student, function, mistakes_fn, torch_fn, name):
-    _check_binary(student, function, mistakes_fn, np.array([-10.0]), np.array([1.0]),
-                  f"`{function}` at z = -10, y = 1", torch_fn=torch_fn)
-    rng = rng_for(name)
-    for shape in [(9,), (3, 4), (2, 3, 2)]:
-        z, y = _binary_inputs(rng, shape)
-        _check_binary(student, function, mistakes_fn, z, y, f"`{function}` on inputs of shape {shape}",
-                      torch_fn=torch_fn)
-    z, y = _binary_inputs(rng, (6,))
-    _check_binary(student, function, mistakes_fn, z, y.astype(np.int64),
-                  f"`{function}` with integer labels", torch_fn=torch_fn)
+BCE_GRAD = Graded("bce_grad", ref.bce_grad, tref.bce_grad, bce_mistakes, advice=_saturation_advice)
+MSE_GRAD = Graded("mse_sigmoid_grad", ref.mse_sigmoid_grad, tref.mse_sigmoid_grad, mse_sigmoid_mistakes,
+                  advice=_saturation_advice)
 
 
-def _extreme(student, function, mistakes_fn, torch_fn):
-    z = np.array([120.0, -120.0, 120.0, -120.0, 1e4, -1e4, 1e4, -1e4, 40.0, -40.0, 0.0, 745.0])
-    y = np.array([0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
-    _check_binary(student, function, mistakes_fn, z, y,
-                  f"`{function}` for logits of size 40 to 1e4 (probabilities rounding to 0 or 1)",
-                  torch_fn=torch_fn, nan_hint=SATURATION_HINT)
+def binary_inputs(rng, shape, labels=np.float64):
+    return rng.normal(0, 3.0, size=shape), rng.integers(0, 2, size=shape).astype(labels)
 
 
-def _lists_and_float32(student, function, mistakes_fn):
-    _check_binary(student, function, mistakes_fn, [0.5, -2.0, 3.0], [1, 0, 1], f"`{function}` on Python lists")
-    _check_binary(student, function, mistakes_fn, 1.5, 0.0, f"`{function}` on two Python floats")
-    rng = rng_for(function + "_float32")
-    z, y = _binary_inputs(rng, (4, 3))
-    z32, y32 = z.astype(np.float32), y.astype(np.float32)
-    _check_binary(student, function, mistakes_fn, z32, y32, f"`{function}` on float32 arrays", tol=FLOAT32_TOL)
+def integer_label_inputs(rng, shape):
+    return binary_inputs(rng, shape, labels=np.int64)
 
 
-@check(NB, "bce_grad_matches_torch", "bce_grad agrees with autograd of F.binary_cross_entropy_with_logits(reduction='sum')")
-def bce_grad_matches_torch(student):
-    _matches_torch(student, "bce_grad", bce_mistakes, tref.bce_grad, "bce_grad_matches_torch")
+def large_binary_inputs(rng, shape):
+    z = rng.choice([-1.0, 1.0], size=shape) * rng.uniform(40, 1e4, size=shape)
+    return z, rng.integers(0, 2, size=shape).astype(np.float64)
 
 
-@check(NB, "bce_grad_extreme_logits", "bce_grad is finite and correct for logits of +-120 and +-1e4")
-def bce_grad_extreme_logits(student):
-    _extreme(student, "bce_grad", bce_mistakes, tref.bce_grad)
+EXTREME_Z = np.array([120.0, -120.0, 120.0, -120.0, 1e4, -1e4, 1e4, -1e4, 40.0, -40.0, 0.0, 745.0])
+EXTREME_Y = np.array([0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
 
 
-@check(NB, "bce_grad_lists_and_float32", "bce_grad accepts Python lists, floats and float32 arrays")
-def bce_grad_lists_and_float32(student):
-    _lists_and_float32(student, "bce_grad", bce_mistakes)
+def _binary_table(spec, matches_torch):
+    """The three checks of an elementwise gradient of a binary loss."""
+    name = spec.function
+    return [
+        (f"{name}_matches_torch", matches_torch,
+         values(spec, given((np.array([-10.0]), np.array([1.0])), "at z = -10, y = 1"),
+                drawn(binary_inputs, [(9,), (3, 4), (2, 3, 2)]),
+                drawn(integer_label_inputs, [(6,)], "with integer labels"))),
+        (f"{name}_extreme_logits", f"{name} is finite and correct for logits of +-120 and +-1e4",
+         values(spec, given((EXTREME_Z, EXTREME_Y), "for logits of size 40 to 1e4 (probabilities rounding to 0 or 1)"),
+                drawn(large_binary_inputs, [(10,)], "for logits of size 40 to 1e4"),
+                witness=drawn(binary_inputs, [(8,)], "on ordinary logits"))),
+        (f"{name}_lists_and_float32", f"{name} accepts Python lists, floats and float32 arrays",
+         values(spec, given(([0.5, -2.0, 3.0], [1, 0, 1]), "on Python lists"),
+                lists_scalars_float32(binary_inputs, (2, 2), scalars=[(1.5, 0.0)], float32_shape=(4, 3)))),
+    ]
 
 
-@check(NB, "mse_sigmoid_grad_matches_torch", "mse_sigmoid_grad agrees with autograd of ((sigmoid(z) - y)**2).sum()")
-def mse_sigmoid_grad_matches_torch(student):
-    _matches_torch(student, "mse_sigmoid_grad", mse_sigmoid_mistakes, tref.mse_sigmoid_grad,
-                   "mse_sigmoid_grad_matches_torch")
-
-
-@check(NB, "mse_sigmoid_grad_extreme_logits", "mse_sigmoid_grad is finite and correct for logits of +-120 and +-1e4")
-def mse_sigmoid_grad_extreme_logits(student):
-    _extreme(student, "mse_sigmoid_grad", mse_sigmoid_mistakes, tref.mse_sigmoid_grad)
-
-
-@check(NB, "mse_sigmoid_grad_lists_and_float32", "mse_sigmoid_grad accepts Python lists, floats and float32 arrays")
-def mse_sigmoid_grad_lists_and_float32(student):
-    _lists_and_float32(student, "mse_sigmoid_grad", mse_sigmoid_mistakes)
+register(NB, _binary_table(BCE_GRAD, "bce_grad agrees with autograd of "
+                                     "F.binary_cross_entropy_with_logits(reduction='sum')")
+         + _binary_table(MSE_GRAD, "mse_sigmoid_grad agrees with autograd of ((sigmoid(z) - y)**2).sum()"))
 
 
 # -- softmax cross-entropy ------------------------------------------------------------
@@ -423,53 +397,51 @@ def softmax_ce_mistakes(z, y):
     return found
 
 
-def _check_softmax(student, z, y, what, tol=None):
-    got = returned(student, "softmax_ce_grad", z, y)
-    want = ref.softmax_ce_grad(z, y)
+def _softmax_overflow(got, want, case):
     if got.shape == want.shape and not np.all(np.isfinite(got)):
-        raise CheckFailed(f"{what}: the result contains NaN or inf where the true value is finite: exp of a "
+        raise CheckFailed(f"{case.what}: the result contains NaN or inf where the true value is finite: exp of a "
                           "logit of 1000 overflows. Subtract each row's maximum before exp (the softmax of "
                           "section 4.0 does), which changes nothing mathematically.")
-    zt = np.asarray(z, dtype=np.float64)
-    if zt.ndim == 2 and not np.allclose(want, tref.softmax_ce_grad(zt, np.asarray(y).astype(np.int64)),
-                                        rtol=1e-12, atol=1e-15):
-        raise RuntimeError("reference and torch disagree")
-    expect_close(got, want, what, softmax_ce_mistakes(z, y), **(tol or {}))
 
 
-@check(NB, "softmax_ce_grad_matches_torch", "softmax_ce_grad agrees with autograd of F.cross_entropy(reduction='sum')")
-def softmax_ce_grad_matches_torch(student):
-    rng = rng_for("softmax_ce_grad_matches_torch")
-    for n, c in [(5, 3), (4, 6), (1, 4), (8, 2)]:
-        z = rng.normal(0, 2, size=(n, c))
-        y = rng.integers(0, c, size=n)
-        _check_softmax(student, z, y, f"`softmax_ce_grad` on logits of shape {(n, c)}")
+SOFTMAX_GRAD = Graded("softmax_ce_grad", ref.softmax_ce_grad, tref.softmax_ce_grad, softmax_ce_mistakes,
+                      torch_applies=lambda z, y: np.ndim(z) == 2, inspect=_softmax_overflow)
 
 
-@check(NB, "softmax_ce_grad_extreme_logits", "softmax_ce_grad is finite and correct for logits up to +-1e4")
-def softmax_ce_grad_extreme_logits(student):
-    z = np.array([[1000.0, 0.0, -1000.0], [1000.0, 0.0, -1000.0], [1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]])
-    y = np.array([2, 0, 1, 1])
-    _check_softmax(student, z, y, "`softmax_ce_grad` on logits like [1000, 0, -1000] and +-1e4")
-    rng = rng_for("softmax_ce_grad_shift")
-    z = rng.normal(size=(3, 4)) + 800.0
-    _check_softmax(student, z, np.array([0, 3, 1]), "`softmax_ce_grad` on logits all near 800 "
-                                                    "(adding a constant to all logits changes nothing)")
+def logits_and_labels(rng, shape):
+    n, c = shape
+    return rng.normal(0, 2, size=shape), rng.integers(0, c, size=n)
 
 
-@check(NB, "softmax_ce_grad_lists_and_single_example", "softmax_ce_grad accepts lists, float32 and one example of shape (C,)")
-def softmax_ce_grad_lists_and_single_example(student):
-    _check_softmax(student, [[0.5, -1.0, 2.0], [0.0, 0.0, 3.0]], [2, 0], "`softmax_ce_grad` on nested Python lists")
-    rng = rng_for("softmax_ce_grad_lists")
-    z = rng.normal(size=(3, 5))
-    y = rng.integers(0, 5, size=3)
-    _check_softmax(student, z.astype(np.float32), y.astype(np.int32), "`softmax_ce_grad` on float32 logits",
-                   tol=FLOAT32_TOL)
-    single = rng.normal(size=4)
-    _check_softmax(student, single, 2, "`softmax_ce_grad` on one example of shape (C,) with a scalar label")
-    batch_of_one = returned(student, "softmax_ce_grad", single[None, :], np.array([2]))
-    expect_close(batch_of_one, ref.softmax_ce_grad(single[None, :], np.array([2])),
-                 "`softmax_ce_grad` on a batch of one example")
+def near_800(rng, shape):
+    return rng.normal(size=shape) + 800.0, rng.integers(0, shape[1], size=shape[0])
+
+
+def single_example(rng, shape):
+    return rng.normal(size=shape), int(rng.integers(0, shape[0]))
+
+
+def float32_logits(rng, shape):
+    z, y = logits_and_labels(rng, shape)
+    return z.astype(np.float32), y.astype(np.int32)
+
+
+register(NB, [
+    ("softmax_ce_grad_matches_torch", "softmax_ce_grad agrees with autograd of F.cross_entropy(reduction='sum')",
+     values(SOFTMAX_GRAD, drawn(logits_and_labels, [(5, 3), (4, 6), (1, 4), (8, 2)], "on logits of shape {shape}"))),
+    ("softmax_ce_grad_extreme_logits", "softmax_ce_grad is finite and correct for logits up to +-1e4",
+     values(SOFTMAX_GRAD, given((np.array([[1000.0, 0.0, -1000.0], [1000.0, 0.0, -1000.0], [1e4, -1e4, 0.0],
+                                           [-1e4, -1e4, -1e4]]), np.array([2, 0, 1, 1])),
+                                "on logits like [1000, 0, -1000] and +-1e4"),
+            drawn(near_800, [(3, 4)], "on logits all near 800 (adding a constant to all logits changes nothing)"),
+            witness=drawn(logits_and_labels, [(4, 3)], "on ordinary logits"))),
+    ("softmax_ce_grad_lists_and_single_example", "softmax_ce_grad accepts lists, float32 and one example of shape (C,)",
+     values(SOFTMAX_GRAD, given(([[0.5, -1.0, 2.0], [0.0, 0.0, 3.0]], [2, 0]), "on nested Python lists"),
+            drawn(float32_logits, [(3, 5)], "on float32 logits", **F32),
+            drawn(single_example, [(4,)], "on one example of shape (C,) with a scalar label"),
+            lambda rng: [Case((rng.normal(size=(1, 4)), np.array([int(rng.integers(0, 4))])),
+                              "on a batch of one example")])),
+])
 
 
 # -- the training experiment --------------------------------------------------------------
@@ -478,71 +450,69 @@ N_TRAIN, STEPS, LEARNING_RATE, TARGET_ACCURACY = 200, 300, 1.0, 0.85
 
 
 def training_data():
-    """The notebook's data and starting point, generated the same way."""
+    """The notebook's data and starting point (its contract, not its loop)."""
     data_rng = np.random.default_rng(0)
     labels = (data_rng.random(N_TRAIN) < 0.5).astype(np.float64)
     features = data_rng.normal(size=(N_TRAIN, 2)) + np.where(labels[:, None] == 1, 1.0, -1.0)
     return features, labels, np.array([-4.0, -4.0]), 0.0
 
 
-def training_accuracy(grad_fn, steps=STEPS, lr=LEARNING_RATE):
-    """Training accuracy after 0..steps steps of the notebook's gradient descent."""
-    features, labels, w, b = training_data()
-    accuracy = []
-    for step in range(steps + 1):
-        logits = features @ w + b
-        accuracy.append(np.mean((logits > 0) == (labels == 1)))
-        if step == steps:
-            break
-        g = np.asarray(grad_fn(logits, labels), dtype=np.float64)
-        w = w - lr * (features.T @ g) / N_TRAIN
-        b = b - lr * np.mean(g)
-    return np.array(accuracy)
-
-
 def steps_to_reach(accuracy, target=TARGET_ACCURACY, steps=STEPS):
-    reached = np.flatnonzero(accuracy >= target)
+    reached = np.flatnonzero(np.asarray(accuracy) >= target)
     return int(reached[0]) if reached.size else steps
 
 
-_TRUSTED_STEPS = {}
+@functools.lru_cache(maxsize=None)
+def trusted_run(loss):
+    """Torch's run of the notebook's experiment with `loss`: (accuracy history, logits history)."""
+    features, labels, w, b = training_data()
+    return tref.logistic_regression_run(loss, features, labels, w, b, STEPS, LEARNING_RATE)
 
 
 def trusted_steps():
-    if not _TRUSTED_STEPS:
-        _TRUSTED_STEPS["bce"] = steps_to_reach(training_accuracy(ref.bce_grad))
-        _TRUSTED_STEPS["mse"] = steps_to_reach(training_accuracy(ref.mse_sigmoid_grad))
-    return _TRUSTED_STEPS["bce"], _TRUSTED_STEPS["mse"]
+    return steps_to_reach(trusted_run("bce")[0]), steps_to_reach(trusted_run("mse")[0])
 
 
 def steps_tolerance(want):
     return max(2, 0.05 * want)
 
 
-def _whole_number(student, name):
-    outcome = student.variable(name)
-    if outcome.kind == "missing":
-        raise CheckFailed(f"`{name}` is not defined: assign the number of steps to it.")
-    if outcome.kind != "returned":
-        raise CheckFailed(f"`{name}`: {outcome.message or outcome.kind}")
-    value = outcome.value
-    if not isinstance(value, np.ndarray) or value.size != 1 or value.dtype.kind not in "iuf":
-        raise CheckFailed(f"`{name}` should be one whole number of steps.")
-    number = float(value.reshape(()))
-    if not math.isfinite(number) or number != round(number):
-        raise CheckFailed(f"`{name}` should be a whole number of steps.")
-    return int(round(number))
+GRADIENT_OF = {"bce": ("bce_grad", ref.bce_grad), "mse": ("mse_sigmoid_grad", ref.mse_sigmoid_grad)}
 
 
-@check(NB, "gradient_descent_steps_to_accuracy", "steps_bce and steps_mse count the steps each loss needs to 85% accuracy")
-def gradient_descent_steps_to_accuracy(student):
+def _run_follows_own_gradients(student, key, rng):
+    """The student's gradient function gives the trusted run's gradients along that run.
+
+    Then the student's own training run is the trusted one, and its step count is
+    the trusted count: a number typed in without a working gradient earns nothing.
+    """
+    function, reference = GRADIENT_OF[key]
+    accuracy, logits = trusted_run(key)
+    _, labels, _, _ = training_data()
+    first = steps_to_reach(accuracy)
+    for step in sorted({0, 1, first, min(first + 1, STEPS), int(rng.integers(0, STEPS + 1))}):
+        got = student.call(function, logits[step], labels)
+        if (got.kind != "returned" or not isinstance(got.value, np.ndarray)
+                or not recognised(got.value, reference(logits[step], labels), rtol=ROUGHLY, atol=1e-12)):
+            return False
+    return True
+
+
+@check(NB, "gradient_descent_steps_to_accuracy",
+       "steps_bce and steps_mse count the steps each loss needs to 85% accuracy")
+def gradient_descent_steps_to_accuracy(student, rng):
     want = dict(zip(("bce", "mse"), trusted_steps()))
-    got = {key: _whole_number(student, f"steps_{key}") for key in ("bce", "mse")}
+    got = {key: whole_number(student, f"steps_{key}", "steps") for key in ("bce", "mse")}
     hint = ("Count from entry 0 of the history (the start, before any step) to the first entry with accuracy "
             "at least TARGET_ACCURACY; if your gradient functions fail their own tests, the training run is "
             "wrong as well, so fix them first.")
     ok = {key: abs(got[key] - want[key]) <= steps_tolerance(want[key]) for key in want}
     if all(ok.values()):
+        for key, function in (("bce", "bce_grad"), ("mse", "mse_sigmoid_grad")):
+            if not _run_follows_own_gradients(student, key, rng):
+                raise CheckFailed(f"`steps_{key}` cannot come from your own training run: `{function}` does not "
+                                  "give the gradients that run needs. Fix it first (its own tests say how), then "
+                                  "read the steps from the history it produces.")
         return
     if (abs(got["bce"] - want["mse"]) <= steps_tolerance(want["mse"])
             and abs(got["mse"] - want["bce"]) <= steps_tolerance(want["bce"])):

@@ -18,7 +18,7 @@ import sysconfig
 import time
 
 from .. import wire
-from ..checks import Outcome, Student, SYMBOLS
+from ..protocol import Outcome, Student, decode_outcome
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "worker.py")
@@ -350,20 +350,3 @@ class SandboxStudent(Student):
                 return Outcome("timeout", message="did not return within the time limit")
             return Outcome("crashed", message=str(dead))
         return decode_outcome(outcome)
-
-
-def decode_outcome(data):
-    kind = data.get("kind")
-    if kind == "missing":
-        return Outcome("missing")
-    if kind == "raised":
-        return Outcome("raised", error_type=str(data.get("error_type", "Exception"))[:100],
-                       message=str(data.get("message", ""))[:wire.MAX_MESSAGE])
-    if kind == "returned":
-        try:
-            value = wire.decode_result(data.get("value"), SYMBOLS)
-            after = [wire.decode_result(a) for a in data.get("args_after", [])[:10]]
-        except wire.WireError as exc:
-            return Outcome("invalid", message=str(exc))
-        return Outcome("returned", value=value, args_after=after)
-    return Outcome("invalid", message=str(data.get("message", "could not be read"))[:wire.MAX_MESSAGE])

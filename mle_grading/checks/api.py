@@ -1,0 +1,222 @@
+"""The one way a check calls a student function, judges its value and explains a mistake.
+
+Usage, in a notebook's check module (see `gaussian_mse.py` for a whole one)::
+
+    from .api import call, judge, trusted, expect_raises, F32
+    from . import check
+
+    @check(NB, "mse_seed_value", "mse on the notebook's demonstration data")
+    def mse_seed_value(student, rng):          # rng: this student's hidden-input generator
+        y_pred, y = rng.normal(size=7), rng.normal(size=7)
+        what = "`mse` on inputs of shape (7,)"
+        want = trusted(ref.mse, tref.mse, y_pred, y)        # reference, guarded by torch
+        got = call(student, "mse", y_pred, y, what=what, scalar=True)
+        judge(got, want, what, mistakes=[(np.sum((y - y_pred) ** 2), "this is the sum ...")])
+
+- `call` returns the result as a float64-comparable NumPy array (a float when
+  `scalar=True`) or raises `CheckFailed` saying what went wrong: not defined,
+  raised (the exception's class only, never its text), timed out, returned None,
+  returned an expression, returned an array where a loss is one number.
+  `hint=` adds advice when the function raised: a string, or a function of the
+  exception's class name.
+- `trusted(reference, torch_version, *args)` is the reference value after checking
+  that torch agrees on the same input; a disagreement raises `ReferenceDisagrees`
+  (a RuntimeError: our bug, which stops grading loudly, never the student's fault).
+  Pass `None` as torch_version where torch has no such function or differs by design.
+- `judge(got, want, what, mistakes)` passes when `got` is close to `want`;
+  otherwise it fails, naming the first recognised mistake whose value `got` matches
+  (`mistakes` is a list of (value that mistake gives, message)); `nonfinite=`,
+  `explain=`, `fallback=` and `shape_hint=` refine the message.
+- `recognised(got, want, mistakes)` is the weaker test a property check uses to
+  demand a real computation: the value is right, or it is one of the recognised
+  mistakes (which the value checks charge, so a mistake costs once).
+- `expect_raises` demands the named exception (families.rejects also demands a
+  value on valid input: always raising must not pass).
+
+Messages are the grader's own words: they may name the function, the kind of
+input and the mistake, never the hidden inputs, the reference values or any text
+the submission produced. The families of checks every graded function gets
+(matches torch on many shapes, extreme inputs, lists/scalars/float32, invalid input
+raises) are in `families.py`, instantiated from a table.
+"""
+import numpy as np
+
+from . import CheckFailed, ReferenceDisagrees
+
+RTOL, ATOL = 1e-6, 1e-8           # the contract's float64 tolerance
+F32 = {"rtol": 1e-5, "atol": 1e-6}   # float32 inputs: compared with the exact answer for those values
+TORCH_RTOL, TORCH_ATOL = 1e-9, 1e-12  # how closely the reference and torch must agree
+
+LISTS_HINT = ("Python lists and floats are valid inputs: convert them with np.asarray(..., dtype=float) "
+              "before computing.")
+
+
+def f64(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+# -- calling ---------------------------------------------------------------------
+
+def describe_failure(function, outcome):
+    """Why a request did not return a value, in the grader's words only."""
+    if outcome.kind == "missing":
+        return f"`{function}` is not defined: run the cell that defines it, and keep its name."
+    if outcome.kind == "raised" and outcome.error_type == "NotImplementedError":
+        return f"`{function}` raised NotImplementedError: the answer has not been written yet."
+    if outcome.kind == "raised":
+        return f"`{function}` raised {outcome.error_type}."
+    if outcome.kind == "timeout":
+        return f"`{function}` did not return within the time limit (an infinite loop?)."
+    if outcome.kind == "crashed":
+        return f"the notebook's process died while `{function}` ran."
+    if outcome.kind == "invalid":
+        return f"`{function}` {outcome.message or 'returned something that could not be read'}."
+    return f"`{function}` could not be run."
+
+
+def call(student, function, *args, what, hint="", scalar=False, **kwargs):
+    """Call a student function; return its value (an array, or a float if `scalar`), or fail."""
+    return value_of(student.call(function, *args, **kwargs), function, what, hint=hint, scalar=scalar)
+
+
+def value_of(outcome, function, what, hint="", scalar=False):
+    """The value an outcome holds, or a failure naming what went wrong."""
+    if outcome.kind != "returned":
+        message = describe_failure(function, outcome)
+        if outcome.kind == "raised" and callable(hint):
+            hint = hint(outcome.error_type)
+        if outcome.kind == "raised" and hint:
+            message = f"{message.rstrip('. ')}. {hint}"
+        raise CheckFailed(f"{what}: {message}")
+    value = outcome.value
+    if value is None:
+        raise CheckFailed(f"{what}: `{function}` returned None: did you forget `return`?")
+    if not isinstance(value, np.ndarray):
+        raise CheckFailed(f"{what}: `{function}` should return a number or an array, not an expression.")
+    if scalar:
+        if value.size != 1:
+            raise CheckFailed(f"{what}: `{function}` returned an array of shape {value.shape}; a loss is one "
+                              "number, the mean over the examples.")
+        return float(value.reshape(()))
+    return value
+
+
+def has_python_values(args):
+    """Are any of these arguments Python lists, tuples or numbers (not arrays)?"""
+    return any(isinstance(a, (list, tuple, float, int)) for a in args)
+
+
+# -- the reference, guarded by torch ------------------------------------------------
+
+def trusted(reference, torch_version, *args, rtol=TORCH_RTOL, atol=TORCH_ATOL):
+    """The reference's value on `args`, after torch (if given) has agreed with it."""
+    want = f64(reference(*args))
+    if torch_version is not None:
+        theirs = f64(torch_version(*args))
+        if want.shape != theirs.shape or not np.allclose(want, theirs, rtol=rtol, atol=atol, equal_nan=True):
+            raise ReferenceDisagrees(f"{getattr(reference, '__name__', 'reference')} and torch disagree")
+    return want
+
+
+def agree(ours, theirs, what, rtol=TORCH_RTOL, atol=TORCH_ATOL):
+    """Two trusted computations of one quantity must agree; else it is our bug."""
+    if not np.allclose(f64(ours), f64(theirs), rtol=rtol, atol=atol, equal_nan=True):
+        raise ReferenceDisagrees(f"two trusted computations of {what} disagree")
+
+
+# -- judging -------------------------------------------------------------------------
+
+def close(got, want, rtol=RTOL, atol=ATOL):
+    """Same shape and close everywhere (NaN never counts as close)."""
+    got, want = f64(got), f64(want)
+    return got.shape == want.shape and bool(np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=False))
+
+
+def matches(got, value, rtol=RTOL, atol=ATOL):
+    """Is `got` the value a mistake gives? NaN and inf in the same places, close elsewhere.
+
+    A mistake whose value is a scalar matches an array of that value everywhere;
+    a value with nothing finite to compare is no evidence for one mistake over another.
+    """
+    got = f64(got)
+    try:
+        with np.errstate(all="ignore"):
+            value = np.broadcast_to(f64(value), got.shape) if np.ndim(value) == 0 else f64(value)
+    except (TypeError, ValueError):
+        return False
+    if got.shape != value.shape:
+        return False
+    if not (np.array_equal(np.isnan(got), np.isnan(value)) and np.array_equal(np.isposinf(got), np.isposinf(value))
+            and np.array_equal(np.isneginf(got), np.isneginf(value))):
+        return False
+    finite = np.isfinite(got)
+    if not finite.any():
+        return False
+    return bool(np.allclose(got[finite], value[finite], rtol=rtol, atol=atol))
+
+
+def judge(got, want, what, mistakes=(), rtol=RTOL, atol=ATOL, shape_hint="", nonfinite="",
+          explain=None, fallback=None):
+    """Pass if `got` is close to `want`; else fail naming the first recognised mistake.
+
+    A result of one element is compared with a wanted one element whatever their
+    shapes ((), (1,)). `nonfinite` is the likely cause when `got` holds NaN or inf;
+    `explain(got)` may return a message for a finite wrong value no mistake matches;
+    `fallback` (a string, or a function of `got`) is the last word.
+    """
+    got, want = f64(got), f64(want)
+    if got.size == 1 and want.size == 1:
+        got = got.reshape(want.shape)
+    if got.shape != want.shape:
+        raise CheckFailed(f"{what}: the result has shape {got.shape}, expected {want.shape}."
+                          + (f" {shape_hint}" if shape_hint else ""))
+    if close(got, want, rtol, atol):
+        return
+    for value, message in mistakes:
+        if matches(got, value, rtol, atol):
+            raise CheckFailed(f"{what}: {message}")
+    if not np.all(np.isfinite(got)):
+        raise CheckFailed(f"{what}: the result contains NaN or inf where the true value is finite."
+                          + (f" Likely cause: {nonfinite}" if nonfinite else ""))
+    message = explain(got) if explain else None
+    if message:
+        raise CheckFailed(f"{what}: {message}")
+    if callable(fallback):
+        fallback = fallback(got)
+    raise CheckFailed(f"{what}: {fallback or 'the value is wrong.'}")
+
+
+def recognised(got, want, mistakes=(), rtol=RTOL, atol=ATOL):
+    """Right, or one of the recognised mistakes: the function computes something real."""
+    got, want = f64(got), f64(want)
+    if got.size == 1 and want.size == 1:
+        got = got.reshape(want.shape)
+    return close(got, want, rtol, atol) or any(matches(got, value, rtol, atol) for value, _ in mistakes)
+
+
+def expect_raises(student, function, error_type, why, *args, **kwargs):
+    """The call must raise `error_type` (`why` says for which input, in words)."""
+    outcome = student.call(function, *args, **kwargs)
+    if outcome.kind == "raised" and outcome.error_type == error_type:
+        return
+    if outcome.kind == "raised":
+        raise CheckFailed(f"`{function}` raised {outcome.error_type} {why}; the contract asks for {error_type}.")
+    if outcome.kind == "returned":
+        raise CheckFailed(f"`{function}` returned a value {why}; it should raise {error_type}.")
+    raise CheckFailed(describe_failure(function, outcome))
+
+
+def whole_number(student, name, what_it_counts):
+    """A variable that must hold one whole number."""
+    outcome = student.variable(name)
+    if outcome.kind == "missing":
+        raise CheckFailed(f"`{name}` is not defined: assign the number of {what_it_counts} to it.")
+    if outcome.kind != "returned":
+        raise CheckFailed(f"`{name}` could not be read.")
+    value = outcome.value
+    if not isinstance(value, np.ndarray) or value.size != 1 or value.dtype.kind not in "iuf":
+        raise CheckFailed(f"`{name}` should be one whole number of {what_it_counts}.")
+    number = float(value.reshape(()))
+    if not np.isfinite(number) or number != round(number):
+        raise CheckFailed(f"`{name}` should be a whole number of {what_it_counts}.")
+    return int(round(number))

@@ -1,0 +1,150 @@
+"""What a trusted check and a running submission say to each other, and nothing else.
+
+The bottom of the grading library: `checks/` and `sandbox/` both import this
+module and neither imports the other.
+
+- `Student`: what a check may ask of a submission (call a function, read a variable).
+- `Outcome`: what became of one request, as plain data already checked.
+- `InProcessStudent`: a `Student` over a live namespace (`nbgrader validate` of the
+  instructor's notebook, and the fast tests); `sandbox.SandboxStudent` is the other.
+- `decode_outcome`: the one place where a reply from a submission becomes an
+  `Outcome`. It never raises: anything unreadable is an `invalid` outcome, which
+  the check then fails.
+- `SYMBOLS`: the SymPy symbols of the notebooks' locked cells, by name.
+- `CALLABLES`: the scalar functions a check may hand to a student function (defined
+  in `wire`, the one file the sandbox also has).
+
+No text a submission produced ever reaches an `Outcome`: not an exception's
+message, not printed output, not a repr. `error_type` names an exception class
+only if it is one of Python's own; `message` holds the grader's own words.
+"""
+import builtins
+import copy
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import wire
+
+CALLABLES = wire.CALLABLES
+OUTCOME_KINDS = ("returned", "raised", "missing", "timeout", "crashed", "invalid")
+# Exception classes that may be named back to the student: Python's own, a fixed vocabulary.
+BUILTIN_EXCEPTIONS = frozenset(name for name, obj in vars(builtins).items()
+                               if isinstance(obj, type) and issubclass(obj, BaseException))
+OWN_EXCEPTION = "an exception of its own class"
+MAX_ARGS_AFTER = 10
+
+
+@dataclass
+class Outcome:
+    """What became of one request to the submission."""
+    kind: str                 # one of OUTCOME_KINDS
+    value: object = None      # decoded result when kind == "returned"
+    error_type: str = ""      # when kind == "raised": a builtin exception's name, or OWN_EXCEPTION
+    message: str = ""         # the grader's own words about a timeout, crash or unreadable reply
+    args_after: list = field(default_factory=list)  # decoded arguments after the call
+
+
+class Student:
+    """What a check may ask of a submission."""
+
+    def call(self, function, *args, return_args=False, **kwargs) -> Outcome:
+        raise NotImplementedError
+
+    def variable(self, name) -> Outcome:
+        raise NotImplementedError
+
+
+def exception_name(name):
+    """The exception class name as it may be shown: only Python's own are named."""
+    return name if isinstance(name, str) and name in BUILTIN_EXCEPTIONS else OWN_EXCEPTION
+
+
+def decode_outcome(data, symbols=None):
+    """A reply (plain data from the submission's side) as an `Outcome`; never raises."""
+    try:
+        return _decode_outcome(data, SYMBOLS if symbols is None else symbols)
+    except wire.WireError as exc:
+        return Outcome("invalid", message=str(exc)[:wire.MAX_MESSAGE])
+    except Exception:  # noqa: BLE001 - a hostile reply must cost one check, never the run
+        return Outcome("invalid", message="its result could not be read")
+
+
+def _decode_outcome(data, symbols):
+    if not isinstance(data, dict):
+        raise wire.WireError("the reply is not an object")
+    kind = data.get("kind")
+    if kind == "missing":
+        return Outcome("missing")
+    if kind == "raised":
+        return Outcome("raised", error_type=exception_name(data.get("error_type")))
+    if kind == "returned":
+        after = data.get("args_after", [])
+        if not isinstance(after, list):
+            raise wire.WireError("the reply's arguments are not a list")
+        return Outcome("returned", value=wire.decode_result(data.get("value"), symbols),
+                       args_after=[wire.decode_result(a, symbols) for a in after[:MAX_ARGS_AFTER]])
+    # The worker's own account of a failure quotes student text: say it in our words.
+    return Outcome("invalid", message="could not be run, or its result could not be read")
+
+
+class InProcessStudent(Student):
+    """Calls functions of a live namespace, with everything round-tripped through the wire format.
+
+    The round trip makes the in-process answer exactly what the sandbox would
+    report: the same decoding, the same limits, the same loss of student text.
+    """
+
+    def __init__(self, namespace):
+        self.namespace = namespace
+
+    def call(self, function, *args, return_args=False, **kwargs):
+        fn = self.namespace.get(function)
+        if not callable(fn):
+            return Outcome("missing")
+        real_args = [wire.decode_arg(copy.deepcopy(wire.encode_arg(a))) for a in args]
+        real_kwargs = {k: wire.decode_arg(copy.deepcopy(wire.encode_arg(v))) for k, v in kwargs.items()}
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                result = fn(*real_args, **real_kwargs)
+        except Exception as exc:  # noqa: BLE001 - the student's exception is the outcome
+            return decode_outcome({"kind": "raised", "error_type": type(exc).__name__})
+        return self._reply(result, real_args if return_args else [])
+
+    def variable(self, name):
+        if name not in self.namespace:
+            return Outcome("missing")
+        return self._reply(self.namespace[name], [])
+
+    def _reply(self, result, args_after):
+        try:
+            reply = {"kind": "returned", "value": wire.encode_result(result),
+                     "args_after": [wire.encode_arg_after(a) for a in args_after]}
+            reply = wire.loads(wire.dumps(reply))
+        except Exception:  # noqa: BLE001 - as in the sandbox worker: unreadable, in our words
+            reply = {"kind": "invalid"}
+        return decode_outcome(reply)
+
+
+def _symbols():
+    import sympy
+    return {"y_hat": sympy.Symbol("y_hat", real=True), "y": sympy.Symbol("y", real=True),
+            "z": sympy.Symbol("z", real=True), "sigma2": sympy.Symbol("sigma2", positive=True)}
+
+
+class _LazySymbols(dict):
+    """SymPy is imported on first use only (the sandbox side never needs it here)."""
+
+    def get(self, key, default=None):
+        if not dict.__len__(self):
+            self.update(_symbols())
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.get(key)
+        return super().__getitem__(key)
+
+
+SYMBOLS = _LazySymbols()
