@@ -46,6 +46,7 @@ MODULES = {
 }
 EMPTY_EFFORT_MODULES = {
     "mle_losses": ("empty_effort",),
+    "mle_beyond": ("empty_effort",),
 }
 
 

@@ -1,112 +1,64 @@
-"""The trusted checks of `mle_beyond`: the reference passes, the release scores 0, every demo
-mistake loses exactly its cells, honest answers written differently keep everything.
-
-In-process and fast: the checks the sandboxed grader runs, applied to the source
-notebook's own namespace (answer cells replaced where a case says so), for several
-students, since every student's hidden inputs differ.
+"""The trusted checks of `mle_beyond`, beyond what every assignment's tests check
+(tests/test_checks_judge_mistakes.py: the reference passes on anyone's inputs, each
+demo mistake loses exactly its cells; tests/test_checks_refuse_empty_effort.py):
+the release scores 0, no message repeats what a submission said, honest answers
+written differently keep every point, and tuple results cross the wire intact.
 """
-import contextlib
-import io
-import os
-import warnings
-
-import matplotlib
-import nbformat
+import numpy as np
 import pytest
 from nbgrader.preprocessors import ClearSolutions
 
-from mle_grading import ASSIGNMENTS, checks
 from demo_submissions import all_mistakes
+from mle_grading import ASSIGNMENTS, wire
 from mle_grading.protocol import InProcessStudent
 
-matplotlib.use("Agg")
+from notebook_namespace import failing_cells, graded_cell_ids, run_notebook_code, source_notebook
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ASSIGNMENT = "mle_beyond"
 NOTEBOOKS = ASSIGNMENTS[ASSIGNMENT]
 STUDENTS = ("ada", "grace", "edsger")
-MISTAKES = all_mistakes(ASSIGNMENT)
 
 
-def source_notebook(notebook_id):
-    return nbformat.read(os.path.join(ROOT, "source", ASSIGNMENT, f"{notebook_id}.ipynb"), as_version=4)
-
-
-def graded_cells(notebook_id):
-    return [c.metadata["nbgrader"]["grade_id"] for c in source_notebook(notebook_id).cells
-            if c.metadata.get("nbgrader", {}).get("grade")]
-
-
-def run_code(nb, replace=None, allow_errors=False):
-    """Execute every non-test code cell of `nb`; `replace` maps answer grade_ids to new sources."""
-    replace = replace or {}
-    namespace = {"__name__": "__main__"}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or meta.get("grade"):
-            continue
-        code = replace.get(meta.get("grade_id"), cell.source)
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            try:
-                exec(compile(code, "<cell>", "exec"), namespace)
-            except Exception:
-                if not allow_errors:
-                    raise
-    import matplotlib.pyplot as plt
-    plt.close("all")
-    return namespace
-
-
-def failing_cells(notebook_id, namespace, student_id):
-    student = InProcessStudent(namespace)
-    failed = {}
-    for gid in graded_cells(notebook_id):
-        chk = checks.find(notebook_id, gid)
-        assert chk is not None, f"no trusted check for test cell {gid}"
-        message = checks.run_check(chk, student, student_id=student_id, assignment=ASSIGNMENT)
-        if message is not None:
-            failed[gid] = message
-    return failed
+def answer_cells(notebook_id):
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in source_notebook(notebook_id).cells
+            if c.metadata.get("nbgrader", {}).get("solution")}
 
 
 def test_the_assignment_has_three_notebooks_and_100_points():
-    points = 0
-    for notebook_id in NOTEBOOKS:
-        points += sum(c.metadata["nbgrader"]["points"] for c in source_notebook(notebook_id).cells
-                      if c.metadata.get("nbgrader", {}).get("grade"))
+    points = sum(c.metadata["nbgrader"]["points"] for nb in NOTEBOOKS for c in source_notebook(nb).cells
+                 if c.metadata.get("nbgrader", {}).get("grade"))
     assert len(NOTEBOOKS) == 3 and points == 100
 
 
-def test_every_new_function_has_a_demo_mistake():
-    answered = {(m.notebook, m.cell) for m in MISTAKES}
+def test_every_answer_cell_has_a_demo_mistake():
+    mistaken = {(m.notebook, m.cell) for m in all_mistakes(ASSIGNMENT)}
     for notebook_id in NOTEBOOKS:
-        answers = {c.metadata["nbgrader"]["grade_id"] for c in source_notebook(notebook_id).cells
-                   if c.metadata.get("nbgrader", {}).get("solution")}
-        assert answers and {(notebook_id, a) for a in answers} <= answered, notebook_id
-
-
-@pytest.mark.parametrize("notebook_id", NOTEBOOKS)
-def test_reference_solution_passes_every_check_for_every_student(notebook_id):
-    namespace = run_code(source_notebook(notebook_id))
-    for student_id in STUDENTS:
-        assert failing_cells(notebook_id, namespace, student_id) == {}, student_id
+        assert {(notebook_id, gid) for gid in answer_cells(notebook_id)} <= mistaken, notebook_id
 
 
 @pytest.mark.parametrize("notebook_id", NOTEBOOKS)
 def test_the_release_version_scores_nothing(notebook_id):
-    nb = source_notebook(notebook_id)
-    released, _ = ClearSolutions().preprocess(nb, {})
-    namespace = run_code(released, allow_errors=True)
-    assert set(failing_cells(notebook_id, namespace, "untouched")) == set(graded_cells(notebook_id))
+    released, _ = ClearSolutions().preprocess(source_notebook(notebook_id), {})
+    cleared = {c.metadata["nbgrader"]["grade_id"]: c.source for c in released.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    assert set(cleared) == set(answer_cells(notebook_id))
+    namespace = run_notebook_code(notebook_id, cleared, keep_going=True)
+    assert set(failing_cells(notebook_id, namespace, "untouched")) == set(graded_cell_ids(notebook_id))
 
 
-@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.student)
-def test_mistake_fails_exactly_the_cells_that_test_it(mistake):
-    namespace = run_code(source_notebook(mistake.notebook), {mistake.cell: mistake.source})
-    # Graded as the demo class grades it: under the mistake's own student id.
-    failed = failing_cells(mistake.notebook, namespace, mistake.student)
-    assert set(failed) == set(mistake.fails), failed
+def test_a_tuple_of_arrays_crosses_the_wire_as_a_tuple_and_hostile_tuples_are_refused():
+    student = InProcessStudent({"pair": lambda: (np.ones((2, 3)), np.arange(3.0)), "nested": lambda: ((1.0,), 2.0),
+                                "long": lambda: tuple(range(9))})
+    outcome = student.call("pair")
+    assert outcome.kind == "returned" and isinstance(outcome.value, tuple)
+    assert [v.shape for v in outcome.value] == [(2, 3), (3,)]
+    assert student.call("nested").kind == "invalid"
+    assert isinstance(student.call("long").value, np.ndarray)   # not a tuple of results: an array of 9
+    for forged in ({"kind": "tuple", "items": []}, {"kind": "tuple", "items": "x"},
+                   {"kind": "tuple", "items": [{"kind": "tuple", "items": [{"kind": "none"}]}]},
+                   {"kind": "tuple", "items": [{"kind": "none"}] * 9}):
+        with pytest.raises(wire.WireError):
+            wire.decode_result(forged)
 
 
 MARKER = "SECRET-STUDENT-TEXT-1234"
@@ -124,7 +76,7 @@ ECHOING = {
 
 @pytest.mark.parametrize("notebook_id", NOTEBOOKS)
 def test_no_message_repeats_what_the_submission_said(notebook_id):
-    namespace = run_code(source_notebook(notebook_id), ECHOING[notebook_id], allow_errors=True)
+    namespace = run_notebook_code(notebook_id, ECHOING[notebook_id], keep_going=True)
     failed = failing_cells(notebook_id, namespace, "echo")
     assert failed, "the echoing submission should fail something"
     assert not [m for m in failed.values() if MARKER in m]
@@ -223,6 +175,6 @@ HONEST = {
 
 @pytest.mark.parametrize("notebook_id", NOTEBOOKS)
 def test_honest_answers_written_differently_keep_every_point(notebook_id):
-    namespace = run_code(source_notebook(notebook_id), HONEST[notebook_id])
+    namespace = run_notebook_code(notebook_id, HONEST[notebook_id])
     for student_id in STUDENTS:
         assert failing_cells(notebook_id, namespace, student_id) == {}, student_id

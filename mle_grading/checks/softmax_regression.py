@@ -90,8 +90,7 @@ def temperature_mistakes(z, y):
                 "divided by."),
         (math.log(t), "this is log T; return T itself."),
         (t * t, "this is T squared."),
-        (1.0, "this is T = 1, the logits unchanged: search for the T that minimises the NLL of z / T."),
-    ]
+    ]  # never a constant here: a property check credits what this list recognises
 
 
 def _interior(z, y):
