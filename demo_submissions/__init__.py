@@ -42,9 +42,11 @@ class EmptyEffort:
 # assignment -> its notebooks' modules under demo_submissions/<assignment>/
 MODULES = {
     "mle_losses": ("gaussian_mse", "bernoulli_bce", "categorical_ce", "gradients"),
+    "mle_beyond": ("learned_variance", "soft_targets", "softmax_regression"),
 }
 EMPTY_EFFORT_MODULES = {
     "mle_losses": ("empty_effort",),
+    "mle_beyond": ("empty_effort",),
 }
 
 

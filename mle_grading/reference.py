@@ -139,3 +139,110 @@ def logistic_regression_grad(X, y, w, b):
     X = _f64(X)
     g = bce_grad(X @ _f64(w) + float(b), y)
     return X.T @ g / X.shape[0], float(np.mean(g))
+
+
+# mle_beyond / 01_learned_variance ----------------------------------------------
+# Written through the variance itself (sigma2 = exp(log_var)), not through
+# exp(-log_var) as the notebook derives it: exp of a log-variance in [-50, 50] is
+# far from float64's limits, so the naive route is exact there.
+
+def gaussian_nll_logvar(y_pred, y, log_var):
+    y_pred, y, log_var = np.broadcast_arrays(_f64(y_pred), _f64(y), _f64(log_var))
+    sigma2 = np.exp(log_var)
+    terms = 0.5 * np.log(2 * math.pi * sigma2) + (y - y_pred) ** 2 / (2 * sigma2)
+    return float(np.mean(terms))
+
+
+def gaussian_nll_logvar_grad(y_pred, y, log_var):
+    """Per-element derivatives of the NLL in y_pred and in log_var (chain rule through sigma2)."""
+    y_pred, y, log_var = np.broadcast_arrays(_f64(y_pred), _f64(y), _f64(log_var))
+    sigma2 = np.exp(log_var)
+    d_y_pred = (y_pred - y) / sigma2
+    # d/d sigma2 of the NLL, times d sigma2 / d log_var = sigma2
+    d_sigma2 = 1 / (2 * sigma2) - (y - y_pred) ** 2 / (2 * sigma2 ** 2)
+    return d_y_pred, d_sigma2 * sigma2
+
+
+def laplace_b_mle(y_pred, y):
+    a = np.abs(_f64(y) - _f64(y_pred)).ravel()
+    return float(math.fsum(a) / a.size)
+
+
+# mle_beyond / 02_soft_targets ---------------------------------------------------
+
+def _rows(a):
+    a = _f64(a)
+    return a[None, :] if a.ndim == 1 else a
+
+
+def _check_distributions(q):
+    if np.any(np.isnan(q)) or np.any(q < 0):
+        raise ValueError("target probabilities must be non-negative")
+    if np.any(np.abs(np.sum(q, axis=-1) - 1) > 1e-6):
+        raise ValueError("each target row must sum to 1")
+
+
+def soft_cross_entropy(z, q):
+    z, q = _rows(z), _rows(q)
+    _check_distributions(q)
+    # -sum_c q_c (z_c - lse(z)) = lse(z) * sum_c q_c - q . z
+    m = np.max(z, axis=1)
+    lse = m + np.log(np.sum(np.exp(z - m[:, None]), axis=1))
+    return float(np.mean(lse * np.sum(q, axis=1) - np.sum(q * z, axis=1)))
+
+
+def smooth_labels(y, num_classes, epsilon):
+    if not 0 <= epsilon <= 1:
+        raise ValueError("epsilon must lie in [0, 1]")
+    labels = np.asarray(y).astype(int).ravel()
+    out = np.full((labels.size, int(num_classes)), epsilon / num_classes)
+    for i, label in enumerate(labels):
+        out[i, label] += 1 - epsilon
+    return out
+
+
+def entropy(q):
+    q = _rows(q)
+    return float(np.mean(-np.sum(_xlogy(q, q), axis=1)))
+
+
+def kl_divergence(q, p):
+    q, p = _rows(q), _rows(p)
+    with np.errstate(divide="ignore"):
+        return float(np.mean(np.sum(_xlogy(q, q) - _xlogy(q, p), axis=1)))
+
+
+# mle_beyond / 03_softmax_regression ---------------------------------------------
+
+def softmax_regression_grad(X, y, W, b):
+    """Gradient of the mean cross-entropy of X @ W + b, as a sum of per-example outer products."""
+    X, W, b = _f64(X), _f64(W), _f64(b)
+    labels = np.asarray(y).astype(int)
+    n = X.shape[0]
+    error = softmax(X @ W + b)
+    error[np.arange(n), labels] -= 1.0
+    d_w = np.einsum("nd,nc->dc", X, error) / n
+    return d_w, error.sum(axis=0) / n
+
+
+def _temperature_nll(z, labels, beta):
+    return categorical_nll(beta * z, labels)
+
+
+def fit_temperature(z, y):
+    """Golden-section search over log(1/T) in [log 0.01, log 100]: the NLL is convex in 1/T."""
+    z, labels = _f64(z), np.asarray(y).astype(int)
+    lo, hi = math.log(1e-2), math.log(1e2)
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    fa, fb = _temperature_nll(z, labels, math.exp(a)), _temperature_nll(z, labels, math.exp(b))
+    while hi - lo > 1e-10:
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - ratio * (hi - lo)
+            fa = _temperature_nll(z, labels, math.exp(a))
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + ratio * (hi - lo)
+            fb = _temperature_nll(z, labels, math.exp(b))
+    return float(1 / math.exp((lo + hi) / 2))

@@ -99,3 +99,70 @@ def logistic_regression_run(loss, features, labels, w, b, steps, lr):
         mean_loss.backward()
         optimiser.step()
     return np.array(accuracy), np.array(logits)
+
+
+# mle_beyond ------------------------------------------------------------------
+
+def _broadcast(*arrays):
+    return [t.contiguous() for t in torch.broadcast_tensors(*(_t(a) for a in arrays))]
+
+
+def gaussian_nll_logvar(y_pred, y, log_var):
+    """Torch clamps the variance at eps=1e-6: a reference only for exp(log_var) >= 1e-6."""
+    y_pred_t, y_t, log_var_t = _broadcast(y_pred, y, log_var)
+    return F.gaussian_nll_loss(y_pred_t, y_t, torch.exp(log_var_t), full=True).item()
+
+
+def gaussian_nll_logvar_grad(y_pred, y, log_var):
+    y_pred_t, y_t, log_var_t = _broadcast(y_pred, y, log_var)
+    y_pred_t.requires_grad_(True)
+    log_var_t.requires_grad_(True)
+    loss = F.gaussian_nll_loss(y_pred_t, y_t, torch.exp(log_var_t), full=True, reduction="sum")
+    d_y_pred, d_log_var = torch.autograd.grad(loss, (y_pred_t, log_var_t))
+    return d_y_pred.numpy(), d_log_var.numpy()
+
+
+def soft_cross_entropy(z, q):
+    return F.cross_entropy(_t(z), _t(q)).item()
+
+
+def smoothed_cross_entropy(z, y, epsilon):
+    return F.cross_entropy(_t(z), torch.as_tensor(np.asarray(y), dtype=torch.long), label_smoothing=epsilon).item()
+
+
+def entropy(q):
+    q_t = _t(q)
+    return torch.distributions.Categorical(probs=q_t).entropy().mean().item()
+
+
+def kl_divergence(q, p):
+    """F.kl_div on rows: a 1-D q is one row (batchmean would divide by C)."""
+    q_t, p_t = _t(q), _t(p)
+    if q_t.dim() == 1:
+        q_t, p_t = q_t[None, :], p_t[None, :]
+    return F.kl_div(torch.log(p_t), q_t, reduction="batchmean").item()
+
+
+def softmax_regression_grad(X, y, W, b):
+    W_t, b_t = _t(W).requires_grad_(True), _t(b).requires_grad_(True)
+    labels = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    loss = F.cross_entropy(_t(X) @ W_t + b_t, labels)
+    d_w, d_b = torch.autograd.grad(loss, (W_t, b_t))
+    return d_w.numpy(), d_b.numpy()
+
+
+def temperature_nll_slope(z, y, temperature):
+    """d/dT of the mean cross-entropy of z / T: zero at the maximum-likelihood temperature."""
+    t = torch.tensor(float(temperature), dtype=torch.float64, requires_grad=True)
+    loss = F.cross_entropy(_t(z) / t, torch.as_tensor(np.asarray(y), dtype=torch.long))
+    (slope,) = torch.autograd.grad(loss, t)
+    return slope.item()
+
+
+def smoothed_targets(y, num_classes, epsilon):
+    """The target rows torch's label smoothing uses, read off autograd: at z = 0 the gradient of
+    the summed F.cross_entropy(z, y, label_smoothing=epsilon) is softmax(0) - q = 1/C - q."""
+    labels = torch.as_tensor(np.asarray(y), dtype=torch.long).reshape(-1)
+    z = torch.zeros((labels.numel(), int(num_classes)), dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(F.cross_entropy(z, labels, label_smoothing=epsilon, reduction="sum"), z)
+    return (1.0 / num_classes - grad).numpy()

@@ -127,6 +127,10 @@ def encode_result(value):
         return {"kind": "none"}
     if isinstance(value, str):
         return {"kind": "unsupported", "type": "str"}
+    if isinstance(value, tuple) and _short_sequence(value):
+        # A tuple of results, such as the (dW, db) of a gradient: each item on its own, even when
+        # the items have one shape (np.asarray would stack them into one array).
+        return {"kind": "seq", "items": [encode_result(v) for v in value]}
     try:
         arr = np.asarray(value)
     except Exception as exc:  # a student object that refuses conversion, or a ragged tuple
