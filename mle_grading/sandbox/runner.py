@@ -73,6 +73,13 @@ class SandboxLimits(Configurable):
 Limits = SandboxLimits  # the name the benchmark and older code use
 
 
+def configured_limits(course_root):
+    """The limits as the course's configuration (nbgrader_config.py, course_config.py) sets them."""
+    from traitlets.config.loader import PyFileConfigLoader
+    config = PyFileConfigLoader("nbgrader_config.py", path=os.path.abspath(course_root)).load_config()
+    return SandboxLimits(config=config)
+
+
 def _python_roots():
     roots = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
     return sorted(r for r in roots if not r.startswith("/usr"))
