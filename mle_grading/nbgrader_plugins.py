@@ -232,8 +232,8 @@ def feedback_pages_only(assignment, student, notebooks):
     release_feedback publishes every *.html there; a student's own `page.html`
     would be released as feedback. These are copies (autograded/ keeps the files).
     """
-    # release_feedback reads timestamp.txt to name the feedback; it is nbgrader's copy, kept.
-    pages = {os.path.splitext(os.path.basename(p))[0] + ".html" for p in notebooks} | {"timestamp.txt"}
+    # release_feedback reads these two to name the released pages; they are nbgrader's own copies, kept.
+    pages = {os.path.splitext(os.path.basename(p))[0] + ".html" for p in notebooks} | {"timestamp.txt", "submission_secret.txt"}
     for folder in {_feedback_folder(p) for p in notebooks}:
         for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
             for name in filenames:
