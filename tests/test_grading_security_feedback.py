@@ -8,9 +8,10 @@ One real `nbgrader autograde` and `generate_feedback` of three students:
   its solutions), links to the gradebook and the source, a hard link, a FIFO, and a
   page of its own named like feedback.
 
-Before this change the linker's linked notebook was graded as the source's (full
-marks), the FIFO stopped nbgrader's copy for good, the links' targets were copied into
-autograded/ and feedback/, and the scripter's markdown reached the page as live HTML.
+Before this change the linker's linked notebook was read through the link (the
+source's, with its solutions), the FIFO made nbgrader's copy of extra files fail the
+student's whole assignment, the links' targets were copied into autograded/ and
+feedback/, and the scripter's markdown reached the page as live HTML.
 """
 import glob
 import os
