@@ -11,6 +11,7 @@ base) is covered by an empty read-only tmpfs, and only the allowed packages'
 own files are mounted back into it. SciPy, scikit-learn, torch, or anything an
 administrator installs later, is absent whatever path a student adds to sys.path.
 """
+import functools
 import glob
 import os
 import re
@@ -67,8 +68,9 @@ def allowed_distributions(roots=ALLOWED_DISTRIBUTIONS):
     return found
 
 
+@functools.lru_cache(maxsize=1)
 def allowed_site_entries():
-    """Sorted host paths (top-level files and folders of site dirs) the sandbox shows."""
+    """Sorted host paths (top-level files and folders of site dirs) the sandbox shows (once per process)."""
     entries = set()
     for dist in allowed_distributions().values():
         base = os.path.realpath(str(dist.locate_file("")))
@@ -79,7 +81,7 @@ def allowed_site_entries():
             entry = os.path.join(base, parts[0])
             if os.path.exists(entry):
                 entries.add(entry)
-    return sorted(entries)
+    return tuple(sorted(entries))
 
 
 def site_directories(roots):
