@@ -14,7 +14,8 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     OverwriteKernelspec, SaveAutoGrades)
 
 from mle_grading.nbgrader_plugins import (RebuildSubmission, StripHiddenTests, TrustedGrading, course_db_url,
-                                          set_aside_unreadable_notebooks)
+                                          feedback_pages_only, set_aside_unreadable_notebooks)
+from mle_grading.sanitize import SanitizeStudentContent
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads the config)
 
@@ -33,17 +34,48 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # student deleted, edited or re-labelled), then decide
 # every test cell by a trusted check against the sandboxed submission.
 c.Autograde.sanitize_preprocessors = [ClearOutput, OverwriteKernelspec, RebuildSubmission, CheckCellMetadata]
-c.Autograde.autograde_preprocessors = [TrustedGrading, IgnorePattern, ClearMetadataPreprocessor,
+c.Autograde.autograde_preprocessors = [TrustedGrading, SanitizeStudentContent, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties,
                                        CheckCellMetadata]
 c.Autograde.pre_convert_hook = set_aside_unreadable_notebooks
-c.TrustedGrading.cell_timeout = 30.0
-c.TrustedGrading.call_timeout = 10.0
-c.TrustedGrading.memory_limit = 3_000_000_000
 c.TrustedGrading.report_directory = os.path.join(ROOT, "grading_reports")
 
-# Feedback: never show hidden tests (nbgrader issues 917 and 1363).
-c.GenerateFeedback.preprocessors = [StripHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+# Every limit of grading one notebook (README, "Grading limits"; tests/test_grading_security_limits.py
+# checks that table against these traits). The sandbox uid range must hold no account: checked at start.
+c.SandboxLimits.memory_bytes = 3_000_000_000          # address space
+c.SandboxLimits.processes = 64                        # processes of the sandbox's uid
+c.SandboxLimits.open_files = 256
+c.SandboxLimits.file_bytes = 64 * 1024 * 1024         # largest file written
+c.SandboxLimits.cpu_seconds = 600
+c.SandboxLimits.home_bytes = 128 * 1024 * 1024        # private home (tmpfs)
+c.SandboxLimits.tmp_bytes = 64 * 1024 * 1024          # private /tmp (tmpfs)
+c.SandboxLimits.cell_timeout = 30.0
+c.SandboxLimits.call_timeout = 10.0
+c.SandboxLimits.notebook_timeout = 300.0              # all student code of one notebook together
+c.SandboxLimits.cell_text_bytes = 20_000              # printed text kept per cell
+c.SandboxLimits.cell_images = 8                       # figures kept per cell
+c.SandboxLimits.image_bytes = 1024 * 1024             # largest figure kept
+c.SandboxLimits.notebook_output_bytes = 8 * 1024 * 1024
+c.SandboxLimits.reply_bytes = 64 * 1024 * 1024        # largest message from the sandbox
+c.SandboxLimits.submission_files = 200                # files of a submission shown in the sandbox home
+c.SandboxLimits.submission_file_bytes = 16 * 1024 * 1024
+c.SandboxLimits.startup_timeout = 120.0               # interpreter start and imports
+c.SandboxLimits.max_restarts = 6                      # restarts after a cell hangs or kills its process
+c.SandboxLimits.uid_base = 1_900_000_000
+c.SandboxLimits.uid_slots = 4000
+c.SandboxLimits.seccomp = True
+
+# Feedback: never show hidden tests (nbgrader issues 917 and 1363), nor a student's
+# script; feedback/ holds the notebooks' pages only (release_feedback publishes every *.html).
+c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentContent, GetGrades, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.post_convert_hook = feedback_pages_only
+c.HTMLExporter.sanitize_html = True
+
+# The exchange (docs/exchange.md): collect copies only the student's own regular
+# files, refuses folders posing as another student, and trusts the kernel's clock.
+c.ExchangeFactory.collect = "mle_grading.exchange.CourseExchangeCollect"
+c.ExchangeFactory.release_assignment = "mle_grading.exchange.CourseExchangeReleaseAssignment"
+c.ExchangeFactory.release_feedback = "mle_grading.exchange.CourseExchangeReleaseFeedback"
 
 # Validation (instructor's `nbgrader validate` and students' Validate button).
 c.Execute.timeout = 120

@@ -15,14 +15,15 @@ import time
 
 import nbformat
 from nbformat.v4 import new_output
-from traitlets import Float, Integer, Unicode
+from traitlets import Unicode
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader import utils
 
 from . import checks
+from .submission_files import keep_only_own_files
 from .sandbox import SandboxSession, SandboxStudent
-from .sandbox.runner import Limits
+from .sandbox.runner import SandboxLimits
 
 def course_db_url():
     """The gradebook: PostgreSQL for large classes via MLE_GRADING_DB_URL, else SQLite in the course root."""
@@ -48,11 +49,7 @@ class TrustedGrading(NbGraderPreprocessor):
     which nbgrader's SaveAutoGrades scores 0).
     """
 
-    cell_timeout = Float(30.0, help="Seconds one submission cell may run.").tag(config=True)
-    call_timeout = Float(10.0, help="Seconds one call of a student function may run.").tag(config=True)
-    memory_limit = Integer(3_000_000_000, help="Address-space limit of the sandbox, bytes.").tag(config=True)
-    process_limit = Integer(64, help="Processes the sandbox may hold.").tag(config=True)
-    notebook_budget = Float(300.0, help="Seconds all checks of one notebook may spend in student code.").tag(config=True)
+    # Every limit of the sandbox is a trait of SandboxLimits (c.SandboxLimits.* in course_config.py).
     report_directory = Unicode("grading_reports", help="Where one JSON report per graded notebook goes.").tag(config=True)
     course_secret_file = Unicode("", help="File holding the course secret that seeds each student's hidden inputs "
                                           "(else $MLE_GRADING_COURSE_SECRET_FILE or $MLE_GRADING_COURSE_SECRET; "
@@ -66,8 +63,7 @@ class TrustedGrading(NbGraderPreprocessor):
         directory = resources.get("metadata", {}).get("path")
         started = time.perf_counter()
         cells = student_cells(nb)
-        limits = Limits(memory_bytes=self.memory_limit, processes=self.process_limit,
-                        cell_timeout=self.cell_timeout, call_timeout=self.call_timeout)
+        limits = SandboxLimits(parent=self)
         session = SandboxSession([c.source for _, c in cells], directory, limits)
         report = {"student": student_id, "assignment": assignment_id, "notebook": notebook_id,
                   "checks": {}, "problems": []}
@@ -79,7 +75,7 @@ class TrustedGrading(NbGraderPreprocessor):
             except Exception as exc:  # the worker could not even finish its cells
                 report["problems"].append(f"the notebook's code could not be run: {exc}")
                 self.log.warning("%s/%s: the notebook's code could not be run: %s", student_id, notebook_id, exc)
-            student = SandboxStudent(session, self.notebook_budget)
+            student = SandboxStudent(session)
             for cell in nb.cells:
                 if not utils.is_grade(cell):
                     continue
@@ -89,6 +85,8 @@ class TrustedGrading(NbGraderPreprocessor):
                     message = f"no trusted check is registered for test cell {grade_id!r}"
                     self.log.error("%s/%s: %s", student_id, notebook_id, message)
                     report["problems"].append(message)
+                elif session.out_of_time:
+                    message = "the notebook's code used up its time budget, so this test could not be run"
                 elif session.proc is None and session.restarts >= limits.max_restarts:
                     message = "the notebook's code could not be run, so this test could not pass"
                 else:
@@ -127,11 +125,23 @@ def _failed(message):
 
 
 def _cell_outputs(report):
-    """The submission's own printed output, as plain text only (never HTML from student code)."""
+    """The submission's own outputs as plain nbgrader shows them: printed text and PNG figures.
+
+    Only plain text and PNG images ever come back from the sandbox (validated in
+    SandboxSession), so no HTML or script written by student code reaches a page.
+    """
     if not report:
         return []
     outputs = []
-    if report.get("stdout"):
+    for item in report.get("outputs", ()):
+        if item["type"] == "stream":
+            outputs.append(new_output("stream", name="stdout", text=item["text"]))
+        elif item["type"] == "image/png":
+            outputs.append(new_output("display_data", data={"image/png": item["data"],
+                                                            "text/plain": "<Figure>"}))
+        elif item["type"] == "text/plain":
+            outputs.append(new_output("display_data", data={"text/plain": item["text"]}))
+    if not report.get("outputs") and report.get("stdout"):
         outputs.append(new_output("stream", name="stdout", text=report["stdout"]))
     if report.get("error"):
         outputs.append(new_output("stream", name="stdout", text=f"[this cell raised] {report['error']}\n"))
@@ -176,7 +186,21 @@ def set_aside_unreadable_notebooks(assignment, student, notebooks):
     overwritten) and a valid placeholder that says why takes its place, so the
     student's other notebooks are graded and this one scores 0.
     """
+    not_own = {}
+    for submission in sorted({os.path.dirname(os.path.abspath(p)) for p in notebooks}):
+        # First of all: nothing a submission links to is read (submission_files.py).
+        moved = keep_only_own_files(submission, log=lambda m: print(f"[mle_grading] {m}", flush=True))
+        not_own.update({os.path.join(submission, name): why for name, why in moved.items()})
     for path in notebooks:
+        path = os.path.abspath(path)
+        if not os.path.lexists(path):
+            why = not_own.get(path) or next((w for p, w in not_own.items() if path.startswith(p + os.sep)),
+                                            "not found")
+            _write_placeholder(path, f"the submitted notebook was {why}, not the student's own file; "
+                                     "it was set aside and not read")
+            UNREADABLE[(_student_of(path), os.path.splitext(os.path.basename(path))[0])] = \
+                f"{why}: set aside, not read"
+            continue
         reason = _unreadable_reason(path)
         if not reason:
             continue
@@ -194,14 +218,49 @@ def set_aside_unreadable_notebooks(assignment, student, notebooks):
             n += 1
             kept = f"{path}.unreadable-{n}"
         os.rename(path, kept)
-        placeholder = nbformat.v4.new_notebook()
-        placeholder.metadata[PLACEHOLDER_KEY] = reason
-        placeholder.cells.append(nbformat.v4.new_markdown_cell(
-            f"**This notebook could not be read when it was graded**, so it scores 0.\n\n"
-            f"Reason: `{reason}`\n\nThe file as submitted is kept as `{os.path.basename(kept)}`."))
-        nbformat.write(placeholder, path)
+        _write_placeholder(path, f"{reason}. The file as submitted is kept as `{os.path.basename(kept)}`.")
         print(f"[mle_grading] {who}/{nb_id}: not a valid notebook, scored 0 ({reason}); "
               f"the submitted file is kept as {kept}", flush=True)
+
+
+def _write_placeholder(path, reason):
+    placeholder = nbformat.v4.new_notebook()
+    placeholder.metadata[PLACEHOLDER_KEY] = reason
+    placeholder.cells.append(nbformat.v4.new_markdown_cell(
+        f"**This notebook could not be read when it was graded**, so it scores 0.\n\nReason: {reason}"))
+    nbformat.write(placeholder, path)
+
+
+def feedback_pages_only(assignment, student, notebooks):
+    """post_convert_hook of generate_feedback: feedback/ holds the notebooks' pages and nothing else.
+
+    nbgrader copies every other file of a submission into feedback/, and
+    release_feedback publishes every *.html there; a student's own `page.html`
+    would be released as feedback. These are copies (autograded/ keeps the files).
+    """
+    # release_feedback reads these two to name the released pages; they are nbgrader's own copies, kept.
+    pages = {os.path.splitext(os.path.basename(p))[0] + ".html" for p in notebooks} | {"timestamp.txt", "submission_secret.txt"}
+    for folder in {_feedback_folder(p) for p in notebooks}:
+        for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                if dirpath != folder or name not in pages or os.path.islink(path):
+                    os.remove(path)
+                    print(f"[mle_grading] {path}: not a feedback page, removed from feedback/", flush=True)
+            for name in dirnames:
+                path = os.path.join(dirpath, name)
+                if os.path.islink(path):
+                    os.remove(path)
+                elif not os.listdir(path):
+                    os.rmdir(path)
+
+
+def _feedback_folder(notebook_path):
+    # .../autograded/<student>/<assignment>/<nb>.ipynb -> .../feedback/<student>/<assignment>
+    assignment_dir = os.path.dirname(os.path.abspath(notebook_path))
+    student_dir = os.path.dirname(assignment_dir)
+    course = os.path.dirname(os.path.dirname(student_dir))
+    return os.path.join(course, "feedback", os.path.basename(student_dir), os.path.basename(assignment_dir))
 
 
 class RebuildSubmission(NbGraderPreprocessor):

@@ -54,8 +54,6 @@ MIN_CHUNK = 20                    # students; an nbgrader start costs ~8 s (nbgr
 TRANSIENT = ("database is locked", "database table is locked", "could not serialize access",
              "deadlock detected", "server closed the connection", "could not connect to server",
              "connection to server", "terminating connection")
-# mle_grading.sandbox.runner.sandbox_uid(): 61000 + pid % 4000 of the grading process.
-SANDBOX_UID_SLOTS = 4000
 
 
 def submitted_students(course_root, assignment):
@@ -139,6 +137,9 @@ class _Shard:
 class _Grader:
     def __init__(self, course_root, assignment, workers, log_path, progress, force, db_url, nbgrader=None):
         self.root = os.path.abspath(course_root)
+        # Sandbox uids are uid_base + pid % uid_slots (sandbox.runner.sandbox_uid), as the course configures them.
+        from .sandbox.runner import configured_limits
+        self.uid_slots = configured_limits(self.root).uid_slots
         self.assignment = assignment
         self.workers = workers
         self.log_path = log_path
@@ -188,8 +189,8 @@ class _Grader:
                                         stderr=subprocess.STDOUT, text=True, errors="replace",
                                         start_new_session=True)
                 # Its sandboxes' uid comes from its pid: never the same as a live worker's.
-                slot = proc.pid % SANDBOX_UID_SLOTS
-                if all(p % SANDBOX_UID_SLOTS != slot for p in self.live):
+                slot = proc.pid % self.uid_slots
+                if all(p % self.uid_slots != slot for p in self.live):
                     self.live[proc.pid] = proc
                     return proc
             # Killed before it imported anything, let alone graded.

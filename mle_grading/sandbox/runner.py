@@ -25,32 +25,59 @@ WORKER = os.path.join(HERE, "worker.py")
 WIRE = os.path.join(os.path.dirname(HERE), "wire.py")
 BLOCKED_PACKAGE = os.path.join(HERE, "blocked_package")
 
-# Libraries the sandbox does not see: the answers must be NumPy's and the student's.
-HIDDEN_PACKAGES = ("torch", "functorch", "torchgen", "scipy", "sklearn", "jax", "jaxlib",
-                   "tensorflow", "mle_grading", "nbgrader", "sqlalchemy", "alembic")
+# Names that get the explanatory ImportError of blocked_package instead of a bare
+# ModuleNotFoundError (the allow-list in packages.py is what keeps them out).
+EXPLAINED_ABSENT = ("torch", "scipy", "sklearn", "jax", "tensorflow", "mle_grading", "nbgrader")
 
 MAX_REPLY = 64 * 1024 * 1024
-MAX_FILES = 200
-MAX_FILE_BYTES = 16 * 1024 * 1024
+
+from . import packages, seccomp  # noqa: E402
+from traitlets import Bool, Float, Integer  # noqa: E402
+from traitlets.config import Configurable  # noqa: E402
 
 
 class SandboxUnavailable(RuntimeError):
-    """The machine lacks what the sandbox needs (bubblewrap)."""
+    """The machine lacks what the sandbox needs (bubblewrap), or its set-up is unsafe."""
 
 
-class Limits:
-    def __init__(self, memory_bytes=3_000_000_000, processes=64, file_bytes=64 * 1024 * 1024,
-                 cpu_seconds=600, home_bytes=128 * 1024 * 1024, cell_timeout=30.0, call_timeout=10.0,
-                 max_restarts=6, startup_timeout=120.0):
-        self.memory_bytes = memory_bytes
-        self.processes = processes
-        self.file_bytes = file_bytes
-        self.cpu_seconds = cpu_seconds
-        self.home_bytes = home_bytes
-        self.cell_timeout = cell_timeout
-        self.call_timeout = call_timeout
-        self.max_restarts = max_restarts
-        self.startup_timeout = startup_timeout
+class SandboxLimits(Configurable):
+    """Every limit of grading one notebook, in one place: set them as c.SandboxLimits.* in course_config.py."""
+
+    memory_bytes = Integer(3_000_000_000, help="Address-space limit of the sandbox (RLIMIT_AS), bytes.").tag(config=True)
+    processes = Integer(64, help="Processes the sandbox's uid may hold (RLIMIT_NPROC).").tag(config=True)
+    file_bytes = Integer(64 * 1024 * 1024, help="Largest file the sandbox may write (RLIMIT_FSIZE), bytes.").tag(config=True)
+    open_files = Integer(256, help="Open files per sandbox process (RLIMIT_NOFILE).").tag(config=True)
+    cpu_seconds = Integer(600, help="CPU seconds of the sandbox (RLIMIT_CPU).").tag(config=True)
+    home_bytes = Integer(128 * 1024 * 1024, help="Size of the sandbox's private home (tmpfs), bytes.").tag(config=True)
+    tmp_bytes = Integer(64 * 1024 * 1024, help="Size of the sandbox's private /tmp (tmpfs), bytes.").tag(config=True)
+    cell_timeout = Float(30.0, help="Seconds one submission cell may run.").tag(config=True)
+    call_timeout = Float(10.0, help="Seconds one call of a student function may run.").tag(config=True)
+    notebook_timeout = Float(300.0, help="Seconds one notebook may spend in student code in all: every cell, "
+                             "re-runs after a hang or crash, and every call of the checks.").tag(config=True)
+    startup_timeout = Float(120.0, help="Seconds the sandbox's interpreter may take to start (imports).").tag(config=True)
+    max_restarts = Integer(6, help="Times a notebook's process is restarted after a cell hangs or kills it.").tag(config=True)
+    submission_files = Integer(200, help="Most files of a submission shown in the sandbox home.").tag(config=True)
+    submission_file_bytes = Integer(16 * 1024 * 1024, help="Largest submission file shown in the sandbox home, bytes.").tag(config=True)
+    reply_bytes = Integer(MAX_REPLY, help="Largest message the sandbox may send, bytes.").tag(config=True)
+    cell_text_bytes = Integer(20_000, help="Printed text kept per cell (stdout, the error line), characters.").tag(config=True)
+    cell_images = Integer(8, help="Figures kept per cell.").tag(config=True)
+    image_bytes = Integer(1024 * 1024, help="Largest figure kept (PNG), bytes.").tag(config=True)
+    notebook_output_bytes = Integer(8 * 1024 * 1024, help="All outputs kept for one notebook, bytes.").tag(config=True)
+    uid_base = Integer(1_900_000_000, help="First uid of the sandbox's uid range (grading as root). Above every "
+                       "range Debian, systemd (DynamicUser 61184-65519, nspawn up to 1879048191) and useradd "
+                       "give out; checked against the password and group databases.").tag(config=True)
+    uid_slots = Integer(4000, help="Size of the sandbox uid range: one uid per grading process (pid mod slots).").tag(config=True)
+    seccomp = Bool(True, help="Apply the seccomp filter of sandbox/seccomp.py (x86_64 only).").tag(config=True)
+
+
+Limits = SandboxLimits  # the name the benchmark and older code use
+
+
+def configured_limits(course_root):
+    """The limits as the course's configuration (nbgrader_config.py, course_config.py) sets them."""
+    from traitlets.config.loader import PyFileConfigLoader
+    config = PyFileConfigLoader("nbgrader_config.py", path=os.path.abspath(course_root)).load_config()
+    return SandboxLimits(config=config)
 
 
 def _python_roots():
@@ -58,7 +85,32 @@ def _python_roots():
     return sorted(r for r in roots if not r.startswith("/usr"))
 
 
-def sandbox_command(files, limits):
+def _mount_parents(cmd, path, made):
+    # bwrap would create the parents of a mount point private (0700) to root.
+    parts = path.strip("/").split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        parent = "/" + "/".join(parts[:i])
+        if parent not in made and parent not in ("/usr",):
+            cmd += ["--perms", "0755", "--dir", parent]
+            made.add(parent)
+
+
+def _allowed_packages_mounts(roots):
+    """Mask every site folder with an empty tmpfs, then mount the allowed packages back."""
+    cmd = []
+    sites = packages.site_directories(roots)
+    for site_dir in sites:
+        cmd += ["--perms", "0755", "--tmpfs", site_dir]
+    for entry in packages.allowed_site_entries():
+        cmd += ["--ro-bind", entry, entry]
+    for site_dir in sites:
+        for name in EXPLAINED_ABSENT:
+            cmd += ["--ro-bind", BLOCKED_PACKAGE, os.path.join(site_dir, name)]
+        cmd += ["--remount-ro", site_dir]
+    return cmd
+
+
+def sandbox_command(files, limits, seccomp_fd=None):
     """The bwrap command line; `files` maps names in the home to host paths."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -82,21 +134,13 @@ def sandbox_command(files, limits):
             cmd += ["--ro-bind", etc, etc]
     # /tmp first: the Python installation may itself live under /tmp (a CI clone),
     # and a later mount would hide it.
-    cmd += ["--perms", "1777", "--size", str(64 * 1024 * 1024), "--tmpfs", "/tmp"]
+    cmd += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     made = set()
-    for root in _python_roots():
-        # bwrap would create the parents of a mount point private (0700) to root.
-        parts = root.strip("/").split("/")[:-1]
-        for i in range(1, len(parts) + 1):
-            parent = "/" + "/".join(parts[:i])
-            if parent not in made and parent not in ("/usr",):
-                cmd += ["--perms", "0755", "--dir", parent]
-                made.add(parent)
+    roots = _python_roots()
+    for root in roots:
+        _mount_parents(cmd, root, made)
         cmd += ["--ro-bind", root, root]
-    for site in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
-        for pkg in HIDDEN_PACKAGES:
-            if os.path.isdir(os.path.join(site, pkg)):
-                cmd += ["--ro-bind", BLOCKED_PACKAGE, os.path.join(os.path.realpath(site), pkg)]
+    cmd += _allowed_packages_mounts(roots)
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--size", str(limits.home_bytes), "--tmpfs", "/home/student",
             "--dir", "/opt/grader",
@@ -113,14 +157,18 @@ def sandbox_command(files, limits):
     env = {"HOME": "/home/student", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
            "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "NBGRADER_EXECUTION": "autograde"}
+           "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "NBGRADER_EXECUTION": "autograde",
+           "MLE_GRADING_CAPS": wire.dumps({"text": limits.cell_text_bytes, "images": limits.cell_images,
+                                           "image_bytes": limits.image_bytes})}
     for key, value in env.items():
         cmd += ["--setenv", key, value]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     cmd += ["--"]
     if as_root:
         # As root, bwrap needs no user namespace; the worker then drops to a real
         # unprivileged uid of its own, so that RLIMIT_NPROC applies (root is exempt).
-        uid = str(sandbox_uid())
+        uid = str(sandbox_uid(limits))
         cmd += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
                 "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
     cmd += [os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/worker.py"]
@@ -147,21 +195,53 @@ def _matplotlib_font_cache():
     return _FONT_CACHE
 
 
-def sandbox_uid():
+_CHECKED_UID_RANGES = set()
+
+
+def check_uid_range(limits):
+    """Refuse a sandbox uid range that holds a real account or group (password and group databases)."""
+    import grp
+    import pwd
+    first, last = limits.uid_base, limits.uid_base + limits.uid_slots - 1
+    if (first, last) in _CHECKED_UID_RANGES:
+        return
+    if first < 65536 or last >= 2 ** 32 - 1:
+        raise SandboxUnavailable(f"the sandbox uid range {first}-{last} must lie within 65536..4294967294, "
+                                 "above every account range (set c.SandboxLimits.uid_base)")
+    taken = sorted({u.pw_uid for u in pwd.getpwall() if first <= u.pw_uid <= last}
+                   | {g.gr_gid for g in grp.getgrall() if first <= g.gr_gid <= last})
+    if taken:
+        raise SandboxUnavailable(
+            f"the sandbox uid range {first}-{last} holds real accounts or groups ({taken[:5]}): a student's "
+            "code would run as them; move it with c.SandboxLimits.uid_base in course_config.py")
+    _CHECKED_UID_RANGES.add((first, last))
+
+
+def sandbox_uid(limits=None):
     """An unprivileged uid with no account, one per grading process (parallel workers differ)."""
-    return 61000 + os.getpid() % 4000
+    limits = limits or SandboxLimits()
+    check_uid_range(limits)
+    return limits.uid_base + os.getpid() % limits.uid_slots
 
 
-def submission_files(directory):
-    """The submission's own regular files to show in the sandbox home (never links)."""
+def submission_files(directory, limits=None):
+    """The submission's own regular files to show in the sandbox home.
+
+    Never a symbolic link, a hard link (a file with a second name may be someone
+    else's), a device, a FIFO or a socket: lstat decides, so nothing is followed.
+    """
+    import stat
+    limits = limits or SandboxLimits()
     files = {}
-    if not directory or not os.path.isdir(directory):
+    if not directory or os.path.islink(directory) or not os.path.isdir(directory):
         return files
-    for name in sorted(os.listdir(directory))[:MAX_FILES]:
+    for name in sorted(os.listdir(directory))[:limits.submission_files]:
+        if "/" in name or name.startswith("."):
+            continue
         path = os.path.join(directory, name)
-        if os.path.isfile(path) and not os.path.islink(path) and os.path.getsize(path) <= MAX_FILE_BYTES:
-            if "/" not in name and not name.startswith("."):
-                files[name] = path
+        info = os.lstat(path)
+        if stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and info.st_size <= limits.submission_file_bytes:
+            files[name] = path
     return files
 
 
@@ -172,7 +252,7 @@ def _apply_limits(limits):
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     return preexec
 
@@ -184,18 +264,71 @@ class _Dead(Exception):
 
 
 class SandboxSession:
-    """One worker process, restarted (skipping the cell at fault) when it hangs or dies."""
+    """One worker process, restarted (skipping the cell at fault) when it hangs or dies.
+
+    All time spent in student code (every cell, every re-run after a restart, and
+    every call) draws on one budget, `limits.notebook_timeout`: once it is spent,
+    no cell or call runs any more, however many cells the notebook has.
+    """
 
     def __init__(self, cells, directory=None, limits=None):
         self.cells = list(cells)
-        self.limits = limits or Limits()
-        self.files = submission_files(directory)
+        self.limits = limits or SandboxLimits()
+        self.files = submission_files(directory, self.limits)
         self.skip = {}           # cell index -> why it was skipped
-        self.cell_reports = {}   # cell index -> {"stdout", "stderr", "error"}
+        self.cell_reports = {}   # cell index -> {"stdout", "stderr", "error", "outputs"}
         self.restarts = 0
         self.proc = None
         self._buffer = b""
         self.timings = {"start": 0.0, "cells": 0.0, "calls": 0.0}
+        self.student_seconds = 0.0   # wall time spent in student code, against notebook_timeout
+        self.out_of_time = False
+        self.output_bytes = 0        # figures and text kept, against notebook_output_bytes
+
+    def _cell_report(self, event):
+        """One cell's printed text and display outputs, validated: plain text and PNG images only."""
+        import base64
+        import binascii
+        caps = self.limits
+        report = {k: str(event.get(k) or "")[:caps.cell_text_bytes] for k in ("stdout", "stderr", "error")}
+        outputs = []
+        raw = event.get("outputs")
+        for item in (raw if isinstance(raw, list) else [])[:4 * caps.cell_images]:
+            if not isinstance(item, dict):
+                continue
+            kind = item.get("type")
+            if kind == "image/png" and isinstance(item.get("data"), str):
+                if sum(o["type"] == "image/png" for o in outputs) >= caps.cell_images:
+                    continue
+                try:
+                    data = base64.b64decode(item["data"], validate=True)
+                except (binascii.Error, ValueError):
+                    continue
+                if not data.startswith(b"\x89PNG\r\n\x1a\n") or len(data) > caps.image_bytes:
+                    continue
+                if self.output_bytes + len(item["data"]) > caps.notebook_output_bytes:
+                    continue
+                self.output_bytes += len(item["data"])
+                outputs.append({"type": "image/png", "data": base64.b64encode(data).decode("ascii")})
+            elif kind in ("stream", "text/plain") and isinstance(item.get("text"), str):
+                text = item["text"][:caps.cell_text_bytes]
+                if self.output_bytes + len(text) > caps.notebook_output_bytes:
+                    continue
+                self.output_bytes += len(text)
+                outputs.append({"type": kind, "text": text})
+        report["outputs"] = outputs
+        return report
+
+    def budget_left(self):
+        return self.limits.notebook_timeout - self.student_seconds
+
+    def _in_student_code(self, timeout):
+        """The wait for one reply, bounded by the notebook's remaining budget as well."""
+        left = self.budget_left()
+        if left <= 0:
+            self.out_of_time = True
+            raise _Dead("budget", "the notebook's time budget for student code is used up")
+        return min(timeout, left)
 
     # -- process handling -------------------------------------------------------
     def start(self):
@@ -210,7 +343,13 @@ class SandboxSession:
                 first = True
                 while True:
                     # The worker's own start-up (imports) has a generous limit of its own.
-                    event = self._receive(self.limits.startup_timeout if first else self.limits.cell_timeout)
+                    wait = self.limits.startup_timeout if first else self._in_student_code(self.limits.cell_timeout)
+                    waited = time.perf_counter()
+                    try:
+                        event = self._receive(wait)
+                    finally:
+                        if not first:
+                            self.student_seconds += time.perf_counter() - waited
                     first = False
                     kind = event.get("event") if isinstance(event, dict) else None
                     if kind == "cell_start":
@@ -218,8 +357,7 @@ class SandboxSession:
                     elif kind == "cell_done":
                         idx = event.get("index")
                         if isinstance(idx, int):
-                            self.cell_reports[idx] = {k: str(event.get(k) or "")[:20_000]
-                                                      for k in ("stdout", "stderr", "error")}
+                            self.cell_reports[idx] = self._cell_report(event)
                         current = None
                     elif kind == "ready":
                         self.timings["cells"] += time.perf_counter() - t1
@@ -229,19 +367,41 @@ class SandboxSession:
             except _Dead as dead:
                 self.timings["cells"] += time.perf_counter() - t1
                 self.kill()
+                if dead.kind == "timeout" and self.budget_left() <= 0:
+                    dead, self.out_of_time = _Dead("budget", "the notebook's time budget for student code is used up"), True
+                if dead.kind == "budget":
+                    for index in range(len(self.cells)):
+                        if index not in self.cell_reports and index not in self.skip:
+                            self.skip[index] = "was not run: the notebook's time budget for student code was used up"
+                    raise dead
                 if not isinstance(current, int) or current in self.skip or self.restarts >= self.limits.max_restarts:
                     raise
                 reason = ("did not finish within the time limit" if dead.kind == "timeout"
                           else f"stopped the notebook's process ({dead})")
                 self.skip[current] = reason
-                self.cell_reports[current] = {"stdout": "", "stderr": "", "error": f"This cell {reason}."}
+                self.cell_reports[current] = {"stdout": "", "stderr": "", "error": f"This cell {reason}.",
+                                              "outputs": []}
                 self.restarts += 1
 
     def _spawn(self):
         self._buffer = b""
-        self.proc = subprocess.Popen(
-            sandbox_command(self.files, self.limits), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, preexec_fn=_apply_limits(self.limits), close_fds=True)
+        read_end = None
+        if self.limits.seccomp:
+            try:
+                program = seccomp.program()
+            except seccomp.SeccompUnsupported as exc:
+                raise SandboxUnavailable(str(exc))
+            read_end, write_end = os.pipe()
+            os.write(write_end, program)   # a few hundred bytes: fits the pipe's buffer
+            os.close(write_end)
+        try:
+            self.proc = subprocess.Popen(
+                sandbox_command(self.files, self.limits, read_end), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, preexec_fn=_apply_limits(self.limits), close_fds=True,
+                pass_fds=(read_end,) if read_end is not None else ())
+        finally:
+            if read_end is not None:
+                os.close(read_end)
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -286,7 +446,7 @@ class SandboxSession:
                     code = self.proc.poll()
                     raise _Dead("crashed", f"exit status {code}" if code is not None else "closed its output")
                 self._buffer += chunk
-                if len(self._buffer) > MAX_REPLY:
+                if len(self._buffer) > self.limits.reply_bytes:
                     raise _Dead("crashed", "sent an oversized message")
         line, _, self._buffer = self._buffer.partition(b"\n")
         try:
@@ -299,6 +459,9 @@ class SandboxSession:
 
     def request(self, message):
         """Send one call; return the worker's outcome dict or raise _Dead."""
+        if self.out_of_time or self.budget_left() <= 0:
+            self.out_of_time = True
+            raise _Dead("budget", "the notebook's time budget for student code is used up")
         if self.proc is None:
             if self.restarts >= self.limits.max_restarts:
                 raise _Dead("crashed", "too many restarts")
@@ -309,12 +472,13 @@ class SandboxSession:
         t0 = time.perf_counter()
         try:
             self._send(message)
-            reply = self._receive(self.limits.call_timeout)
+            reply = self._receive(self._in_student_code(self.limits.call_timeout))
         except _Dead:
             self.kill()
             raise
         finally:
             self.timings["calls"] += time.perf_counter() - t0
+            self.student_seconds += time.perf_counter() - t0
         if not isinstance(reply, dict) or reply.get("id") != self._next_id or not isinstance(reply.get("outcome"), dict):
             self.kill()
             raise _Dead("crashed", "the worker's reply was malformed")
@@ -324,10 +488,9 @@ class SandboxSession:
 class SandboxStudent(Student):
     """A `Student` whose functions run in a `SandboxSession`."""
 
-    def __init__(self, session, budget_seconds=300.0):
+    def __init__(self, session):
         self.session = session
         self.hung = set()      # functions that timed out once: not waited for again
-        self.deadline = time.monotonic() + budget_seconds
 
     def call(self, function, *args, return_args=False, trusted_inner=None, **kwargs):
         return self._ask(function, {"function": function, "args": [wire.encode_arg(a) for a in args],
@@ -341,11 +504,13 @@ class SandboxStudent(Student):
     def _ask(self, name, message):
         if name in self.hung:
             return Outcome("timeout", message="did not return within the time limit earlier")
-        if time.monotonic() > self.deadline:
+        if self.session.out_of_time:
             return Outcome("timeout", message="the notebook's grading time budget is used up")
         try:
             outcome = self.session.request(message)
         except _Dead as dead:
+            if dead.kind == "budget":
+                return Outcome("timeout", message="the notebook's grading time budget is used up")
             if dead.kind == "timeout":
                 self.hung.add(name)
                 return Outcome("timeout", message="did not return within the time limit")

@@ -165,7 +165,8 @@ def main():
 
 def _preload():
     """Import the course's libraries before the clock of the first cell starts."""
-    for name in ("matplotlib", "matplotlib.pyplot", "sympy", "IPython.core.interactiveshell"):
+    for name in ("matplotlib", "matplotlib.pyplot", "sympy", "IPython.core.interactiveshell",
+                 "matplotlib_inline.backend_inline"):
         try:
             __import__(name)
         except Exception:
@@ -189,17 +190,91 @@ def _reap_children():
         pass
 
 
+def _output_caps():
+    try:
+        caps = wire.loads(os.environ.get("MLE_GRADING_CAPS", "{}"))
+    except Exception:
+        caps = {}
+    return {"text": int(caps.get("text", CAPTURE_LIMIT)), "images": int(caps.get("images", 8)),
+            "image_bytes": int(caps.get("image_bytes", 1024 * 1024))}
+
+
+class _CellOutputs(io.TextIOBase):
+    """A cell's outputs in order, as plain nbgrader would keep them: printed text and figures.
+
+    Printed text (stdout and the displayed value of the last expression) becomes
+    stream outputs; a displayed object becomes its PNG image if it has one, else
+    its plain-text form. HTML, JavaScript, SVG and every other rich form are
+    dropped here, and the grader checks again what comes back.
+    """
+
+    def __init__(self, caps):
+        self.caps = caps
+        self.items, self.text_size, self.images = [], 0, 0
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        text = str(text)
+        room = self.caps["text"] - self.text_size
+        if room > 0 and text:
+            piece = text[:room]
+            self.text_size += len(piece)
+            if self.items and self.items[-1]["type"] == "stream":
+                self.items[-1]["text"] += piece
+            else:
+                self.items.append({"type": "stream", "text": piece})
+        return len(text)
+
+    def display(self, data):
+        if not isinstance(data, dict):
+            return
+        png = data.get("image/png")
+        if isinstance(png, bytes):
+            import base64
+            png = base64.b64encode(png).decode("ascii")
+        if isinstance(png, str) and self.images < self.caps["images"] \
+                and len(png) <= self.caps["image_bytes"] * 4 // 3 + 4:
+            self.images += 1
+            self.items.append({"type": "image/png", "data": png.replace("\n", "")})
+        elif isinstance(data.get("text/plain"), str):
+            room = self.caps["text"] - self.text_size
+            if room > 0:
+                self.text_size += min(room, len(data["text/plain"]))
+                self.items.append({"type": "text/plain", "text": data["text/plain"][:room]})
+
+    def take(self):
+        items, self.items, self.text_size, self.images = self.items, [], 0, 0
+        return items
+
+
+def _capture_display(shell, outputs):
+    """Route IPython's displays (figures, display()) into `outputs` instead of the terminal."""
+    def publish(data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+        outputs.display(data)
+    shell.display_pub.publish = publish
+    shell.displayhook.write_output_prompt = lambda: None   # no "Out[n]:" in the printed value
+    try:
+        # Figures as a notebook shows them: the inline backend displays each at the end of its cell.
+        shell.enable_matplotlib("inline")
+    except Exception:
+        pass
+
+
 def run_cells(cells, skip):
     from IPython.core.interactiveshell import InteractiveShell
     shell = InteractiveShell.instance()
     shell.showtraceback = _make_traceback_recorder(shell)
-    out, err = _CappedText(), _CappedText()
+    outputs = _CellOutputs(_output_caps())
+    _capture_display(shell, outputs)
+    err = _CappedText()
     for index, source in enumerate(cells):
         if index in skip:
             continue
         send({"event": "cell_start", "index": index})
         _LAST_ERROR.clear()
-        sys.stdout, sys.stderr = out, err
+        sys.stdout, sys.stderr = outputs, err
         try:
             shell.run_cell(source, store_history=False, silent=False)
         except BaseException as exc:  # SystemExit, KeyboardInterrupt raised at top level
@@ -207,7 +282,9 @@ def run_cells(cells, skip):
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
             _reap_children()
-        send({"event": "cell_done", "index": index, "stdout": out.take(), "stderr": err.take(),
+        items = outputs.take()
+        send({"event": "cell_done", "index": index, "outputs": items,
+              "stdout": "".join(i["text"] for i in items if i["type"] == "stream"), "stderr": err.take(),
               "error": _LAST_ERROR[0][:2000] if _LAST_ERROR else None})
     return shell.user_ns
 

@@ -96,6 +96,14 @@ ATTACKS = [
         "    return F.mse_loss(torch.as_tensor(y_pred, dtype=torch.float64), "
         "torch.as_tensor(y, dtype=torch.float64)).item()\n")},
         what="computes the answer with torch"),
+    Case("atk-scipy-from-base-interpreter", "attack", zero=MSE_CELLS, answers={"mse_answer": (
+        "import glob, sys\n"
+        "sys.path[:0] = sorted(glob.glob(sys.base_prefix + '/lib/python3*/site-packages')\n"
+        "                      + glob.glob('/usr/lib/python3/dist-packages') + glob.glob('/opt/conda/lib/python3*/site-packages'))\n"
+        "def mse(y_pred, y):\n    from scipy.spatial.distance import sqeuclidean\n"
+        "    a, b = np.ravel(np.asarray(y_pred, float)), np.ravel(np.asarray(y, float))\n"
+        "    return sqeuclidean(a, b) / a.size\n")},
+        what="imports SciPy from the base interpreter's (or the distribution's) site-packages"),
     Case("atk-scipy-sklearn-answer", "attack", zero=MSE_CELLS, answers={"mse_answer": (
         "def mse(y_pred, y):\n    try:\n        from sklearn.metrics import mean_squared_error\n"
         "        return mean_squared_error(y, y_pred)\n    except ImportError:\n"

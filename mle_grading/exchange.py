@@ -1,0 +1,195 @@
+"""nbgrader's collect, made safe for an exchange that every student can write to.
+
+`CourseExchangeCollect` replaces nbgrader's default `ExchangeCollect`
+(course_config.py: `c.ExchangeFactory.collect`). nbgrader's own collect copies a
+student's inbound folder with `shutil.copytree`, which follows symbolic links with
+the instructor's rights, takes a folder owned by someone else than the student it
+is named for with a warning, and believes the timestamp the student wrote. Here:
+
+- **Owner.** With `CollectApp.check_owner` (nbgrader's default, True), a folder
+  `alice+mle_losses+...` that is not owned by the unix account `alice` is refused
+  (logged as an error and never collected), so nobody can pose as the later
+  submission of another student. A student with no unix account is refused too.
+- **Only files.** Only regular files with one name (no hard link), owned by the
+  student, are copied, each opened without following links (`O_NOFOLLOW`) and
+  checked again on the open descriptor; links, FIFOs and devices are skipped and
+  logged. Folders are entered only when they are real folders.
+- **The course folder is the instructor's.** Release, feedback release and
+  collect refuse an exchange course folder (or its inbound, outbound, feedback
+  folders) that is a link or is owned by anyone but the instructor running the
+  command (or root): a student who made `exchange/<course>/` first would
+  otherwise read every submission or hand out their own "release".
+- **Time.** The submission time is the one the student's nbgrader wrote (folder
+  name and timestamp.txt) only when it agrees, within `timestamp_tolerance`
+  seconds, with the time the files were last changed as the kernel recorded it
+  (the latest ctime in the folder, which no user can set back). Otherwise the
+  kernel's time is used and the disagreement logged. That time chooses the latest
+  submission, decides late penalties, and is what timestamp.txt in submitted/ says.
+"""
+import datetime
+import fnmatch
+import os
+import stat
+
+from traitlets import Float
+
+from nbgrader.exchange.default.collect import ExchangeCollect
+from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
+from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
+from nbgrader.utils import parse_utc
+
+try:
+    import pwd
+except ImportError:  # Windows, where nbgrader's exchange does not run anyway
+    pwd = None
+
+
+def kernel_time(folder):
+    """The latest ctime of the folder and everything in it, as an aware UTC datetime."""
+    latest = os.lstat(folder).st_ctime
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            latest = max(latest, os.lstat(os.path.join(dirpath, name)).st_ctime)
+    return datetime.datetime.fromtimestamp(latest, datetime.timezone.utc)
+
+
+def _as_utc(moment):
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.astimezone(datetime.timezone.utc)
+
+
+def refuse_foreign_course_folder(exchange):
+    """Fail unless the exchange's course folders that exist are real folders of the instructor's."""
+    course_path = os.path.join(exchange.root, exchange.coursedir.course_id)
+    for path in (course_path, *(os.path.join(course_path, n) for n in ("inbound", "outbound", "feedback"))):
+        if not os.path.lexists(path):
+            continue
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+            exchange.fail(f"{path} is not a folder (a link?): refusing to use it; remove it and release again")
+        if info.st_uid not in (os.geteuid(), 0):
+            exchange.fail(f"{path} is owned by uid {info.st_uid}, not by the instructor (uid {os.geteuid()}): "
+                          "someone else created it; refusing to use it (see docs/exchange.md)")
+
+
+class CourseExchangeReleaseAssignment(ExchangeReleaseAssignment):
+    def init_dest(self):
+        refuse_foreign_course_folder(self)
+        super().init_dest()
+
+
+class CourseExchangeReleaseFeedback(ExchangeReleaseFeedback):
+    def init_dest(self):
+        refuse_foreign_course_folder(self)
+        super().init_dest()
+
+
+class CourseExchangeCollect(ExchangeCollect):
+    timestamp_tolerance = Float(
+        300.0, help="Seconds a submission's own timestamp may differ from the kernel's time of its files "
+                    "before the kernel's is used.").tag(config=True)
+
+    def _owner_uid(self, username):
+        try:
+            return pwd.getpwnam(username).pw_uid
+        except KeyError:
+            return None
+
+    def init_src(self):
+        refuse_foreign_course_folder(self)
+        super().init_src()
+        # Keep, per student, only folders they own; re-pick the latest by the trusted time.
+        pattern_records = []
+        for rec in self._all_records():
+            path = os.path.join(self.inbound_path, rec["filename"])
+            if self.check_owner and pwd is not None:
+                info = os.lstat(path)
+                uid = self._owner_uid(rec["username"])
+                if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+                    self.log.error("%s is not a folder (a link?): refused", path)
+                    continue
+                if uid is None or info.st_uid != uid:
+                    self.log.error("%s claims to be submitted by %s but is owned by uid %s: refused, not "
+                                   "collected", path, rec["username"], info.st_uid)
+                    continue
+            rec["claimed"] = rec["timestamp"]
+            rec["timestamp"] = self._trusted_time(path, rec["timestamp"])
+            pattern_records.append(rec)
+        by_user = {}
+        for rec in pattern_records:
+            by_user.setdefault(rec["username"], []).append(rec)
+        self.src_records = []
+        for records in by_user.values():
+            records = self._sort_by_timestamp(records)
+            if self.duedate is not None and self.before_duedate:
+                due = _as_utc(self.duedate)
+                before = [r for r in records if _as_utc(r["timestamp"]) <= due]
+                records = before or records
+            self.src_records.append(records[0])
+
+    def _all_records(self):
+        import glob
+        student_id = self.coursedir.student_id if self.coursedir.student_id else "*"
+        pattern = os.path.join(self.inbound_path, f"{student_id}+{self.coursedir.assignment_id}+*")
+        return [self._path_to_record(f) for f in glob.glob(pattern)]
+
+    def _trusted_time(self, path, claimed):
+        observed = kernel_time(path)
+        if abs((_as_utc(claimed) - observed).total_seconds()) <= self.timestamp_tolerance:
+            return claimed
+        self.log.warning("%s: the submission says %s but its files were last changed at %s; using the latter",
+                         path, claimed, observed)
+        return observed.replace(tzinfo=None) if claimed.tzinfo is None else observed
+
+    def do_copy(self, src, dest, log=None):
+        """Copy regular files only, never following a link, with the size limits of nbgrader's own copy."""
+        rec = next((r for r in self.src_records if os.path.join(self.inbound_path, r["filename"]) == src), None)
+        uid = self._owner_uid(rec["username"]) if rec and self.check_owner and pwd is not None else None
+        max_file = 1000 * self.coursedir.max_file_size if self.coursedir.max_file_size else None
+        total, max_total = 0, 1000 * self.coursedir.max_dir_size
+        os.makedirs(dest)
+        for dirpath, dirnames, filenames in os.walk(src):
+            target_dir = os.path.join(dest, os.path.relpath(dirpath, src))
+            os.makedirs(target_dir, exist_ok=True)
+            for name in list(dirnames):
+                if self._ignored(name) or os.path.islink(os.path.join(dirpath, name)):
+                    dirnames.remove(name)
+            for name in filenames:
+                if self._ignored(name) or name == "timestamp.txt":
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                except OSError as exc:
+                    self.log.warning("Not collected: %s (%s: a link, or unreadable)", path, exc.strerror)
+                    continue
+                with os.fdopen(fd, "rb") as fh:
+                    info = os.fstat(fh.fileno())
+                    why = None
+                    if not stat.S_ISREG(info.st_mode):
+                        why = "not a regular file"
+                    elif info.st_nlink != 1:
+                        why = "a hard link"
+                    elif uid is not None and info.st_uid != uid:
+                        why = f"owned by uid {info.st_uid}, not by the student"
+                    elif max_file and info.st_size > max_file:
+                        why = "too large (CourseDirectory.max_file_size)"
+                    elif total + info.st_size > max_total:
+                        why = "over the submission's size limit (CourseDirectory.max_dir_size)"
+                    if why:
+                        self.log.warning("Not collected: %s (%s)", path, why)
+                        continue
+                    total += info.st_size
+                    with open(os.path.join(target_dir, name), "wb") as out:
+                        while chunk := fh.read(1 << 20):
+                            out.write(chunk)
+        if rec is not None:
+            with open(os.path.join(dest, "timestamp.txt"), "w") as fh:
+                fh.write(rec["timestamp"].strftime("%Y-%m-%d %H:%M:%S.%f %Z").strip())
+            if rec["timestamp"] != rec["claimed"]:
+                with open(os.path.join(dest, "timestamp_claimed.txt"), "w") as fh:
+                    fh.write(str(rec["claimed"]))
+
+    def _ignored(self, name):
+        return any(fnmatch.fnmatch(name, pattern) for pattern in self.coursedir.ignore)
