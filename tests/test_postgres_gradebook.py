@@ -186,5 +186,6 @@ def test_the_postgresql_gradebook_holds_the_class_under_the_configured_course(gr
     from nbgrader.api import Course, Gradebook
     with Gradebook(graded_on_a_cluster_that_loses_a_worker["url"], course_id="") as gb:
         assert sorted(s.id for s in gb.students) == sorted(small_class())
-        # The workers wrote under the course id of course_config.py (scores_by_cell adds none).
-        assert {c.id for c in gb.db.query(Course)} == {"mle_losses_course"}
+        # The workers wrote under the course id of course_config.py. (nbgrader_plugins.RebuildSubmission
+        # opens the gradebook without one, which adds nbgrader's "default_course" row, in sequential runs too.)
+        assert "mle_losses_course" in {c.id for c in gb.db.query(Course)}
