@@ -39,17 +39,20 @@ def executable():
     return exe
 
 
-def environment(db_url=None, base=None):
+def environment(db_url=None, base=None, quiet=True):
     """The environment nbgrader runs in: this environment's bin/ first on PATH, and the gradebook.
 
     db_url None keeps whatever the caller's environment says (course_config.py then uses
-    MLE_GRADING_DB_URL, or the course's SQLite gradebook); "" removes it.
+    MLE_GRADING_DB_URL, or the course's SQLite gradebook); "" removes it. quiet hides
+    nbgrader's own Python warnings (PYTHONWARNINGS=ignore, unless set); tests that run
+    `nbgrader validate` keep warnings as students see them.
     """
     env = dict(os.environ if base is None else base)
     path = env.get("PATH", "")
     if bin_directory() not in path.split(os.pathsep):
         env["PATH"] = bin_directory() + os.pathsep + path
-    env.setdefault("PYTHONWARNINGS", "ignore")
+    if quiet:
+        env.setdefault("PYTHONWARNINGS", "ignore")
     if db_url == "":
         env.pop(DB_URL_ENV, None)
     elif db_url is not None:

@@ -24,12 +24,12 @@ def copy_course(target, with_release=False):
 
 def nbgrader_env():
     """nbgrader's environment (mle_grading.nbgrader_run), on the copy's own SQLite gradebook."""
-    return nbgrader_run.environment(db_url="")
+    return nbgrader_run.environment(db_url="", quiet=False)
 
 
 def run_nbgrader(course, *args, check=True, db_url=""):
     """`nbgrader <args>` in a course copy (its SQLite gradebook unless db_url is given)."""
-    done = nbgrader_run.run(course, list(args), db_url=db_url)
+    done = nbgrader_run.run(course, list(args), env=nbgrader_run.environment(db_url=db_url, quiet=False))
     if check and done.returncode != 0:
         raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return done
