@@ -9,6 +9,7 @@ autograded folder), so the failure report is checked on the same run.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -114,10 +115,14 @@ def test_the_gradebook_holds_every_student_exactly_once_and_no_one_else(both_gra
     assert nbgrader_run.submission_counts(url, ASSIGNMENT) == {s: 1 for s in small_class()}
 
 
-def test_the_default_is_one_worker_per_core_with_the_dashboard_address_printed(both_gradings):
+def test_the_default_is_one_worker_per_core_with_the_dashboard_and_a_progress_bar(both_gradings):
     _, course, proc = both_gradings
     assert f"on {os.cpu_count()} Dask workers (local cluster;" in proc.stdout, proc.stdout
     assert "Dask dashboard: http://127.0.0.1:" in proc.stdout, proc.stdout
+    # tqdm's last line: students done of all, elapsed<left, rate, failures.
+    n = len(small_class()) + 1
+    assert re.search(rf"grading: 100%\|[^\r\n]*\| {n}/{n} \[[0-9:]+<[0-9:]+, [^\]]*student[^\]]*failed=1\]",
+                     proc.stderr), proc.stderr[-2000:]
     workers = {r["worker"] for r in summary(course).values()}
     assert len(workers) >= min(2, os.cpu_count()), workers   # the class was shared out
 
