@@ -3,23 +3,27 @@
     ./course bench [--students N] [--workers W] [--skip RUN ...] [--keep]
 
 Builds a temporary course with a simulated class of N students (the demo roster
-cycled: reference, untouched, then one student per known mistake), then measures,
-one after the other on this machine:
+cycled: reference, untouched, then one student per known mistake), each with a
+submission of every assignment of the course that has a source/ folder, then
+measures, one after the other on this machine:
 
 - floor: the same submitted notebooks executed with plain nbclient (a fresh
   kernel per notebook, allow_errors, no grading at all);
 - plain nbgrader: sequential `nbgrader autograde` with nbgrader's own Execute
   (course_config.py without TrustedGrading: every cell, hidden-test lines
   included, runs in an ordinary kernel, as the instructor);
-- pack, 1 worker: sequential `nbgrader autograde` with course_config.py as it is
-  (sandboxed submission, trusted checks);
-- pack, W workers: `mle_grading.parallel.autograde_parallel`;
+- pack, 1 worker: `mle_grading.parallel` on a local Dask cluster of one worker
+  (course_config.py as it is: sandboxed submission, trusted checks; nbgrader warm
+  in the worker);
+- pack, W workers: the same on W workers (default: one per core);
 
-and the peak memory of one grading kernel: the sandbox worker of one notebook
-(its VmHWM, read from /proc while it is alive, after the notebook's code and all its
-checks ran) against an ordinary kernel running the same notebook with its hidden
-tests (the source notebook). Where the pack's time goes comes from the per-notebook
-timings TrustedGrading saves in grading_reports/.
+and the peak memory of one grading worker (the Dask worker process: nbgrader, torch,
+the checks) and of one sandbox (its VmHWM, read from /proc while it is alive, after
+the notebook's code and all its checks ran), against an ordinary kernel running the
+same notebook with its hidden tests (the source notebook). Where the pack's time goes
+comes from the per-notebook timings TrustedGrading saves in grading_reports/ and the
+per-student timings of the Dask tasks. The pack's wall times include starting the
+cluster and its workers.
 
 Prints a table and writes it as JSON and markdown to benchmark_runs/ (gitignored).
 A benchmark prints figures; it is not a test with time limits. Other jobs on the
@@ -37,7 +41,7 @@ import sys
 import tempfile
 import time
 
-from . import ASSIGNMENT_ID
+from . import nbgrader_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COURSE_FILES = ("notebooks", "source", "release", "course_config.py", "nbgrader_config.py")
@@ -69,35 +73,20 @@ def loadavg():
 
 
 def clean_env():
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # alembic
-    env.setdefault("PYTHONWARNINGS", "ignore")
-    for key in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR"):
-        env.pop(key, None)
+    """nbgrader's environment on the course copy's own SQLite gradebook and report folder."""
+    env = nbgrader_run.environment(db_url="")
+    env.pop("MLE_GRADING_REPORT_DIR", None)
     return env
 
 
-def nbgrader_exe():
-    exe = os.path.join(os.path.dirname(sys.executable), "nbgrader")
-    return exe if os.path.exists(exe) else "nbgrader"
-
-
-def run_nbgrader(course, args, log_path, on_line=None):
-    with open(log_path, "a") as log:
-        log.write(f"\n$ nbgrader {' '.join(args)}\n")
-        proc = subprocess.Popen([nbgrader_exe(), *args], cwd=course, env=clean_env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, errors="replace")
-        for line in proc.stdout:
-            log.write(line)
-            if on_line:
-                on_line(line)
-        return proc.wait()
+def run_nbgrader(course, args, log_path):
+    return nbgrader_run.run(course, args, log_path=log_path, env=clean_env()).returncode
 
 
 # -- the simulated class ---------------------------------------------------------------
 
 def build_course(base, n_students, log_path):
-    """A course with the assignment generated and n_students submissions; returns the students."""
+    """A course with its assignments generated and n_students simulated students; returns the students."""
     from .demo_class import build_demo_class
     os.makedirs(base)
     for name in COURSE_FILES:
@@ -106,8 +95,9 @@ def build_course(base, n_students, log_path):
             shutil.copytree(src, os.path.join(base, name), ignore=shutil.ignore_patterns("__pycache__"))
         elif os.path.exists(src):
             shutil.copy(src, os.path.join(base, name))
-    if run_nbgrader(base, ["generate_assignment", ASSIGNMENT_ID, "--force"], log_path) != 0:
-        raise SystemExit(f"nbgrader generate_assignment failed: see {log_path}")
+    for assignment in nbgrader_run.course_assignments(base):
+        if run_nbgrader(base, ["generate_assignment", assignment, "--force"], log_path) != 0:
+            raise SystemExit(f"nbgrader generate_assignment {assignment} failed: see {log_path}")
     roster = build_demo_class(base)
     submitted = os.path.join(base, "submitted")
     templates = os.path.join(base, ".roster")
@@ -131,8 +121,16 @@ def variant(base, target, plain=False):
     return target
 
 
-def submission_notebooks(course, student):
-    return sorted(glob.glob(os.path.join(course, "submitted", student, ASSIGNMENT_ID, "*.ipynb")))
+def submissions(course, students):
+    """[(assignment, student)]: one submission is one student's assignment."""
+    return [(a, s) for a in nbgrader_run.course_assignments(course)
+            for s in nbgrader_run.submitted_students(course, a) if s in set(students)]
+
+
+def submission_notebooks(course, student, assignment=None):
+    assignments = [assignment] if assignment else nbgrader_run.course_assignments(course)
+    return [os.path.join(course, "submitted", student, a, f"{nb}.ipynb") for a in assignments
+            for nb in nbgrader_run.submitted_notebooks(course, a, student)]
 
 
 # -- the runs ----------------------------------------------------------------------------
@@ -171,73 +169,82 @@ def run_floor(course, students):
 
 
 def run_sequential(course, students, label):
-    counter = Counter(len(students), label)
+    """Sequential plain `nbgrader autograde`, one command per assignment, as an instructor runs it."""
     log_path = os.path.join(course, "autograde.log")
     started = time.perf_counter()
-    code = run_nbgrader(course, ["autograde", ASSIGNMENT_ID, "--force"], log_path,
-                        lambda line: counter.tick() if "Setting destination file permissions" in line else None)
-    wall = time.perf_counter() - started
-    if code != 0:
-        say(f"  {label}: nbgrader autograde exited with status {code} (see {log_path})")
-    return wall
+    for assignment in nbgrader_run.course_assignments(course):
+        code = run_nbgrader(course, ["autograde", assignment, "--force"], log_path)
+        if code != 0:
+            say(f"  {label}: nbgrader autograde {assignment} exited with status {code} (see {log_path})")
+    return time.perf_counter() - started
 
 
-def run_parallel(course, students, workers):
-    from .parallel import autograde_parallel
-    counter = Counter(len(students), f"pack, {workers} workers")
+def _own_peak_mb():
+    return vm_hwm_mb(os.getpid())
+
+
+def run_pack(course, workers):
+    """mle_grading.parallel on a local Dask cluster of `workers` workers, cluster start included.
+
+    Returns (wall, results of the tasks, peak memory of each worker process in MB).
+    """
+    from .parallel import dask_client, grade_class
     log_path = os.path.join(course, "autograde.log")
-    open(log_path, "w").close()
     db_url = f"sqlite:///{os.path.join(course, 'gradebook.db')}"
-    started = time.perf_counter()
-    failed = autograde_parallel(course, ASSIGNMENT_ID, students, workers, log_path,
-                                progress=lambda s, i, n: counter.tick(), db_url=db_url)
-    wall = time.perf_counter() - started
-    for line in failed:
-        say(f"  not graded: {line}")
-    return wall, failed
+    env_backup = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
+    try:
+        started = time.perf_counter()
+        with dask_client(workers=workers) as client:
+            results = grade_class(course, nbgrader_run.course_assignments(course), client, force=True,
+                                  db_url=db_url, log_path=log_path)
+            wall = time.perf_counter() - started
+            peaks = sorted(client.run(_own_peak_mb).values())
+    finally:
+        for k, v in env_backup.items():
+            if v is not None:
+                os.environ[k] = v
+    for r in results:
+        if not r["graded"]:
+            say(f"  not graded: {r['assignment']}/{r['student']}: {r['why']}")
+    return wall, results, peaks
 
 
-def pack_breakdown(course, wall, workers):
-    """Seconds per notebook: sandbox start, student code, checks, nbgrader bookkeeping."""
+def pack_breakdown(course, wall, workers, results):
+    """Seconds per notebook: sandbox start, student code, checks, nbgrader bookkeeping; worker start."""
     sums = {"start": 0.0, "cells": 0.0, "calls": 0.0, "total": 0.0}
     count = 0
-    for path in glob.glob(os.path.join(course, "grading_reports", ASSIGNMENT_ID, "*", "*.json")):
-        with open(path) as fh:
-            timings = json.load(fh).get("timings") or {}
-        if not timings:
-            continue
-        count += 1
-        for key in sums:
-            sums[key] += float(timings.get(key, 0.0))
+    for r in results:
+        for timings in (r.get("timings") or {}).get("notebooks", {}).values():
+            if not timings:
+                continue
+            count += 1
+            for key in sums:
+                sums[key] += float(timings.get(key, 0.0))
     if not count:
         return None
     per = {k: v / count for k, v in sums.items()}
+    grading = sum(r["timings"].get("grading", 0.0) for r in results if r.get("timings"))
+    warmups = [r["timings"]["warmup"] for r in results if r.get("timings", {}).get("warmup")]
     return {
         "notebooks": count,
         "sandbox_start": per["start"],
-        "student_code": per["cells"],          # the worker's start-up imports and the notebook's cells
+        "student_code": per["cells"],          # the sandbox's start-up imports and the notebook's cells
         "checks": per["total"] - per["start"] - per["cells"],   # trusted checks, their calls included
         "student_calls_in_checks": per["calls"],
         "trusted_grading": per["total"],
-        # Everything else the run spent per notebook: nbgrader's own work (reading, sanitizing,
-        # gradebook writes, writing autograded/), its start-up, and (W > 1) idle workers at the end.
-        "nbgrader_bookkeeping": workers * wall / count - per["total"],
+        # nbgrader's own work around TrustedGrading: reading, sanitizing, the gradebook writes, writing autograded/.
+        "nbgrader_bookkeeping": grading / count - per["total"],
+        # Once per worker: importing nbgrader, torch and the checks, loading course_config.py.
+        "worker_start_seconds": sum(warmups) / len(warmups) if warmups else None,
+        # Everything else: starting the cluster, handing out tasks, idle workers at the end.
+        "cluster_and_idle": workers * wall / count - grading / count - sum(warmups) / count,
         "wall_per_notebook_per_worker": workers * wall / count,
     }
 
 
 def gradebook_scores(course, students):
-    from nbgrader.api import Gradebook, MissingEntry
-    out = {}
-    with Gradebook(f"sqlite:///{os.path.join(course, 'gradebook.db')}", course_id="") as gb:
-        for student in students:
-            try:
-                submission = gb.find_submission(ASSIGNMENT_ID, student)
-            except MissingEntry:
-                out[student] = None
-                continue
-            out[student] = {f"{nb.name}/{g.name}": g.score for nb in submission.notebooks for g in nb.grades}
-    return out
+    url = f"sqlite:///{os.path.join(course, 'gradebook.db')}"
+    return {(a, s): nbgrader_run.scores_by_cell(url, a, s) for a, s in submissions(course, students)}
 
 
 # -- memory of one grading kernel ----------------------------------------------------------
@@ -309,7 +316,9 @@ def plain_kernel_peak_mb(course):
     import nbformat
     from nbclient import NotebookClient
     peaks = {}
-    for path in sorted(glob.glob(os.path.join(course, "source", ASSIGNMENT_ID, "*.ipynb"))):
+    paths = [p for a in nbgrader_run.course_assignments(course)
+             for p in sorted(glob.glob(os.path.join(course, "source", a, "*.ipynb")))]
+    for path in paths:
         nb = nbformat.read(path, as_version=4)
         client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
                                 resources={"metadata": {"path": os.path.dirname(path)}})
@@ -329,13 +338,14 @@ def fmt(value, digits=2):
 def render(result):
     n, w = result["students"], result["workers"]
     runs = result["runs"]
-    lines = [f"Grading benchmark: {n} submissions x {result['notebooks_per_submission']} notebooks, "
+    lines = [f"Grading benchmark: {n} students, {result['submissions']} submissions "
+             f"({', '.join(result['assignments'])}; {result['notebooks_per_submission']:.1f} notebooks each), "
              f"{w} workers, {result['cores']} cores, {result['date']}",
              f"command: {result['command']}", ""]
     lines.append("| run | wall (s) | s / submission | x floor | x plain nbgrader | load avg before/after |")
     lines.append("|---|---:|---:|---:|---:|---|")
     names = {"floor": "floor: plain nbclient, no grading", "plain": "plain nbgrader autograde, sequential",
-             "pack1": "pack, 1 worker (nbgrader autograde)", "packW": f"pack, {w} workers (mle_grading.parallel)"}
+             "pack1": "pack, 1 Dask worker", "packW": f"pack, {w} Dask workers"}
     for key in RUNS:
         r = runs.get(key)
         if not r:
@@ -344,26 +354,31 @@ def render(result):
                      f"{fmt(r.get('x_floor'))} | {fmt(r.get('x_plain'))} | "
                      f"{fmt(r['load_before'], 1)} / {fmt(r['load_after'], 1)} |")
     lines.append("")
-    for key in ("pack1", "packW"):
-        b = runs.get(key, {}).get("breakdown")
-        if not b:
-            continue
-        label = "1 worker" if key == "pack1" else f"{w} workers"
-        lines.append(f"Where the pack's time goes ({label}), seconds per notebook "
-                     f"({b['notebooks']} notebooks): sandbox start {b['sandbox_start']:.3f}; "
-                     f"student code (worker start-up imports and the notebook's cells) {b['student_code']:.2f}; "
-                     f"trusted checks {b['checks']:.2f} (of which calls into student code "
-                     f"{b['student_calls_in_checks']:.2f}); nbgrader bookkeeping {b['nbgrader_bookkeeping']:.2f} "
-                     f"(= {'workers x ' if key == 'packW' else ''}wall / notebooks {b['wall_per_notebook_per_worker']:.2f}"
-                     f" - TrustedGrading {b['trusted_grading']:.2f})")
-    mem = result.get("memory")
-    if mem:
+    phases = (("sandbox_start", "sandbox start"), ("student_code", "student code"), ("checks", "trusted checks"),
+              ("student_calls_in_checks", "of which calls into student code"),
+              ("nbgrader_bookkeeping", "nbgrader bookkeeping"), ("cluster_and_idle", "cluster start and idle"),
+              ("wall_per_notebook_per_worker", "workers x wall / notebooks"))
+    if any(runs.get(k, {}).get("breakdown") for k in ("pack1", "packW")):
+        lines.append("Where the pack's time goes, seconds per notebook:")
         lines.append("")
-        lines.append(f"Peak memory of one grading kernel (VmHWM, MB, max over the notebooks): sandbox worker "
-                     f"{fmt(mem['sandbox_max'], 0)} {json.dumps({k: round(v) for k, v in mem['sandbox'].items() if v})}; "
-                     f"plain nbgrader kernel {fmt(mem['plain_max'], 0)} "
-                     f"{json.dumps({k: round(v) for k, v in mem['plain'].items() if v})}")
-    lines.append("")
+        lines.append("| run | " + " | ".join(label for _, label in phases) + " | worker start (s, once) |")
+        lines.append("|---|" + "---:|" * (len(phases) + 1))
+        for key in ("pack1", "packW"):
+            b = runs.get(key, {}).get("breakdown")
+            if b:
+                lines.append(f"| {names[key]} | " + " | ".join(fmt(b[k]) for k, _ in phases) +
+                             f" | {fmt(b['worker_start_seconds'], 1)} |")
+        lines.append("")
+    mem = result.get("memory")
+    workers_mb = [runs[k].get("worker_peak_mb") for k in ("pack1", "packW") if k in runs]
+    if mem or any(workers_mb):
+        lines.append("Peak memory (VmHWM, MB): one grading worker (nbgrader, torch, the checks) "
+                     f"{fmt(max((m for m in workers_mb if m), default=None), 0)}" +
+                     (f"; one sandbox {fmt(mem['sandbox_max'], 0)} "
+                      f"{json.dumps({k: round(v) for k, v in mem['sandbox'].items() if v})}; "
+                      f"a plain nbgrader kernel {fmt(mem['plain_max'], 0)} "
+                      f"{json.dumps({k: round(v) for k, v in mem['plain'].items() if v})}" if mem else ""))
+        lines.append("")
     for target in result["targets"]:
         verdict = "met" if target["met"] else ("NOT met" if target["met"] is not None else "not measured")
         lines.append(f"target: {target['what']} <= {target['limit']}: {fmt(target['value'])} -> {verdict}")
@@ -375,7 +390,8 @@ def render(result):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="./course bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=50, help="simulated class size (default 50)")
-    parser.add_argument("--workers", type=int, default=2, help="workers of the parallel run (default 2)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="workers of the parallel run (default: one per core)")
     parser.add_argument("--skip", action="append", default=[], choices=RUNS + ("memory",),
                         help="leave a run out (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary course directories")
@@ -394,13 +410,16 @@ def main(argv=None):
         say(f"building a course with {n} simulated submissions in {tmp}")
         base = os.path.join(tmp, "base")
         students = build_course(base, n, log_path)
-        per_sub = len(submission_notebooks(base, students[0]))
-        result["notebooks_per_submission"] = per_sub
+        subs = submissions(base, students)
+        notebooks = sum(len(submission_notebooks(base, s, a)) for a, s in subs)
+        result["assignments"] = nbgrader_run.course_assignments(base)
+        result["submissions"] = len(subs)
+        result["notebooks_per_submission"] = notebooks / len(subs)
 
         def record(key, wall, **extra):
-            result["runs"][key] = dict(wall=wall, per_submission=wall / n, per_notebook=wall / (n * per_sub),
+            result["runs"][key] = dict(wall=wall, per_submission=wall / len(subs), per_notebook=wall / notebooks,
                                        load_before=extra.pop("load_before"), load_after=loadavg(), **extra)
-            say(f"{key}: {wall:.1f} s, {wall / n:.2f} s per submission")
+            say(f"{key}: {wall:.1f} s, {wall / len(subs):.2f} s per submission")
 
         if "floor" not in args.skip:
             say("floor: executing the submitted notebooks with plain nbclient (no grading)")
@@ -413,18 +432,16 @@ def main(argv=None):
             load = loadavg()
             wall = run_sequential(course, students, "plain nbgrader")
             record("plain", wall, load_before=load)
-        if "pack1" not in args.skip:
-            say("pack, 1 worker: sequential nbgrader autograde with course_config.py")
-            course = variant(base, os.path.join(tmp, "pack1"))
+        for key, workers in (("pack1", 1), ("packW", w)):
+            if key in args.skip:
+                continue
+            say(f"pack, {workers} worker{'s' * (workers > 1)}: mle_grading.parallel on a local Dask cluster")
+            course = variant(base, os.path.join(tmp, key))
             load = loadavg()
-            wall = run_sequential(course, students, "pack, 1 worker")
-            record("pack1", wall, load_before=load, breakdown=pack_breakdown(course, wall, 1))
-        if "packW" not in args.skip:
-            say(f"pack, {w} workers: mle_grading.parallel")
-            course = variant(base, os.path.join(tmp, "packW"))
-            load = loadavg()
-            wall, failed = run_parallel(course, students, w)
-            record("packW", wall, load_before=load, breakdown=pack_breakdown(course, wall, w), failed=failed)
+            wall, results, peaks = run_pack(course, workers)
+            record(key, wall, load_before=load, breakdown=pack_breakdown(course, wall, workers, results),
+                   failed=[f"{r['assignment']}/{r['student']}: {r['why']}" for r in results if not r["graded"]],
+                   worker_peak_mb=max(peaks) if peaks else None)
         if "pack1" in result["runs"] and "packW" in result["runs"]:
             same = gradebook_scores(os.path.join(tmp, "pack1"), students) == \
                 gradebook_scores(os.path.join(tmp, "packW"), students)
@@ -449,13 +466,16 @@ def main(argv=None):
             result["notes"].append(f"{w} workers grade {runs['pack1']['wall'] / runs['packW']['wall']:.2f} times "
                                    f"as fast as 1 worker")
         mem = result.get("memory") or {}
-        result["targets"] = [
-            {"what": f"pack with {w} workers / plain sequential nbgrader (wall)", "limit": 0.6,
+        result["targets"] = [   # issue 15's goals
+            {"what": f"pack with {w} workers / plain sequential nbgrader (wall)", "limit": 0.1,
              "value": runs.get("packW", {}).get("x_plain")},
-            {"what": "pack with 1 worker / floor (seconds per submission)", "limit": 1.3,
+            {"what": "pack with 1 worker / floor (seconds per submission)", "limit": 0.3,
              "value": runs.get("pack1", {}).get("x_floor")},
-            {"what": "peak memory of one sandbox worker, MB", "limit": 400, "value": mem.get("sandbox_max")},
+            {"what": "peak memory of one sandbox, MB", "limit": 400, "value": mem.get("sandbox_max")},
         ]
+        if "packW" in runs:
+            result["notes"].append(f"wall time for the class of {n} on {w} workers: {runs['packW']['wall']:.0f} s "
+                                   f"({runs['packW']['per_submission']:.2f} s per submission)")
         for t in result["targets"]:
             t["met"] = None if t["value"] is None else t["value"] <= t["limit"]
         if w > (os.cpu_count() or 1):

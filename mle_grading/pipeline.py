@@ -1,10 +1,12 @@
 """The instructor's whole pipeline in one command, on a demo class.
 
-    python -m mle_grading.pipeline [--workers W]
+    python -m mle_grading.pipeline [--workers W | --scheduler tcp://HOST:PORT]
 
+For every assignment of the course that has a source/ folder:
 1. builds source/ from notebooks/<assignment>/*.py and regenerates release/ (nbgrader generate_assignment);
 2. builds the demo class in submitted/ (reference, untouched release, known mistakes);
-3. autogrades it (nbgrader autograde, with the trusted sandboxed checks of course_config.py);
+3. autogrades it on Dask (nbgrader's autograder, warm in each worker, with the trusted
+   sandboxed checks of course_config.py: mle_grading.parallel);
 4. generates feedback and exports grades to reports/grades.csv;
 5. prints students by question, saves reports/question_scores.png, and says where things are.
 
@@ -19,11 +21,10 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
-from . import ASSIGNMENT_ID, NOTEBOOK_IDS
+from . import ASSIGNMENTS, nbgrader_run
 from .demo_class import build_demo_class, roster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,27 +40,9 @@ def say(step, text):
     print(f"[{step}] {text}", flush=True)
 
 
-def nbgrader_env():
-    env = dict(os.environ)
-    bin_dir = os.path.dirname(sys.executable)
-    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")  # nbgrader runs `alembic` from PATH
-    env.setdefault("PYTHONWARNINGS", "ignore")
-    return env
-
-
-def nbgrader(args, log_path, progress=None):
+def nbgrader(args, log_path):
     """Run one nbgrader command from the course root, logging everything to log_path."""
-    cmd = [os.path.join(os.path.dirname(sys.executable), "nbgrader")] + args
-    with open(log_path, "a") as log:
-        log.write(f"\n$ {' '.join(args)}\n")
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=nbgrader_env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        for line in proc.stdout:
-            log.write(line)
-            if progress:
-                progress(line)
-        code = proc.wait()
-    return code
+    return nbgrader_run.run(ROOT, args, log_path=log_path).returncode
 
 
 def previous_roster():
@@ -100,11 +83,12 @@ def reset_demo_state(students, db_url):
             os.remove(path)
 
 
-def grade_cells_in_order():
+def grade_cells_in_order(assignment):
+    """[(notebook, grade_id, points)] of an assignment's source notebooks, in teaching order."""
     import nbformat
     order = []
-    for nb_id in NOTEBOOK_IDS:
-        path = os.path.join(ROOT, "source", ASSIGNMENT_ID, f"{nb_id}.ipynb")
+    for nb_id in ASSIGNMENTS[assignment]:
+        path = os.path.join(ROOT, "source", assignment, f"{nb_id}.ipynb")
         if not os.path.exists(path):
             continue
         nb = nbformat.read(path, as_version=4)
@@ -115,7 +99,7 @@ def grade_cells_in_order():
     return order
 
 
-def collect_scores(db_url, students, questions):
+def collect_scores(db_url, assignment, students, questions):
     """{student: {(notebook, grade_id): score or None}}"""
     from nbgrader.api import Gradebook, MissingEntry
     scores = {}
@@ -124,7 +108,7 @@ def collect_scores(db_url, students, questions):
             row = {}
             for nb_id, gid, _ in questions:
                 try:
-                    grade = gb.find_grade(gid, nb_id, ASSIGNMENT_ID, student)
+                    grade = gb.find_grade(gid, nb_id, assignment, student)
                     row[(nb_id, gid)] = grade.score if grade.auto_score is not None or grade.manual_score is not None else None
                 except MissingEntry:
                     row[(nb_id, gid)] = None
@@ -132,8 +116,8 @@ def collect_scores(db_url, students, questions):
     return scores
 
 
-def format_table(students, questions, scores):
-    notebooks = [nb for nb in NOTEBOOK_IDS if any(q[0] == nb for q in questions)]
+def format_table(assignment, students, questions, scores):
+    notebooks = [nb for nb in ASSIGNMENTS[assignment] if any(q[0] == nb for q in questions)]
     width = max(len(s) for s in students) + 2
     lines = []
     header = "student".ljust(width) + "  ".join(
@@ -160,132 +144,159 @@ def format_table(students, questions, scores):
     return "\n".join(lines)
 
 
-def save_question_chart(students, questions, scores, path):
+def save_question_chart(classes, path):
+    """One bar per question of every assignment: the class mean, as a share of its points.
+
+    classes: {assignment: (students, questions, scores)}.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fractions = [sum((scores[s].get((q[0], q[1])) or 0) / q[2] for s in students) / len(students) for q in questions]
-    colours = {nb: f"C{i}" for i, nb in enumerate(NOTEBOOK_IDS)}
-    fig, ax = plt.subplots(figsize=(max(8, 0.3 * len(questions)), 5))
-    ax.bar(range(len(questions)), [100 * f for f in fractions], color=[colours[q[0]] for q in questions])
-    ax.set_xticks(range(len(questions)))
-    ax.set_xticklabels([q[1] for q in questions], rotation=90, fontsize=7)
+    from matplotlib.patches import Patch
+    bars = []   # (label, colour key, fraction)
+    for assignment, (students, questions, scores) in classes.items():
+        for nb, gid, points in questions:
+            mean = sum((scores[s].get((nb, gid)) or 0) / points for s in students) / max(1, len(students))
+            bars.append((gid, f"{assignment}/{nb}", mean))
+    keys = list(dict.fromkeys(key for _, key, _ in bars))
+    colours = {key: f"C{i % 10}" for i, key in enumerate(keys)}
+    fig, ax = plt.subplots(figsize=(max(8, 0.3 * len(bars)), 5))
+    ax.bar(range(len(bars)), [100 * f for _, _, f in bars], color=[colours[k] for _, k, _ in bars])
+    ax.set_xticks(range(len(bars)))
+    ax.set_xticklabels([label for label, _, _ in bars], rotation=90, fontsize=7)
+    ax.set_xlabel("question (test cell), in notebook order")
     ax.set_ylabel("class mean (% of points)")
     ax.set_ylim(0, 100)
-    ax.set_title(f"Each question across the class ({len(students)} submissions)")
-    from matplotlib.patches import Patch
-    ax.legend(handles=[Patch(color=colours[nb], label=nb) for nb in NOTEBOOK_IDS if any(q[0] == nb for q in questions)],
-              loc="lower right", fontsize=8)
+    sizes = ", ".join(f"{a}: {len(c[0])} submissions" for a, c in classes.items())
+    ax.set_title(f"Each question across the class ({sizes})")
+    ax.legend(handles=[Patch(color=colours[k], label=k) for k in keys], loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def read_reports(students):
+def read_reports(assignment, students):
     problems = []
     for student in students:
-        for path in sorted(glob.glob(os.path.join(ROOT, "grading_reports", ASSIGNMENT_ID, student, "*.json"))):
+        for path in sorted(glob.glob(os.path.join(ROOT, "grading_reports", assignment, student, "*.json"))):
             with open(path) as fh:
                 report = json.load(fh)
             for problem in report.get("problems", []):
-                problems.append(f"{student}/{report.get('notebook')}: {problem}")
+                problems.append(f"{assignment}/{student}/{report.get('notebook')}: {problem}")
     return problems
 
 
 def main(argv=None):
     global ROOT
     parser = argparse.ArgumentParser(description="Run the instructor's whole pipeline on the demo class.")
-    parser.add_argument("--workers", type=int, default=1, help="grade with this many parallel workers")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="grade on a local Dask cluster of this many workers (default: one per core)")
+    where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                       help="grade on the Dask cluster of this scheduler")
     parser.add_argument("--course-root", default=ROOT, help="the course directory (default: this repository)")
     args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be at least 1")
     ROOT = os.path.abspath(args.course_root)
     started = time.time()
     reports = os.path.join(ROOT, "reports")
     os.makedirs(reports, exist_ok=True)
     log_path = os.path.join(reports, "pipeline.log")
     open(log_path, "w").close()
-    from .nbgrader_plugins import course_db_url
     os.chdir(ROOT)
-    db_url = course_db_url()
+    os.environ.update(nbgrader_run.environment())   # local Dask workers inherit it (alembic on PATH)
+    db_url = nbgrader_run.gradebook_url(ROOT)
     try:
         say("1/6", "building source/ from notebooks/<assignment>/*.py and regenerating release/")
         from . import notebook_build
         if notebook_build.main(["--root", ROOT]) != 0:
             raise PipelineError("could not build the source notebooks")
+        assignments = nbgrader_run.course_assignments(ROOT)
+        if not assignments:
+            raise PipelineError("the course has no source/<assignment>/ folder")
         students = roster()
         reset_demo_state(students, db_url)
-        if nbgrader(["generate_assignment", ASSIGNMENT_ID, "--force"], log_path) != 0:
-            raise PipelineError(f"nbgrader generate_assignment failed: see {log_path}")
+        for assignment in assignments:
+            if nbgrader(["generate_assignment", assignment, "--force"], log_path) != 0:
+                raise PipelineError(f"nbgrader generate_assignment {assignment} failed: see {log_path}")
 
         say("2/6", "building the demo class from the release")
         students = build_demo_class(ROOT)
         with open(os.path.join(ROOT, "submitted", MARKER), "w") as fh:
             fh.write("\n".join(students) + "\n")
-        say("2/6", f"{len(students)} submissions: {', '.join(students)}")
+        classes = {}
+        for assignment in assignments:
+            present = set(nbgrader_run.submitted_students(ROOT, assignment))
+            classes[assignment] = [s for s in students if s in present]
+            say("2/6", f"{assignment}: {len(classes[assignment])} submissions: {', '.join(classes[assignment])}")
 
-        say("3/6", f"autograding with nbgrader autograde ({args.workers} worker{'s' * (args.workers > 1)})")
+        from .parallel import dask_client, dashboard_address, failure_lines, grade_class
         grade_started = time.time()
-        if args.workers > 1:
-            from .parallel import autograde_parallel
-            failed = autograde_parallel(ROOT, ASSIGNMENT_ID, students, args.workers, log_path,
-                                        progress=lambda s, i, n: say("3/6", f"graded {i}/{n}: {s}"))
-        else:
-            done = []
-
-            def progress(line):
-                if "Autograding" in line and ".ipynb" in line and "INFO" in line:
-                    parts = os.path.normpath(line.split("Autograding")[-1].strip()).split(os.sep)
-                    student = parts[-3] if len(parts) >= 3 else "?"
-                    if student not in done:
-                        done.append(student)
-                        say("3/6", f"grading {len(done)}/{len(students)}: {student}")
-            code = nbgrader(["autograde", ASSIGNMENT_ID, "--force"], log_path, progress)
-            failed = [] if code == 0 else ["(nbgrader autograde exited with status %d)" % code]
+        with dask_client(args.scheduler, args.workers) as client:
+            workers = len(client.scheduler_info(n_workers=-1)["workers"])
+            say("3/6", f"autograding {', '.join(assignments)} with nbgrader's autograder on {workers} Dask "
+                       f"worker{'s' * (workers > 1)} (dashboard: {dashboard_address(client) or 'not available'})")
+            results = grade_class(ROOT, assignments, client, students=classes, force=True, db_url=db_url,
+                                  log_path=log_path)
+        failed = failure_lines(results)
         say("3/6", f"autograded in {time.time() - grade_started:.1f} s")
 
         say("4/6", "generating feedback and exporting grades")
-        if nbgrader(["generate_feedback", ASSIGNMENT_ID, "--force"], log_path) != 0:
-            failed.append("nbgrader generate_feedback reported an error")
+        for assignment in assignments:
+            if nbgrader(["generate_feedback", assignment, "--force"], log_path) != 0:
+                failed.append(f"nbgrader generate_feedback {assignment} reported an error")
         grades_csv = os.path.join(reports, "grades.csv")
         if nbgrader(["export", "--to", grades_csv], log_path) != 0:
             raise PipelineError(f"nbgrader export failed: see {log_path}")
 
         say("5/6", "scores of the class, students by question")
-        questions = grade_cells_in_order()
-        scores = collect_scores(db_url, students, questions)
-        table = format_table(students, questions, scores)
-        print(table, flush=True)
+        graded = {}
+        for assignment in assignments:
+            questions = grade_cells_in_order(assignment)
+            scores = collect_scores(db_url, assignment, classes[assignment], questions)
+            graded[assignment] = (classes[assignment], questions, scores)
+        tables = []
+        for assignment, (members, questions, scores) in graded.items():
+            if members:
+                tables.append(f"{assignment}\n" + format_table(assignment, members, questions, scores))
+        print("\n\n".join(tables), flush=True)
         with open(os.path.join(reports, "questions.txt"), "w") as fh:
-            for nb in NOTEBOOK_IDS:
-                numbered = [q for q in questions if q[0] == nb]
-                for i, q in enumerate(numbered, 1):
-                    fh.write(f"{nb[:2]}:{i % 10}  {q[1]} ({q[2]:g} points)\n")
+            for assignment, (_, questions, _) in graded.items():
+                for nb in ASSIGNMENTS[assignment]:
+                    numbered = [q for q in questions if q[0] == nb]
+                    for i, q in enumerate(numbered, 1):
+                        fh.write(f"{assignment} {nb[:2]}:{i % 10}  {q[1]} ({q[2]:g} points)\n")
         with open(os.path.join(reports, "scores_by_question.csv"), "w", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["student"] + [f"{q[0]}/{q[1]}" for q in questions])
+            columns = [(a, q) for a, (_, questions, _) in graded.items() for q in questions]
+            writer.writerow(["student"] + [f"{a}/{q[0]}/{q[1]}" for a, q in columns])
             for s in students:
-                writer.writerow([s] + [scores[s].get((q[0], q[1])) for q in questions])
+                writer.writerow([s] + [graded[a][2][s].get((q[0], q[1])) if s in graded[a][2] else None
+                                       for a, q in columns])
         with open(os.path.join(reports, "summary.txt"), "w") as fh:
-            fh.write(table + "\n")
+            fh.write("\n\n".join(tables) + "\n")
         chart = os.path.join(reports, "question_scores.png")
-        save_question_chart(students, questions, scores, chart)
+        save_question_chart({a: c for a, c in graded.items() if c[0]}, chart)
 
         say("6/6", "what needs attention, and where everything is")
-        problems = read_reports(students) + failed
-        ungraded = [s for s in students if any(v is None for v in scores[s].values())]
-        problems += [f"{s}: some questions have no score (see {log_path})" for s in ungraded]
+        problems = failed[:]
+        for assignment, (members, _, scores) in graded.items():
+            problems += read_reports(assignment, members)
+            ungraded = [s for s in members if any(v is None for v in scores[s].values())]
+            problems += [f"{assignment}/{s}: some questions have no score (see {log_path})" for s in ungraded]
         for line in problems:
             print(f"  ATTENTION {line}")
         if not problems:
             print("  nothing needs attention: every submission was graded")
         rel = lambda p: os.path.relpath(p, os.getcwd())  # noqa: E731
-        print(f"  feedback:   {rel(os.path.join(ROOT, 'feedback'))}/<student>/{ASSIGNMENT_ID}/*.html")
+        print(f"  feedback:   {rel(os.path.join(ROOT, 'feedback'))}/<student>/<assignment>/*.html")
         print(f"  grades:     {rel(grades_csv)}  (per question: {rel(os.path.join(reports, 'scores_by_question.csv'))})")
         print(f"  chart:      {rel(chart)}")
         print(f"  log:        {rel(log_path)}")
         print(f"  done in {time.time() - started:.0f} s")
         return 2 if problems else 0
-    except PipelineError as exc:
+    except (PipelineError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

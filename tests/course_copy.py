@@ -4,7 +4,10 @@ import shutil
 import subprocess
 import sys
 
+from mle_grading import ASSIGNMENTS, nbgrader_run
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIRST_ASSIGNMENT = next(iter(ASSIGNMENTS))
 COURSE_FILES = ("notebooks", "source", "course_config.py", "nbgrader_config.py")
 
 
@@ -20,18 +23,16 @@ def copy_course(target, with_release=False):
 
 
 def nbgrader_env():
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env.pop("MLE_GRADING_DB_URL", None)
-    return env
+    """nbgrader's environment (mle_grading.nbgrader_run), on the copy's own SQLite gradebook."""
+    return nbgrader_run.environment(db_url="", quiet=False)
 
 
-def run_nbgrader(course, *args, check=True):
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), *args], cwd=course,
-                          env=nbgrader_env(), capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
+def run_nbgrader(course, *args, check=True, db_url=""):
+    """`nbgrader <args>` in a course copy (its SQLite gradebook unless db_url is given)."""
+    done = nbgrader_run.run(course, list(args), env=nbgrader_run.environment(db_url=db_url, quiet=False))
+    if check and done.returncode != 0:
+        raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done
 
 
 def run_pipeline(course, *args):
@@ -39,13 +40,10 @@ def run_pipeline(course, *args):
                           env=nbgrader_env(), capture_output=True, text=True)
 
 
-def scores_by_cell(course, student, db_url=None):
-    from nbgrader.api import Gradebook
+def scores_by_cell(course, student, db_url=None, assignment=FIRST_ASSIGNMENT):
+    """{(notebook, grade_id): (score, max_score)} of one student's submission in the course's gradebook."""
     url = db_url or f"sqlite:///{os.path.join(course, 'gradebook.db')}"
-    out = {}
-    with Gradebook(url) as gb:
-        submission = gb.find_submission("mle_losses", student)
-        for nb in submission.notebooks:
-            for grade in nb.grades:
-                out[(nb.name, grade.name)] = (grade.score, grade.max_score)
-    return out
+    scores = nbgrader_run.scores_by_cell(url, assignment, student)
+    if scores is None:
+        raise AssertionError(f"the gradebook has no submission of {assignment} by {student}")
+    return scores
