@@ -24,6 +24,7 @@ from mle_grading.demo_class import fill, solutions, write_submission
 from mle_grading.mistakes import all_mistakes
 
 from course_copy import copy_course, run_nbgrader, scores_by_cell
+from test_postgres_gradebook import postgres_url  # noqa: F401  (a fixture: a PostgreSQL server of its own)
 
 # -- a synthetic class --------------------------------------------------------
 
@@ -57,9 +58,9 @@ def synthetic_design(n_students=12, seed=3):
     return design
 
 
-def write_synthetic_class(base, design, assignment="mle_losses", problems=None, missing_report=None):
+def write_synthetic_class(base, design, assignment="mle_losses", problems=None, missing_report=None, db_url=None):
     from nbgrader.api import Gradebook
-    db_url = f"sqlite:///{os.path.join(base, 'gradebook.db')}"
+    db_url = db_url or f"sqlite:///{os.path.join(base, 'gradebook.db')}"
     reports = os.path.join(base, "grading_reports")
     with Gradebook(db_url) as gb:
         gb.add_assignment(assignment)
@@ -195,6 +196,19 @@ def test_an_assignment_missing_from_the_gradebook_is_a_clear_error(tmp_path, cap
     err = capsys.readouterr().err
     assert "no assignment 'mle_beyond'" in err and "mle_losses" in err
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_a_postgresql_gradebook_gives_the_same_report_as_sqlite(tmp_path, postgres_url):  # noqa: F811
+    design = synthetic_design(8, seed=5)
+    figures = {}
+    for name, url in (("sqlite", None), ("postgresql", postgres_url)):
+        base = str(tmp_path / name)
+        os.makedirs(base)
+        db_url, reports = write_synthetic_class(base, design, db_url=url)
+        paths = class_report.build_report("mle_losses", db_url, os.path.join(base, "out"), base, reports)
+        figures[name] = open(paths["cells_csv"]).read(), open(paths["mistakes_csv"]).read()
+    assert figures["postgresql"] == figures["sqlite"]
+    assert figures["sqlite"][0].count("\n") == 1 + sum(len(c) for c in NOTEBOOKS.values())
 
 
 def test_point_biserial_is_undefined_when_nothing_varies():
