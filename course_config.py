@@ -79,3 +79,8 @@ c.ExchangeFactory.release_feedback = "mle_grading.exchange.CourseExchangeRelease
 
 # Validation (instructor's `nbgrader validate` and students' Validate button).
 c.Execute.timeout = 120
+
+# Export: nbgrader's own CSV by default; with a roster, the CSV of Canvas's or Moodle's
+# gradebook import (mle_grading/lms_export.py), e.g.
+#   nbgrader export --LmsExport.lms=canvas --LmsExport.roster=roster.csv --to canvas.csv
+c.ExportApp.plugin_class = "mle_grading.lms_export.LmsExport"

@@ -249,6 +249,11 @@ def main(argv=None):
         grades_csv = os.path.join(reports, "grades.csv")
         if nbgrader(["export", "--to", grades_csv], log_path) != 0:
             raise PipelineError(f"nbgrader export failed: see {log_path}")
+        from .class_report import ReportError, build_report  # the instructor's class report (issue 14)
+        try:
+            say("4/6", "class report: " + os.path.relpath(build_report(ASSIGNMENT_ID, db_url, reports, ROOT)["html"]))
+        except ReportError as exc:
+            failed.append(f"the class report could not be built: {exc}")
 
         say("5/6", "scores of the class, students by question")
         graded = {}

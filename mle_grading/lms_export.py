@@ -1,0 +1,180 @@
+"""Grades into the learning management system: an nbgrader export plugin.
+
+course_config.py makes it the exporter of `nbgrader export`. By default it writes
+nbgrader's own CSV, unchanged. With a roster it writes the CSV that an LMS's
+gradebook import reads:
+
+    nbgrader export --LmsExport.lms=canvas --LmsExport.roster=roster.csv --to canvas.csv
+    nbgrader export --LmsExport.lms=moodle --LmsExport.roster=roster.csv --to moodle.csv
+
+- Canvas (Grades > Import): the columns "Student", "ID", "SIS User ID", "SIS Login ID",
+  "Section", then one column per assignment, "<assignment> (<Canvas assignment id>)"
+  when `LmsExport.canvas_assignment_ids` names it (else the bare name, which Canvas
+  imports as a new assignment); the second row, "Points Possible", holds each
+  assignment's maximum.
+- Moodle (Grades > Import > CSV file): "First name", "Last name", "ID number",
+  "Email address", "Username", then one column per assignment named by its grade
+  item; at import, map "Identify user by" from the column named by
+  `LmsExport.moodle_identifier` (ID number by default) and each assignment column to
+  its grade item (whose maximum grade must be the assignment's maximum).
+
+The roster is a CSV with a header row: `nbgrader_id` (required) and any of `name`
+("Last, First" as Canvas shows it), `first_name`, `last_name`, `canvas_id`,
+`sis_user_id`, `sis_login_id`, `section`, `email`, `idnumber`, `username`.
+
+Points are out of the assignment's maximum, after nbgrader's late penalty. A grade
+cell is left empty, never 0, when the student has no graded submission (an empty
+cell changes nothing on import). Every student missing from the roster, the
+gradebook or an assignment is reported: logged, and listed in `<to>.problems.txt`.
+"""
+import csv
+import os
+
+from nbgrader.api import MissingEntry
+from nbgrader.plugins import CsvExportPlugin
+from traitlets import Dict, Enum, Unicode
+
+from . import ASSIGNMENTS
+
+ROSTER_COLUMNS = ("nbgrader_id", "name", "first_name", "last_name", "canvas_id", "sis_user_id",
+                  "sis_login_id", "section", "email", "idnumber", "username")
+CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+MOODLE_IDENTITY = ("First name", "Last name", "ID number", "Email address", "Username")
+MOODLE_IDENTIFIER_COLUMN = {"idnumber": "ID number", "email": "Email address", "username": "Username"}
+
+
+class RosterError(ValueError):
+    pass
+
+
+def read_roster(path):
+    """{nbgrader_id: {column: value}} from the roster CSV; a clear error for a malformed file."""
+    if not os.path.exists(path):
+        raise RosterError(f"no roster file at {path}")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        if "nbgrader_id" not in header:
+            raise RosterError(f"{path}: the header must have a column 'nbgrader_id' (it has: {', '.join(header)})")
+        unknown = [h for h in header if h not in ROSTER_COLUMNS]
+        if unknown:
+            raise RosterError(f"{path}: unknown column(s) {', '.join(unknown)}; "
+                              f"known columns: {', '.join(ROSTER_COLUMNS)}")
+        roster = {}
+        for line, row in enumerate(reader, start=2):
+            row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+            sid = row.get("nbgrader_id", "")
+            if not sid:
+                raise RosterError(f"{path}, line {line}: empty nbgrader_id")
+            if sid in roster:
+                raise RosterError(f"{path}, line {line}: nbgrader_id {sid!r} appears twice")
+            roster[sid] = {c: row.get(c, "") for c in ROSTER_COLUMNS}
+    return roster
+
+
+def _points(x):
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+class LmsExport(CsvExportPlugin):
+    """nbgrader's CSV by default; Canvas's or Moodle's gradebook import CSV with a roster."""
+
+    lms = Enum(["nbgrader", "canvas", "moodle"], default_value="nbgrader",
+               help="Which CSV to write: nbgrader's own, Canvas's gradebook import, or Moodle's grade import."
+               ).tag(config=True)
+    roster = Unicode("", help="CSV mapping nbgrader ids to LMS ids (column nbgrader_id, then the LMS's ids).").tag(
+        config=True)
+    canvas_assignment_ids = Dict(
+        {}, help="{nbgrader assignment: Canvas assignment id}, so that each column updates that assignment.").tag(
+        config=True)
+    moodle_identifier = Enum(list(MOODLE_IDENTIFIER_COLUMN), default_value="idnumber",
+                             help="The roster column Moodle identifies users by (it must be filled for everyone)."
+                             ).tag(config=True)
+
+    def export(self, gradebook):
+        if self.lms == "nbgrader":
+            return super().export(gradebook)
+        if not self.roster:
+            raise RosterError(f"exporting for {self.lms} needs a roster: --LmsExport.roster=roster.csv")
+        roster = read_roster(self.roster)
+        dest = self.to or f"grades_{self.lms}.csv"
+        assignments = self._assignments(gradebook)
+        in_gradebook = {s.id for s in gradebook.students}
+        wanted = [str(s) for s in self.student] or sorted(set(roster) | in_gradebook)
+        problems, rows = [], []
+        for sid in wanted:
+            if sid not in roster:
+                problems.append(f"{sid}: in the gradebook but not in the roster {self.roster}: not exported")
+                continue
+            if sid not in in_gradebook:
+                problems.append(f"{sid}: in the roster but not in the gradebook: exported with empty grades")
+            ids = roster[sid]
+            missing_id = self._missing_identifier(ids)
+            if missing_id:
+                problems.append(f"{sid}: the roster has no {missing_id} for this student: not exported")
+                continue
+            grades = []
+            for a in assignments:
+                score = self._score(gradebook, a.name, sid) if sid in in_gradebook else None
+                if score is None and sid in in_gradebook:
+                    problems.append(f"{sid}: no submission of {a.name} in the gradebook: its grade is left empty")
+                grades.append("" if score is None else _points(score))
+            rows.append((ids, grades))
+        with open(dest, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            if self.lms == "canvas":
+                writer.writerow([*CANVAS_IDENTITY, *[self._canvas_column(a.name) for a in assignments]])
+                writer.writerow(["Points Possible", "", "", "", "", *[_points(a.max_score) for a in assignments]])
+                for ids, grades in rows:
+                    writer.writerow([ids["name"] or " ".join(filter(None, (ids["first_name"], ids["last_name"]))),
+                                     ids["canvas_id"], ids["sis_user_id"], ids["sis_login_id"], ids["section"],
+                                     *grades])
+            else:
+                writer.writerow([*MOODLE_IDENTITY, *[a.name for a in assignments]])
+                for ids, grades in rows:
+                    writer.writerow([ids["first_name"], ids["last_name"], ids["idnumber"], ids["email"],
+                                     ids["username"], *grades])
+        self.log.info("Wrote %s grades of %d students (%s) to %s", self.lms, len(rows),
+                      ", ".join(a.name for a in assignments), dest)
+        problems_path = f"{dest}.problems.txt"
+        if problems:
+            with open(problems_path, "w") as fh:
+                fh.write("\n".join(problems) + "\n")
+            for line in problems:
+                self.log.warning(line)
+            self.log.warning("%d student(s) need attention before the import: listed in %s",
+                             len(problems), problems_path)
+        elif os.path.exists(problems_path):
+            os.remove(problems_path)  # an old list would describe an earlier export
+
+    def _assignments(self, gradebook):
+        present = {a.name: a for a in gradebook.assignments}
+        if self.assignment:
+            unknown = [str(a) for a in self.assignment if str(a) not in present]
+            if unknown:
+                raise RosterError(f"no assignment {', '.join(unknown)} in the gradebook")
+            names = [str(a) for a in self.assignment]
+        else:
+            names = [a for a in ASSIGNMENTS if a in present] + sorted(a for a in present if a not in ASSIGNMENTS)
+        return [present[n] for n in names]
+
+    def _canvas_column(self, name):
+        canvas_id = self.canvas_assignment_ids.get(name)
+        return f"{name} ({canvas_id})" if canvas_id else name
+
+    def _missing_identifier(self, ids):
+        if self.lms == "canvas":
+            if not (ids["canvas_id"] or ids["sis_user_id"] or ids["sis_login_id"]):
+                return "canvas_id, sis_user_id or sis_login_id"
+        elif not ids[self.moodle_identifier]:
+            return self.moodle_identifier
+        return ""
+
+    @staticmethod
+    def _score(gradebook, assignment, student):
+        """Points after the late penalty, or None when there is no submission."""
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        return max(0.0, submission.score - (submission.late_submission_penalty or 0.0))
