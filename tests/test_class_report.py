@@ -14,6 +14,7 @@ import csv
 import json
 import os
 import random
+import re
 
 import numpy as np
 import nbformat
@@ -149,6 +150,18 @@ def test_each_diagnosed_mistake_is_counted_once_per_student_who_got_it(synthetic
     mistakes = list(csv.DictReader(open(synthetic["paths"]["mistakes_csv"])))
     assert sum(int(r["students"]) for r in mistakes) == sum(
         m is not None for row in design.values() for m in row.values())
+
+
+def test_the_most_frequent_diagnoses_come_first_with_their_counts(synthetic):
+    design = synthetic["design"]
+    counts = {}
+    for student, row in design.items():
+        for (nb, cell), message in row.items():
+            if message is not None and (student, nb) != ("s05", "01_first"):  # s05/01_first has no report
+                counts[(f"{nb}/{cell}", message)] = counts.get((f"{nb}/{cell}", message), 0) + 1
+    table = synthetic["html"].split("id='frequent'")[1].split("</table>")[0]
+    shown = [int(n) for n in re.findall(r"<td class='num count'>(\d+)</td>", table)]
+    assert shown == sorted(counts.values(), reverse=True)[:class_report.TOP_DIAGNOSES]
 
 
 def test_cells_nobody_or_everybody_passed_are_named(synthetic):
