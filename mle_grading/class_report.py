@@ -42,6 +42,8 @@ FEW_STUDENTS = 10
 WEAK_DISCRIMINATION = 0.2
 
 
+# How many of the most frequent diagnoses the page lists first.
+TOP_DIAGNOSES = 10
 # How a failure without a grader message (no grading report for that notebook) is listed.
 NO_MESSAGE = "(failed; no grader message was recorded for this notebook)"
 
@@ -388,6 +390,18 @@ def render_html(data, stats, figures):
                      f"<td class='num'>{_fmt(st.r_rest)}</td><td class='num'>{_fmt(st.r_total)}</td>"
                      f"<td class='num'>{len(st.mistakes)}</td></tr>")
     parts.append("</table>")
+
+    ranked = sorted(((len(who), st.cell, message) for st in stats for message, who in st.mistakes
+                     if message != NO_MESSAGE), key=lambda t: (-t[0], t[1].notebook, t[1].grade_id, t[2]))
+    parts.append("<h2>The most frequent diagnoses</h2>")
+    if ranked:
+        parts.append("<table id='frequent'><tr><th>students</th><th>test cell</th><th>message</th></tr>")
+        for count, cell, message in ranked[:TOP_DIAGNOSES]:
+            parts.append(f"<tr><td class='num count'>{count}</td><td><code>{e(cell.notebook)}/{e(cell.grade_id)}"
+                         f"</code></td><td class='message'>{e(message)}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p id='frequent'>No diagnosis: no test cell failed.</p>")
 
     parts.append("<h2>Diagnosed mistakes, per test cell</h2>")
     parts.append("<p class='note'>Each failed cell's grader message, as the student read it, with how "

@@ -14,6 +14,7 @@ import csv
 import json
 import os
 import random
+import re
 
 import numpy as np
 import nbformat
@@ -151,6 +152,18 @@ def test_each_diagnosed_mistake_is_counted_once_per_student_who_got_it(synthetic
         m is not None for row in design.values() for m in row.values())
 
 
+def test_the_most_frequent_diagnoses_come_first_with_their_counts(synthetic):
+    design = synthetic["design"]
+    counts = {}
+    for student, row in design.items():
+        for (nb, cell), message in row.items():
+            if message is not None and (student, nb) != ("s05", "01_first"):  # s05/01_first has no report
+                counts[(f"{nb}/{cell}", message)] = counts.get((f"{nb}/{cell}", message), 0) + 1
+    table = synthetic["html"].split("id='frequent'")[1].split("</table>")[0]
+    shown = [int(n) for n in re.findall(r"<td class='num count'>(\d+)</td>", table)]
+    assert shown == sorted(counts.values(), reverse=True)[:class_report.TOP_DIAGNOSES]
+
+
 def test_cells_nobody_or_everybody_passed_are_named(synthetic):
     page = synthetic["html"]
     nobody_part = page.split("Nobody passed")[1].split("</p>")[0]
@@ -222,21 +235,28 @@ def test_point_biserial_is_undefined_when_nothing_varies():
 REAL_MISTAKES = ("gauss-constant-dropped", "gauss-missing-half", "bce-sum-not-mean")
 
 
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
-    course = copy_course(str(tmp_path_factory.mktemp("class_report_course")))
-    run_nbgrader(course, "generate_assignment", "mle_losses", "--force")
+def write_small_class(course, mistake_students):
+    """reference, untouched and the named mistake students, from the course's release; returns the notebooks."""
     source, release = (os.path.join(course, d, "mle_losses") for d in ("source", "release"))
     notebooks = sorted(f[:-6] for f in os.listdir(release) if f.endswith(".ipynb"))
     released = {nb: nbformat.read(os.path.join(release, f"{nb}.ipynb"), as_version=4) for nb in notebooks}
     answers = {nb: solutions(source, nb) for nb in notebooks}
     write_submission(course, "reference", {nb: fill(released[nb], answers[nb]) for nb in notebooks})
     write_submission(course, "untouched", {nb: nbformat.from_dict(released[nb]) for nb in notebooks})
+    for m in all_mistakes():
+        if m.student in mistake_students:
+            chosen = {nb: dict(a) for nb, a in answers.items()}
+            chosen[m.notebook][m.cell] = m.source
+            write_submission(course, m.student, {nb: fill(released[nb], chosen[nb]) for nb in notebooks})
+    return notebooks, answers, released
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    course = copy_course(str(tmp_path_factory.mktemp("class_report_course")))
+    run_nbgrader(course, "generate_assignment", "mle_losses", "--force")
+    notebooks, answers, released = write_small_class(course, REAL_MISTAKES)
     mistakes = [m for m in all_mistakes() if m.student in REAL_MISTAKES]
-    for m in mistakes:
-        chosen = {nb: dict(a) for nb, a in answers.items()}
-        chosen[m.notebook][m.cell] = m.source
-        write_submission(course, m.student, {nb: fill(released[nb], chosen[nb]) for nb in notebooks})
     # One more student's first notebook is a truncated file: it cannot be graded, and the report says so.
     folder = write_submission(course, "truncated-file", {nb: fill(released[nb], answers[nb]) for nb in notebooks})
     path = os.path.join(folder, f"{notebooks[0]}.ipynb")
@@ -344,3 +364,22 @@ def test_the_truncated_notebook_is_listed_as_ungraded_with_why(report_page, grad
     assert len(rows) == 1, rows
     assert "truncated-file" in rows[0] and graded_class["notebooks"][0] in rows[0]
     assert "not a valid notebook file" in rows[0]
+
+
+def test_the_demo_pipeline_builds_the_class_report_after_the_export(tmp_path, monkeypatch, capsys):
+    """mle_grading.pipeline (./course demo) run for real, on three students instead of the whole demo class."""
+    from mle_grading import pipeline
+    course = copy_course(str(tmp_path / "course"))
+    students = ["reference", "untouched", "mse-sum-not-mean"]
+    monkeypatch.chdir(tmp_path)          # the pipeline changes directory; this puts it back afterwards
+    monkeypatch.delenv("MLE_GRADING_DB_URL", raising=False)
+    monkeypatch.setattr(pipeline, "roster", lambda: students)
+    monkeypatch.setattr(pipeline, "build_demo_class",
+                        lambda root: (write_small_class(root, students[2:]), students)[1])
+    monkeypatch.setattr(pipeline, "ROOT", course)
+    assert pipeline.main(["--course-root", course]) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "[4/6] class report: " in out
+    page = open(os.path.join(course, "reports", "class_report_mle_losses.html")).read()
+    assert "<span id='n-students'>3</span>" in page
+    assert "this is the sum of squared residuals" in page  # mse-sum-not-mean's diagnosis
