@@ -186,7 +186,8 @@ class CourseExchangeCollect(ExchangeCollect):
                             out.write(chunk)
         if rec is not None:
             with open(os.path.join(dest, "timestamp.txt"), "w") as fh:
-                fh.write(rec["timestamp"].strftime("%Y-%m-%d %H:%M:%S.%f %Z").strip())
+                # nbgrader's own format (what its submit writes): UTC, named.
+                fh.write(_as_utc(rec["timestamp"]).strftime("%Y-%m-%d %H:%M:%S.%f") + " UTC")
             if rec["timestamp"] != rec["claimed"]:
                 with open(os.path.join(dest, "timestamp_claimed.txt"), "w") as fh:
                     fh.write(str(rec["claimed"]))
