@@ -6,7 +6,9 @@ import sys
 
 import nbformat
 
-from mle_grading import NOTEBOOK_IDS
+import pytest
+
+from mle_grading import ASSIGNMENTS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,10 +45,11 @@ def test_source_notebooks_are_built_from_their_text_versions():
     assert proc.returncode == 0, proc.stdout
 
 
-def test_assignment_has_the_contract_notebooks_and_totals_100_points():
+@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
+def test_each_assignment_has_the_contract_notebooks_and_totals_100_points(assignment):
     total = 0
-    for nb_id in NOTEBOOK_IDS:
-        nb = nbformat.read(os.path.join(ROOT, "source", "mle_losses", f"{nb_id}.ipynb"), as_version=4)
+    for nb_id in ASSIGNMENTS[assignment]:
+        nb = nbformat.read(os.path.join(ROOT, "source", assignment, f"{nb_id}.ipynb"), as_version=4)
         total += sum(c.metadata["nbgrader"]["points"] for c in nb.cells
                      if c.metadata.get("nbgrader", {}).get("grade"))
     assert total == 100
@@ -55,8 +58,8 @@ def test_assignment_has_the_contract_notebooks_and_totals_100_points():
 def test_every_test_cell_has_a_trusted_check_and_every_check_a_cell():
     from mle_grading import checks
     cells = set()
-    for nb_id in NOTEBOOK_IDS:
-        path = os.path.join(ROOT, "source", "mle_losses", f"{nb_id}.ipynb")
+    for assignment, nb_id in [(a, nb) for a, nbs in ASSIGNMENTS.items() for nb in nbs]:
+        path = os.path.join(ROOT, "source", assignment, f"{nb_id}.ipynb")
         nb = nbformat.read(path, as_version=4)
         for c in nb.cells:
             if c.metadata.get("nbgrader", {}).get("grade"):
@@ -64,12 +67,21 @@ def test_every_test_cell_has_a_trusted_check_and_every_check_a_cell():
     assert cells == set(checks.load_all())
 
 
-def test_nbgrader_config_only_loads_course_config():
-    text = open(os.path.join(ROOT, "nbgrader_config.py")).read()
-    code = [l for l in text.splitlines() if l.strip() and not l.startswith("#")]
-    assert code == ['load_subconfig("course_config.py")  # noqa: F821']
+def test_nbgrader_refuses_to_grade_when_course_config_does_not_load(tmp_path):
+    # traitlets only logs a config file that raises, and nbgrader would then grade
+    # with plain Execute: student code outside the sandbox.
+    import shutil
+    shutil.copy(os.path.join(ROOT, "nbgrader_config.py"), tmp_path)
+    (tmp_path / "course_config.py").write_text("import a_module_that_does_not_exist\n")
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), "autograde", "mle_losses"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "course_config.py did not load" in proc.stderr
+    assert "Autograding" not in proc.stdout + proc.stderr
 
 
 def test_source_folder_holds_only_notebooks_so_nothing_secret_is_released():
-    files = os.listdir(os.path.join(ROOT, "source", "mle_losses"))
-    assert all(f.endswith(".ipynb") for f in files)
+    for assignment in ASSIGNMENTS:
+        files = os.listdir(os.path.join(ROOT, "source", assignment))
+        assert all(f.endswith(".ipynb") for f in files), (assignment, files)

@@ -19,8 +19,8 @@ from course_copy import ROOT, copy_course, run_nbgrader, scores_by_cell
 
 PWNED_MARKERS = ("/tmp/mle_shadow_pwned", "/tmp/pwned.txt", "/tmp/pwned")
 FAST_LIMITS = """
-c.TrustedGrading.cell_timeout = 10.0
-c.TrustedGrading.call_timeout = 5.0
+c.SandboxLimits.cell_timeout = 10.0
+c.SandboxLimits.call_timeout = 5.0
 """
 
 
