@@ -19,7 +19,8 @@ from notebook_namespace import graded_cell_ids
 NOTEBOOK = "01_gaussian_mse"
 FUNCTIONS = {"mse": ref.mse, "gaussian_nll": ref.gaussian_nll, "sigma2_mle": ref.sigma2_mle,
              "laplace_nll": ref.laplace_nll}
-VALUE_CELLS = [gid for gid in graded_cell_ids(NOTEBOOK) if not gid.endswith("_expr_equivalent")]
+# Cells that call the functions (not the SymPy derivations, not the predicted numbers).
+VALUE_CELLS = [gid for gid in graded_cell_ids(NOTEBOOK) if not gid.endswith(("_expr_equivalent", "_prediction"))]
 
 
 def key(args, kwargs):
