@@ -15,7 +15,7 @@ module and neither imports the other.
   in `wire`, the one file the sandbox also has).
 - `INNER_FUNCTIONS`: the student functions each function may build on; both
   transports bind them to trusted versions while the outer one is called (one
-  mistake costs once: `sandbox.worker.call_with_trusted_inner`).
+  mistake costs once: `wire.call_with_trusted_inner`).
 
 No text a submission produced ever reaches an `Outcome`: not an exception's
 message, not printed output, not a repr. `error_type` names an exception class
@@ -51,7 +51,7 @@ class Outcome:
 
 # One mistake costs once: the student functions each function may build on. While
 # a check calls the outer function, the transport binds these names to trusted
-# plain-NumPy versions (`sandbox.worker.TRUSTED_INNER`) for that one call, so a
+# plain-NumPy versions (`wire.TRUSTED_INNER`) for that one call, so a
 # mistake in log_softmax costs log_softmax's cells and not categorical_nll's too.
 INNER_FUNCTIONS = {
     "gaussian_nll": ("mse",),
@@ -123,7 +123,6 @@ class InProcessStudent(Student):
         self.namespace = namespace
 
     def call(self, function, *args, return_args=False, trusted_inner=None, **kwargs):
-        from .sandbox.worker import call_with_trusted_inner
         fn = self.namespace.get(function)
         if not callable(fn):
             return Outcome("missing")
@@ -132,7 +131,7 @@ class InProcessStudent(Student):
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                result = call_with_trusted_inner(fn, real_args, real_kwargs, self.namespace,
+                result = wire.call_with_trusted_inner(fn, real_args, real_kwargs, self.namespace,
                                                  inner_functions(function, trusted_inner))
         except Exception as exc:  # noqa: BLE001 - the student's exception is the outcome
             return decode_outcome({"kind": "raised", "error_type": type(exc).__name__})

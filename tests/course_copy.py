@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 from mle_grading import ASSIGNMENTS, nbgrader_run
 
@@ -47,3 +48,8 @@ def scores_by_cell(course, student, db_url=None, assignment=FIRST_ASSIGNMENT):
     if scores is None:
         raise AssertionError(f"the gradebook has no submission of {assignment} by {student}")
     return scores
+
+
+# Where tests leave files for people to look at (never inside the repository).
+ARTIFACTS = os.environ.get("MLE_GRADING_TEST_ARTIFACTS") or os.path.join(tempfile.gettempdir(),
+                                                                         "mle_grading-test-artifacts")

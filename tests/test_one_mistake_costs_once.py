@@ -13,7 +13,7 @@ import pytest
 from mle_grading import checks, reference as ref
 from mle_grading.checks import INNER_FUNCTIONS
 from demo_submissions import all_mistakes
-from mle_grading.sandbox.worker import TRUSTED_INNER, call_with_trusted_inner
+from mle_grading.wire import TRUSTED_INNER, call_with_trusted_inner
 
 from notebook_namespace import graded_cell_ids, run_notebook_code, source_notebook
 

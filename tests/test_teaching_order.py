@@ -116,3 +116,52 @@ def test_each_notebook_states_how_long_it_takes_and_the_assignment_fits_in_five_
     minutes = {nb: stated_minutes(nb) for nb in NOTEBOOK_IDS}
     assert all(30 <= m <= 120 for m in minutes.values()), minutes
     assert sum(minutes.values()) <= 5 * 60, minutes
+
+
+# -- the text's claims, computed ------------------------------------------------------------
+
+def test_rerunning_a_derivation_cell_after_the_whole_notebook_still_finds_the_sympy_symbols():
+    import sympy as sp
+    from notebook_namespace import run_notebook_code
+    for notebook_id in ("01_gaussian_mse", "02_bernoulli_bce", "04_gradients"):
+        namespace = run_notebook_code(notebook_id)
+        for name in ("y_hat", "y", "z", "sigma2"):
+            assert isinstance(namespace[name], sp.Symbol), f"{notebook_id} reassigns `{name}`"
+
+
+def test_the_numbers_the_texts_quote_are_what_numpy_and_torch_compute():
+    import numpy as np
+    import torch
+    with np.errstate(all="ignore"):
+        naive = lambda z: -np.log(1 - 1 / (1 + np.exp(-z)))   # noqa: E731  (label 0)
+        errors = {z: abs(naive(z) - np.logaddexp(0, z)) for z in (20.0, 30.0, 36.0)}
+    assert 1e-8 < errors[20.0] < 1e-7              # "off by about 4e-8"
+    assert 5e-4 < errors[30.0] < 5e-3              # "the third decimal"
+    assert 1e-2 < errors[36.0] < 1e-1              # "the second"
+    tiny = np.finfo(np.float64).tiny               # subnormals start below it
+    assert np.exp(-708.3) > tiny > np.exp(-708.5)  # "subnormal below about -708"
+    assert np.exp(-745.1) > 0 == np.exp(-745.2)    # "0.0 below about -745"
+    clamped = torch.nn.functional.binary_cross_entropy(torch.zeros(1, dtype=torch.float64),
+                                                       torch.ones(1, dtype=torch.float64))
+    assert clamped.item() == 100.0                 # "clamps each logarithm at -100"
+
+
+def test_the_slope_of_the_nll_in_the_mse_is_one_over_two_sigma2_and_the_legend_keeps_it():
+    import numpy as np
+    from mle_grading import reference as ref
+    rng = np.random.default_rng(1)
+    x = np.linspace(-1, 1, 20)
+    y = 2 * x + 1 + rng.normal(0, 0.1, size=x.shape)
+    for s2 in (0.05, 0.1, 0.2):
+        slopes = rng.uniform(0, 4, 40)
+        mses = [ref.mse(a * x + 1, y) for a in slopes]
+        nlls = [ref.gaussian_nll(a * x + 1, y, s2) for a in slopes]
+        assert f"{np.polyfit(mses, nlls, 1)[0]:.2f}" == f"{1 / (2 * s2):.2f}"   # 2.50, not "2"
+
+
+def test_mse_is_minimised_by_the_mean_and_mae_by_the_median():
+    import numpy as np
+    sample = np.random.default_rng(3).exponential(1.0, size=15)
+    grid = np.linspace(0, 4, 40001)
+    assert abs(grid[np.argmin([np.mean((c - sample) ** 2) for c in grid])] - sample.mean()) < 1e-4
+    assert abs(grid[np.argmin([np.mean(np.abs(c - sample)) for c in grid])] - np.median(sample)) < 1e-4

@@ -20,6 +20,7 @@ import random
 import sympy
 
 from . import CheckFailed, SYMBOLS
+from .api import variable
 from .tree_value import value_at
 
 REL = 1e-9
@@ -37,12 +38,7 @@ def expect_equivalent(student, name, expected, domain, mistakes=(), points=24, r
     a one-expression question. The points are drawn from `rng` (the check's
     generator) when given.
     """
-    outcome = student.variable(name)
-    if outcome.kind == "missing":
-        raise CheckFailed(f"`{name}` is not defined: assign your expression to it.")
-    if outcome.kind != "returned":
-        raise CheckFailed(f"`{name}` could not be read: {outcome.message or outcome.kind}.")
-    got = outcome.value
+    got = variable(student, name, "your expression")
     many = isinstance(expected, (list, tuple))
     wants = list(expected) if many else [expected]
     gots = list(got) if isinstance(got, tuple) else [got]
