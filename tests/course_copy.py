@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COURSE_FILES = ("notebooks", "source", "course_config.py", "nbgrader_config.py")
@@ -49,3 +50,8 @@ def scores_by_cell(course, student, db_url=None):
             for grade in nb.grades:
                 out[(nb.name, grade.name)] = (grade.score, grade.max_score)
     return out
+
+
+# Where tests leave files for people to look at (never inside the repository).
+ARTIFACTS = os.environ.get("MLE_GRADING_TEST_ARTIFACTS") or os.path.join(tempfile.gettempdir(),
+                                                                         "mle_grading-test-artifacts")

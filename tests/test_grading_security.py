@@ -15,7 +15,7 @@ import pytest
 from mle_grading.demo_class import fill, solutions
 
 from corpus.cases import ALL, ATTACKS, BROKEN, HONEST
-from course_copy import ROOT, copy_course, run_nbgrader, scores_by_cell
+from course_copy import ARTIFACTS, ROOT, copy_course, run_nbgrader, scores_by_cell
 
 PWNED_MARKERS = ("/tmp/mle_shadow_pwned", "/tmp/pwned.txt", "/tmp/pwned")
 FAST_LIMITS = """
@@ -99,12 +99,20 @@ def notebook_scores(course, student, notebook):
 
 
 def case_verdict(course, case):
-    """(attacked cells that earned points, other cells that lost points)"""
+    """(attacked cells that earned points, honest cells that lost points, honest cells looked at).
+
+    A case that costs its whole notebook (a broken file, a missing notebook) is
+    judged on the honest notebook submitted beside it, so the honest half is never empty.
+    """
     scores = notebook_scores(course, case.student, case.notebook)
     zero = set(scores) if case.zero == "ALL" else set(case.zero)
     gained = {c for c in zero if scores[c][0] != 0}
-    lost = {c for c in set(scores) - zero if scores[c][0] != scores[c][1]}
-    return gained, lost
+    honest = {(case.notebook, c): v for c, v in scores.items() if c not in zero}
+    other = companion(case.notebook)
+    if other and (case.raw is not None or case.drop_notebook):
+        honest.update({(other, c): v for c, v in notebook_scores(course, case.student, other).items()})
+    lost = {key for key, (score, max_score) in honest.items() if score != max_score}
+    return gained, lost, set(honest)
 
 
 def test_autograde_finishes_for_the_whole_class(graded_corpus):
@@ -114,20 +122,18 @@ def test_autograde_finishes_for_the_whole_class(graded_corpus):
 
 @pytest.mark.parametrize("case", ATTACKS, ids=lambda c: c.student)
 def test_attack_earns_no_points_and_honest_answers_beside_it_keep_theirs(graded_corpus, case):
-    gained, lost = case_verdict(graded_corpus["course"], case)
+    gained, lost, kept = case_verdict(graded_corpus["course"], case)
     assert not gained, f"{case.what}: earned points on {gained}"
+    assert kept, f"{case.what}: no honest answer beside the attack was graded"
     assert not lost, f"{case.what}: honest answers lost points on {lost}"
 
 
 @pytest.mark.parametrize("case", BROKEN, ids=lambda c: c.student)
 def test_broken_submission_costs_only_what_it_must(graded_corpus, case):
     course = graded_corpus["course"]
-    gained, lost = case_verdict(course, case)
+    gained, lost, kept = case_verdict(course, case)
+    assert kept, f"{case.what}: no honest answer beside the failure was graded"
     assert not gained and not lost, (case.what, gained, lost)
-    other = companion(case.notebook)
-    if other and (case.raw is not None or case.drop_notebook):
-        scores = notebook_scores(course, case.student, other)
-        assert scores and all(s == m for s, m in scores.values()), f"{case.what}: the other notebook lost points"
     if case.report:
         report = os.path.join(course, "grading_reports", "mle_losses", case.student, f"{case.notebook}.json")
         assert case.report in " ".join(json.load(open(report))["problems"])
@@ -171,6 +177,13 @@ def test_feedback_shows_no_hidden_tests_and_escapes_student_output(graded_corpus
     for page in pages:
         html = open(page).read()
         assert "run_trusted_check" not in html and "HIDDEN TESTS" not in html
+    # hon-warnings-and-prints prints markup: the page shows it as text, never as markup.
+    page = os.path.join(graded_corpus["course"], "feedback", "hon-warnings-and-prints", "mle_losses",
+                        "01_gaussian_mse.html")
+    html = open(page).read()
+    assert "markup in printed output" in html
+    assert '<b id="student-markup">' not in html
+    assert "&lt;b id=" in html
 
 
 def test_security_summary_figures(graded_corpus):
@@ -178,13 +191,14 @@ def test_security_summary_figures(graded_corpus):
     course = graded_corpus["course"]
     attacks_scored = sum(bool(case_verdict(course, c)[0]) for c in ATTACKS)
     failures_hurting_others = sum(bool(case_verdict(course, c)[1]) for c in BROKEN)
+    assert all(case_verdict(course, c)[2] for c in ATTACKS + BROKEN)
     honest_lost = sum(not all(s == m for s, m in notebook_scores(course, c.student, c.notebook).values()) for c in HONEST)
     summary = {"attacks tried": len(ATTACKS), "attacks that earned points": attacks_scored,
                "failures tried": len(BROKEN), "failures that cost other grades or stopped the run":
                failures_hurting_others + (graded_corpus["proc"].returncode != 0),
                "honest variants tried": len(HONEST), "honest variants that lost points": honest_lost}
-    os.makedirs(os.path.join(ROOT, "test-artifacts"), exist_ok=True)
-    with open(os.path.join(ROOT, "test-artifacts", "security_summary.json"), "w") as fh:
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    with open(os.path.join(ARTIFACTS, "security_summary.json"), "w") as fh:
         json.dump(summary, fh, indent=1)
     print(summary)
     assert attacks_scored == 0 and failures_hurting_others == 0 and honest_lost == 0

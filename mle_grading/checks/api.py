@@ -206,14 +206,19 @@ def expect_raises(student, function, error_type, why, *args, **kwargs):
     raise CheckFailed(describe_failure(function, outcome))
 
 
-def whole_number(student, name, what_it_counts):
-    """A variable that must hold one whole number."""
+def variable(student, name, what_to_assign):
+    """The value of a variable the notebook asks for, or a failure saying why there is none."""
     outcome = student.variable(name)
     if outcome.kind == "missing":
-        raise CheckFailed(f"`{name}` is not defined: assign the number of {what_it_counts} to it.")
+        raise CheckFailed(f"`{name}` is not defined: assign {what_to_assign} to it.")
     if outcome.kind != "returned":
-        raise CheckFailed(f"`{name}` could not be read.")
-    value = outcome.value
+        raise CheckFailed(f"`{name}` could not be read: {outcome.message or outcome.kind}.")
+    return outcome.value
+
+
+def whole_number(student, name, what_it_counts):
+    """A variable that must hold one whole number."""
+    value = variable(student, name, f"the number of {what_it_counts}")
     if not isinstance(value, np.ndarray) or value.size != 1 or value.dtype.kind not in "iuf":
         raise CheckFailed(f"`{name}` should be one whole number of {what_it_counts}.")
     number = float(value.reshape(()))

@@ -13,7 +13,7 @@ from .. import reference as ref
 from .. import torch_reference as tref
 from . import CheckFailed, check
 from .api import f64
-from .families import Graded, drawn, given, lists_scalars_float32, register, rejects, values
+from .families import Graded, drawn, given, lists_scalars_float32, one_entry_out_of_range, register, rejects, values
 from .symbolic import expect_equivalent, sym
 
 NB = "02_bernoulli_bce"
@@ -126,6 +126,18 @@ def confident(rng, shape):
     return np.abs(near - rng.uniform(1e-13, 1e-11, size=shape)), rng.integers(0, 2, size=shape).astype(np.float64)
 
 
+def _inside(rng, shape):
+    return rng.uniform(0.01, 0.99, size=shape)
+
+
+def outside_unit_interval(rng):
+    """One probability above 1 or below 0, at a drawn place among valid ones."""
+    shape = (int(rng.integers(2, 6)), 2)
+    labels = rng.integers(0, 2, size=shape)
+    return [((one_entry_out_of_range(rng, shape, 1.0 + 1e-9, 3.0, _inside), labels), "for a probability above 1"),
+            ((one_entry_out_of_range(rng, shape, -3.0, -1e-9, _inside), labels), "for a negative probability")]
+
+
 ENDS_VALID = ("0 and 1 are valid probabilities: raise ValueError only for p outside [0, 1], and treat "
               "0 * log(0) as 0.")
 
@@ -227,7 +239,7 @@ register(NB, [
                          ((np.array([-0.1, 0.5]), np.array([0, 1])), "for a negative probability"),
                          ((np.array([[0.5, 0.25], [1.0 + 1e-9, 0.75]]), np.array([[1, 0], [1, 1]])),
                           "when one of many probabilities is just above 1")],
-             valid=drawn(probabilities, [(7,)], "on probabilities in (0, 1)"))),
+             valid=drawn(probabilities, [(7,)], "on probabilities in (0, 1)"), drawn_invalid=outside_unit_interval)),
     ("bce_with_logits_value", "bce_with_logits agrees with F.binary_cross_entropy_with_logits",
      values(LOGITS, given((SEED_Z, SEED_Y), "on the notebook's demonstration data"),
             drawn(logits_labels, [(12,), (40,)], "on {shape} examples"))),

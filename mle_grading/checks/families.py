@@ -165,14 +165,26 @@ def values(spec, *sources, witness=None):
     return run
 
 
-def rejects(spec, invalid, valid, error="ValueError"):
-    """Each invalid input raises `error`; each valid one gives a real value (never always-raise)."""
+def rejects(spec, invalid, valid, error="ValueError", drawn_invalid=None):
+    """Each invalid input raises `error`; each valid one gives a real value (never always-raise).
+
+    `invalid` lists (args, why) at the contract's boundaries; `drawn_invalid(rng)`
+    gives more (args, why) drawn afresh, so that no list of known bad inputs suffices.
+    """
     def run(student, rng):
-        for args, why in invalid:
+        bad = list(invalid) + (list(drawn_invalid(rng)) if drawn_invalid else [])
+        for args, why in bad:
             expect_raises(student, spec.function, error, why, *_copy(args))
         for case in named(spec.function, valid)(rng):
             spec.computes(student, case)
     return run
+
+
+def one_entry_out_of_range(rng, shape, low, high, inside):
+    """An array of valid values `inside(rng, shape)` with one entry, at a drawn place, in [low, high)."""
+    values = np.asarray(inside(rng, shape), dtype=np.float64)
+    values.flat[int(rng.integers(values.size))] = rng.uniform(low, high)
+    return values
 
 
 def register(notebook, table):

@@ -5,7 +5,7 @@ import sympy
 from .. import reference as ref
 from .. import torch_reference as tref
 from . import check
-from .families import Graded, drawn, given, lists_scalars_float32, register, rejects, values
+from .families import Graded, drawn, given, lists_scalars_float32, one_entry_out_of_range, register, rejects, values
 from .symbolic import expect_equivalent, sym
 
 NB = "01_gaussian_mse"
@@ -127,6 +127,25 @@ def per_example_scale(rng, shape):
     return rng.normal(size=shape), rng.normal(size=shape), rng.uniform(0.1, 3.0, size=shape)
 
 
+def _positive(rng, shape):
+    return rng.uniform(0.1, 3.0, size=shape)
+
+
+def nonpositive_variances(rng):
+    """sigma2 below 0 as a number, and one variance among many."""
+    n = int(rng.integers(3, 8))
+    return [((rng.normal(size=n), rng.normal(size=n), float(-rng.uniform(1e-3, 5.0))), "for a negative sigma2"),
+            ((rng.normal(size=n), rng.normal(size=n), one_entry_out_of_range(rng, (n,), -5.0, -1e-3, _positive)),
+             "when one of several variances is negative")]
+
+
+def nonpositive_scales(rng):
+    n = int(rng.integers(3, 8))
+    return [((rng.normal(size=n), rng.normal(size=n), float(-rng.uniform(1e-3, 5.0))), "for a negative b"),
+            ((rng.normal(size=n), rng.normal(size=n), one_entry_out_of_range(rng, (n,), -5.0, -1e-3, _positive)),
+             "when one of several scales is negative")]
+
+
 SEED = seed_data()
 
 register(NB, [
@@ -151,7 +170,8 @@ register(NB, [
                         (([1.0, 2.0], [1.5, 2.0], -1.0), "for sigma2=-1"),
                         ((np.zeros(3), np.ones(3), np.array([1.0, -0.5, 2.0])),
                          "when one of several variances is negative")],
-             valid=drawn(per_example_variance, [(6,)], "with positive variances"))),
+             valid=drawn(per_example_variance, [(6,)], "with positive variances"),
+             drawn_invalid=nonpositive_variances)),
     ("gaussian_nll_large_residuals", "gaussian_nll stays finite and accurate for large residuals",
      values(GAUSSIAN, given((np.array([1e6, -3e5, 0.0]), np.array([-1e6, 2e5, 1e-3]), 1e-4),
                             "with residuals of order 1e6"),
@@ -166,7 +186,7 @@ register(NB, [
             given(([0.0, 2.0], [1.0, 1.0]), "with the default b=1.0 on lists"))),
     ("laplace_nll_rejects_nonpositive_scale", "laplace_nll raises ValueError for b <= 0",
      rejects(LAPLACE, [(([1.0], [2.0], 0.0), "for b=0"), (([1.0], [2.0], -2.0), "for b=-2")],
-             valid=drawn(per_example_scale, [(6,)], "with positive scales"))),
+             valid=drawn(per_example_scale, [(6,)], "with positive scales"), drawn_invalid=nonpositive_scales)),
 ])
 
 

@@ -11,6 +11,7 @@ import random
 import sympy
 
 from . import CheckFailed, SYMBOLS
+from .api import variable
 from .tree_value import value_at
 
 
@@ -23,12 +24,7 @@ def expect_equivalent(student, name, expected, domain, mistakes=(), points=24, r
 
     The points are drawn from `rng` (the check's generator) when given.
     """
-    outcome = student.variable(name)
-    if outcome.kind == "missing":
-        raise CheckFailed(f"`{name}` is not defined: assign your expression to it.")
-    if outcome.kind != "returned":
-        raise CheckFailed(f"`{name}` could not be read: {outcome.message or outcome.kind}.")
-    got = outcome.value
+    got = variable(student, name, "your expression")
     if not isinstance(got, sympy.Basic):
         raise CheckFailed(f"`{name}` should be a SymPy expression built from the symbols of the locked cell.")
     allowed = {sym(n) for n in domain}

@@ -252,8 +252,9 @@ HONEST = [
                                "    if np.any(b <= 0):\n        raise ValueError('b must be positive')\n"
                                "    return np.mean(np.log(2 * b) + np.abs(np.asarray(y, float) - np.asarray(y_pred, float)) / b)\n")},
         extra_cells=["%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\n"
-                     "import sys\nprint('to stderr', file=sys.stderr)\n"],
-        what="prints, warns on stderr, uses magics and plots"),
+                     "import sys\nprint('to stderr', file=sys.stderr)\n"
+                     "print('<b id=\"student-markup\">markup in printed output</b>')\n"],
+        what="prints (markup too), warns on stderr, uses magics and plots"),
 ]
 
 ALL = ATTACKS + BROKEN + HONEST
