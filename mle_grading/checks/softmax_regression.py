@@ -12,7 +12,7 @@ import numpy as np
 from .. import reference as ref
 from .. import torch_reference as tref
 from . import CheckFailed, check
-from .api import F32, close, matches
+from .api import F32, close, matches, variable
 from .families import Graded, drawn, given, register, values
 from .parts import Parts, parts_values
 from .properties import as_lists, properties
@@ -184,10 +184,7 @@ def _initial_loss_mistakes():
 
 @check(NB, "predicted_initial_loss_value", "predicted_initial_loss is the loss at W = 0, b = 0")
 def predicted_initial_loss_value(student, rng):
-    outcome = student.variable("predicted_initial_loss")
-    if outcome.kind == "missing":
-        raise CheckFailed("`predicted_initial_loss` is not defined: assign your number to it.")
-    value = outcome.value if outcome.kind == "returned" else None
+    value = variable(student, "predicted_initial_loss", "your predicted number")
     if not isinstance(value, np.ndarray) or value.size != 1 or value.dtype.kind not in "iuf":
         raise CheckFailed("`predicted_initial_loss` should be one number.")
     got = float(value.reshape(()))
