@@ -14,8 +14,9 @@ import time
 import urllib.error
 import urllib.request
 
+from course_copy import ARTIFACTS  # outside the repository
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ARTIFACTS = os.path.join(ROOT, "test-artifacts")
 DOCS_IMG = os.path.join(ROOT, "docs", "img")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Headless Chromium without any traffic of its own (no updates, no sync, no QUIC probes).
@@ -117,14 +118,14 @@ def loopback_browser(allowed_origin, viewport=(1280, 860)):
 
 
 def save_screenshot(page_or_locator, name, docs=False):
-    """Save test-artifacts/<name>.png (every run). With docs=True also docs/img/<name>.png, the
-    walkthrough's copy: written when missing or when UPDATE_DOCS_IMG=1, so that a test run does
-    not rewrite committed images whose pixels differ only in clocks ("20s ago")."""
+    """Save ARTIFACTS/<name>.png (every run, outside the repository). With docs=True and
+    UPDATE_DOCS_IMG=1 also docs/img/<name>.png, the walkthrough's copy: an ordinary test run
+    never writes into the repository."""
     os.makedirs(ARTIFACTS, exist_ok=True)
     path = os.path.join(ARTIFACTS, f"{name}.png")
     page_or_locator.screenshot(path=path)
     docs_copy = os.path.join(DOCS_IMG, f"{name}.png")
-    if docs and (os.environ.get("UPDATE_DOCS_IMG") == "1" or not os.path.exists(docs_copy)):
+    if docs and os.environ.get("UPDATE_DOCS_IMG") == "1":
         os.makedirs(DOCS_IMG, exist_ok=True)
         shutil.copy(path, docs_copy)
     return path

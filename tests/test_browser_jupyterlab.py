@@ -7,8 +7,8 @@ the notebook, sees the visible tests fail, types an answer, sees its test pass,
 presses nbgrader's Validate button, completes the notebook and sees the figure.
 
 The tests run in order and share one browser page: each is one step of the
-session. Screenshots go to test-artifacts/ (gitignored); the ones the README and
-docs/jupyterhub.md show are also copied to docs/img/.
+session. Screenshots go to $MLE_GRADING_TEST_ARTIFACTS (outside the repository); with
+UPDATE_DOCS_IMG=1 the ones the README and docs/jupyterhub.md show are also copied to docs/img/.
 """
 import json
 import os

@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from demo_submissions import all_mistakes
+from mle_grading import ASSIGNMENTS
 from mle_grading.demo_class import COMMITTED_STUDENTS, roster
 
 from course_copy import ROOT, copy_course, run_pipeline, scores_by_cell
@@ -24,7 +25,11 @@ def demo_course(tmp_path_factory):
 
 
 def released_notebooks():
-    return sorted(os.path.basename(p)[:-6] for p in glob.glob(os.path.join(ROOT, "release", "mle_losses", "*.ipynb")))
+    """Every notebook of mle_losses, each of which must be in the committed release."""
+    notebooks = list(ASSIGNMENTS["mle_losses"])
+    missing = [nb for nb in notebooks if not os.path.exists(os.path.join(ROOT, "release", "mle_losses", f"{nb}.ipynb"))]
+    assert not missing, f"release/mle_losses lacks {missing}"
+    return notebooks
 
 
 def test_pipeline_prints_the_class_table_and_where_things_are(demo_course):
