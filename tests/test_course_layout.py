@@ -6,7 +6,7 @@ import sys
 
 import nbformat
 
-from mle_grading import NOTEBOOK_IDS
+from mle_grading import ASSIGNMENTS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,20 +43,21 @@ def test_source_notebooks_are_built_from_their_text_versions():
     assert proc.returncode == 0, proc.stdout
 
 
-def test_assignment_has_the_contract_notebooks_and_totals_100_points():
-    total = 0
-    for nb_id in NOTEBOOK_IDS:
-        nb = nbformat.read(os.path.join(ROOT, "source", "mle_losses", f"{nb_id}.ipynb"), as_version=4)
-        total += sum(c.metadata["nbgrader"]["points"] for c in nb.cells
-                     if c.metadata.get("nbgrader", {}).get("grade"))
-    assert total == 100
+def test_every_assignment_has_the_contract_notebooks_and_totals_100_points():
+    for assignment, notebooks in ASSIGNMENTS.items():
+        total = 0
+        for nb_id in notebooks:
+            nb = nbformat.read(os.path.join(ROOT, "source", assignment, f"{nb_id}.ipynb"), as_version=4)
+            total += sum(c.metadata["nbgrader"]["points"] for c in nb.cells
+                         if c.metadata.get("nbgrader", {}).get("grade"))
+        assert total == 100, assignment
 
 
 def test_every_test_cell_has_a_trusted_check_and_every_check_a_cell():
     from mle_grading import checks
     cells = set()
-    for nb_id in NOTEBOOK_IDS:
-        path = os.path.join(ROOT, "source", "mle_losses", f"{nb_id}.ipynb")
+    for assignment, nb_id in [(a, nb) for a, notebooks in ASSIGNMENTS.items() for nb in notebooks]:
+        path = os.path.join(ROOT, "source", assignment, f"{nb_id}.ipynb")
         nb = nbformat.read(path, as_version=4)
         for c in nb.cells:
             if c.metadata.get("nbgrader", {}).get("grade"):
@@ -71,5 +72,6 @@ def test_nbgrader_config_only_loads_course_config():
 
 
 def test_source_folder_holds_only_notebooks_so_nothing_secret_is_released():
-    files = os.listdir(os.path.join(ROOT, "source", "mle_losses"))
-    assert all(f.endswith(".ipynb") for f in files)
+    for assignment in ASSIGNMENTS:
+        files = os.listdir(os.path.join(ROOT, "source", assignment))
+        assert all(f.endswith(".ipynb") for f in files), assignment
