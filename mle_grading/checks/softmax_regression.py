@@ -11,9 +11,10 @@ import numpy as np
 
 from .. import reference as ref
 from .. import torch_reference as tref
-from . import CheckFailed, check
-from .api import F32, close, matches
-from .families import Graded, drawn, given, register, values
+from . import check
+from .api import F32
+from .families import Graded, drawn, register, values
+from .numbers import expect_number
 from .parts import Parts, parts_values
 from .properties import as_lists, properties
 
@@ -184,20 +185,9 @@ def _initial_loss_mistakes():
 
 @check(NB, "predicted_initial_loss_value", "predicted_initial_loss is the loss at W = 0, b = 0")
 def predicted_initial_loss_value(student, rng):
-    outcome = student.variable("predicted_initial_loss")
-    if outcome.kind == "missing":
-        raise CheckFailed("`predicted_initial_loss` is not defined: assign your number to it.")
-    value = outcome.value if outcome.kind == "returned" else None
-    if not isinstance(value, np.ndarray) or value.size != 1 or value.dtype.kind not in "iuf":
-        raise CheckFailed("`predicted_initial_loss` should be one number.")
-    got = float(value.reshape(()))
     # The loss itself, at the starting point, on labels of the notebook's C classes.
     labels = rng.integers(0, NUM_CLASSES, size=50)
     want = ref.categorical_nll(np.zeros((50, NUM_CLASSES)), labels)
-    if close(got, want, rtol=1e-6, atol=1e-9):
-        return
-    for mistake, message in _initial_loss_mistakes():
-        if matches(got, mistake, rtol=1e-6, atol=1e-9):
-            raise CheckFailed(f"`predicted_initial_loss`: {message}")
-    raise CheckFailed("`predicted_initial_loss` is not the mean cross-entropy at the starting point: with all "
-                      "logits 0, what probability does the softmax give the true label?")
+    expect_number(student, "predicted_initial_loss", want, _initial_loss_mistakes(),
+                  "is not the mean cross-entropy at the starting point: with all logits 0, what probability does "
+                  "the softmax give the true label?")

@@ -79,10 +79,10 @@ print("variance 1e-4 .. 1e4 is log-variance", round(math.log(1e-4), 2), "..", ro
 #
 # - `log_var` broadcasts against `y` by NumPy's rules: a scalar is one variance for
 #   all, an array of the shape of `y` one per example.
-# - It must be finite wherever the true value is, for every `log_var` in
-#   $[-50, 50]$: write it in terms of `log_var` directly. (Never form the variance
-#   and take its logarithm again, and do not clamp it: that is what PyTorch does,
-#   with a floor of $10^{-6}$, and below that floor it is no longer this function.)
+# - It must be exact wherever the true value is finite, for every `log_var` in
+#   $[-50, 50]$: write it in terms of `log_var` ($\log\sigma^2$ is `log_var` itself).
+#   Do not clamp the variance or add a small constant to it "for stability": PyTorch
+#   clamps at $10^{-6}$, and below that floor its value is no longer this function's.
 #
 # PyTorch's version is `F.gaussian_nll_loss(y_pred, y, exp(log_var), full=True)`.
 
