@@ -13,8 +13,9 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     GetGrades, IgnorePattern, LimitOutput,
                                     OverwriteKernelspec, SaveAutoGrades)
 
-from mle_grading.nbgrader_plugins import (RebuildSubmission, StripHiddenTests, TrustedGrading, course_db_url,
+from mle_grading.nbgrader_plugins import (RebuildSubmission, StripHiddenTests, TrustedGrading,
                                           feedback_pages_only, set_aside_unreadable_notebooks)
+from mle_grading.nbgrader_run import gradebook_url
 from mle_grading.sanitize import SanitizeStudentContent
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads the config)
@@ -23,7 +24,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 
 c.CourseDirectory.course_id = "mle_losses_course"
 c.CourseDirectory.root = ROOT
-c.CourseDirectory.db_url = course_db_url()
+c.CourseDirectory.db_url = gradebook_url(ROOT)   # MLE_GRADING_DB_URL, else gradebook.db here
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
 # Release: nbgrader's own solution and hidden-test stripping.

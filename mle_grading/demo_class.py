@@ -21,9 +21,11 @@ SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|$)", re.
 TIMESTAMP = "2026-09-01 12:00:00.000000 UTC"
 
 
-# A representative few: full marks, nothing, and one mistake per notebook of mle_losses.
+# A representative few: full marks, nothing, and one mistake per notebook (reference
+# and untouched submit every assignment).
 COMMITTED_STUDENTS = ("reference", "untouched", "gauss-missing-half", "bce-nan-at-certainty",
-                      "log-softmax-no-max-shift", "numgrad-leaves-x-shifted")
+                      "log-softmax-no-max-shift", "numgrad-leaves-x-shifted",
+                      "logvar-grad-no-precision", "kl-clipped-p", "srgrad-no-max-shift")
 
 
 def roster(assignment=ASSIGNMENT_ID):

@@ -43,15 +43,18 @@ import glob
 import html
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
 
-from . import ASSIGNMENTS
+from . import ASSIGNMENTS, nbgrader_run
+from .submission_files import why_not_own_file
 
 VISIBILITY = ("full", "diagnostics", "receipt")
 PR_SET_PDEATHSIG = 1
@@ -235,11 +238,24 @@ def diagnostics_page(notebook, stamp, report, deadline):
     return PAGE.format(title=html.escape(f"{notebook}: feedback"), body=body)
 
 
+def read_small_regular_file(path, limit=4096):
+    """The text of a student-written file, read safely: a link, FIFO, device or huge file
+    (one that would block or exhaust the service) raises OSError instead."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            raise OSError(f"{path} is not a small regular file")
+        return os.read(fd, limit).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+
+
 # -- the service ---------------------------------------------------------------
 
 class GradingService:
     def __init__(self, course, exchange, course_id, assignments, policy, before="diagnostics", after="full",
-                 state=None, poll=2.0, log=print):
+                 state=None, poll=2.0, log=print, check_owner=True):
         self.course, self.exchange, self.course_id = course, exchange, course_id
         self.assignments, self.policy, self.before, self.after = set(assignments), policy, before, after
         self.poll, self.log = poll, log
@@ -247,6 +263,26 @@ class GradingService:
         self.inbound = os.path.join(exchange, course_id, "inbound")
         self.outbound_feedback = os.path.join(exchange, course_id, "feedback")
         self.stopping = False
+        self.check_owner = check_owner
+
+    def why_refused(self, path, student):
+        """Why an inbound folder is not taken as this student's submission, or None.
+
+        As nbgrader's collect with check_owner: a folder named for a student but owned
+        by another account (or a link) is someone else's attempt to replace theirs.
+        """
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode):
+            return "it is not a folder (a link?)"
+        if not self.check_owner:
+            return None
+        try:
+            uid = pwd.getpwnam(student).pw_uid
+        except KeyError:
+            return f"there is no account {student!r} to own it"
+        if info.st_uid != uid:
+            return f"it is named for {student} but owned by uid {info.st_uid}"
+        return None
 
     # discovering
     def scan(self, now):
@@ -254,7 +290,13 @@ class GradingService:
         for path in sorted(glob.glob(os.path.join(self.inbound, "*"))):
             folder = os.path.basename(path)
             m = FOLDER.match(folder)
-            if folder in known or not m or not os.path.isdir(path) or m["assignment"] not in self.assignments:
+            if folder in known or not m or m["assignment"] not in self.assignments:
+                continue
+            refused = self.why_refused(path, m["student"])
+            if refused:
+                self.journal.add(folder, m["student"], m["assignment"], m["stamp"], float("inf"), now)
+                self.journal.set_state(folder, "failed", note=f"refused: {refused}")
+                self.log(f"refused submission {folder}: {refused}")
                 continue
             try:
                 stamp_epoch = utc_epoch(m["stamp"])
@@ -270,8 +312,7 @@ class GradingService:
         """Write a page as the feedback of each notebook of one inbound submission (what fetch_feedback finds)."""
         from nbgrader.utils import notebook_hash
         src = os.path.join(self.inbound, folder)
-        with open(os.path.join(src, "submission_secret.txt")) as fh:
-            secret = fh.read()
+        secret = read_small_regular_file(os.path.join(src, "submission_secret.txt"))
         os.makedirs(self.outbound_feedback, exist_ok=True)
         for nb_path in glob.glob(os.path.join(src, "*.ipynb")):
             notebook = os.path.basename(nb_path)[:-len(".ipynb")]
@@ -292,11 +333,9 @@ class GradingService:
 
     # grading
     def nbgrader(self, *args):
-        env = dict(os.environ)
-        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")  # nbgrader runs alembic
-        cmd = [os.path.join(os.path.dirname(sys.executable), "nbgrader"), *args,
+        cmd = [nbgrader_run.executable(), *args,
                f"--Exchange.root={self.exchange}", f"--CourseDirectory.course_id={self.course_id}"]
-        proc = subprocess.run(cmd, cwd=self.course, env=env, capture_output=True, text=True,
+        proc = subprocess.run(cmd, cwd=self.course, env=nbgrader_run.environment(), capture_output=True, text=True,
                               preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         if proc.returncode < 0:
             raise Interrupted(f"nbgrader {args[0]} was stopped by signal {-proc.returncode}")
@@ -305,13 +344,14 @@ class GradingService:
                                f"{(proc.stdout + proc.stderr)[-1500:]}")
 
     def copy_submission(self, sub):
-        """This submission, and only it, into submitted/ (symbolic links are left out, never followed)."""
+        """This submission, and only it, into submitted/ (its own regular files only)."""
         src = os.path.join(self.inbound, sub["folder"])
         dest = os.path.join(self.course, "submitted", sub["student"], sub["assignment"])
         staging = dest + ".incoming"
         shutil.rmtree(staging, ignore_errors=True)
+        # Regular files with one name only: no link, hard link, FIFO or device is followed or copied.
         shutil.copytree(src, staging, symlinks=True,
-                        ignore=lambda d, names: [n for n in names if os.path.islink(os.path.join(d, n))])
+                        ignore=lambda d, names: [n for n in names if why_not_own_file(os.path.join(d, n))])
         if os.path.isdir(dest):
             shutil.rmtree(dest)
         os.replace(staging, dest)
@@ -423,6 +463,8 @@ def main(argv=None):
     parser.add_argument("--poll", type=float, default=2.0, help="seconds between looks at the exchange")
     parser.add_argument("--until-idle", action="store_true", help="stop when nothing is left to grade now")
     parser.add_argument("--status", action="store_true", help="print the journal and exit")
+    parser.add_argument("--no-check-owner", dest="check_owner", action="store_false",
+                        help="take inbound folders whatever account owns them (as CollectApp.check_owner=False)")
     args = parser.parse_args(argv)
     course, exchange = os.path.abspath(args.course), os.path.abspath(args.exchange)
     if not os.path.exists(os.path.join(course, "nbgrader_config.py")):
@@ -442,7 +484,8 @@ def main(argv=None):
     policy = Policy(args.per_hour, args.rate_window, deadline, args.grace)
     service = GradingService(course, exchange, course_id, assignments, policy, args.before_deadline,
                              args.after_deadline, args.state, args.poll,
-                             log=lambda text: print(f"[{when(time.time())}] {text}", flush=True))
+                             log=lambda text: print(f"[{when(time.time())}] {text}", flush=True),
+                             check_owner=args.check_owner)
     if args.status:
         print(status(service.journal))
         return 0

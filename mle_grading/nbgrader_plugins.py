@@ -8,6 +8,7 @@ autograder's pre-convert hook. So
 these guarantees hold for a bare `nbgrader autograde mle_losses` (and
 formgrader's button), not only for the pack's own pipeline.
 """
+import hashlib
 import json
 import os
 import re
@@ -23,16 +24,32 @@ from nbgrader import utils
 from . import checks
 from .submission_files import keep_only_own_files
 from .sandbox import SandboxSession, SandboxStudent
-from .sandbox.runner import SandboxLimits
-
-def course_db_url():
-    """The gradebook: PostgreSQL for large classes via MLE_GRADING_DB_URL, else SQLite in the course root."""
-    return os.environ.get("MLE_GRADING_DB_URL") or f"sqlite:///{os.path.abspath('gradebook.db')}"
-
+from .sandbox.runner import SandboxLimits, submission_files
 
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 HIDDEN_NOTE = "# Hidden tests of this behaviour were run by the grader.\n"
 REPORT_DIR_ENV = "MLE_GRADING_REPORT_DIR"
+
+
+def submission_fingerprint(nb, directory, limits):
+    """What fresh hidden inputs are drawn for: every cell of this notebook and every file the
+    sandbox shows beside it (a notebook by its cells' text, so that regrading reproduces it).
+    A resubmission that changes only a markdown cell or a data file still meets new inputs."""
+    parts = [c.source for c in nb.cells]
+    for name, path in submission_files(directory, limits).items():
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            with os.fdopen(fd, "rb") as fh:
+                data = fh.read(limits.submission_file_bytes + 1)
+        except OSError:
+            continue
+        if name.endswith(".ipynb"):
+            try:
+                data = "\0".join(str(c.get("source", "")) for c in json.loads(data).get("cells", [])).encode()
+            except (ValueError, AttributeError, TypeError):
+                pass
+        parts.append(name + "\0" + hashlib.sha256(data).hexdigest())
+    return parts
 
 
 def student_cells(nb):
@@ -92,7 +109,7 @@ class TrustedGrading(NbGraderPreprocessor):
                 else:
                     message = checks.run_check(chk, student, student_id=student_id, assignment=assignment_id,
                                                secret=checks.course_secret(self.course_secret_file),
-                                               submission=[c.source for _, c in cells])
+                                               submission=submission_fingerprint(nb, directory, limits))
                 cell.outputs = [_passed(chk) if message is None else _failed(message)]
                 # The test was decided here; its hidden part never needs to be shown again.
                 cell.source = HIDDEN_BLOCK.sub(HIDDEN_NOTE, cell.source)

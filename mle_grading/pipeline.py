@@ -215,14 +215,17 @@ def main(argv=None):
         assignments = nbgrader_run.course_assignments(ROOT)
         if not assignments:
             raise PipelineError("the course has no source/<assignment>/ folder")
-        students = roster()
+        students = []   # the demo class: one roster across assignments, in order
+        for assignment in assignments:
+            students += [s for s in roster(assignment) if s not in students]
         reset_demo_state(students, db_url)
         for assignment in assignments:
             if nbgrader(["generate_assignment", assignment, "--force"], log_path) != 0:
                 raise PipelineError(f"nbgrader generate_assignment {assignment} failed: see {log_path}")
 
         say("2/6", "building the demo class from the release")
-        students = build_demo_class(ROOT)
+        for assignment in assignments:
+            build_demo_class(ROOT, assignment)
         with open(os.path.join(ROOT, "submitted", MARKER), "w") as fh:
             fh.write("\n".join(students) + "\n")
         classes = {}
@@ -250,10 +253,11 @@ def main(argv=None):
         if nbgrader(["export", "--to", grades_csv], log_path) != 0:
             raise PipelineError(f"nbgrader export failed: see {log_path}")
         from .class_report import ReportError, build_report  # the instructor's class report (issue 14)
-        try:
-            say("4/6", "class report: " + os.path.relpath(build_report(ASSIGNMENT_ID, db_url, reports, ROOT)["html"]))
-        except ReportError as exc:
-            failed.append(f"the class report could not be built: {exc}")
+        for assignment in assignments:
+            try:
+                say("4/6", "class report: " + os.path.relpath(build_report(assignment, db_url, reports, ROOT)["html"]))
+            except ReportError as exc:
+                failed.append(f"the class report of {assignment} could not be built: {exc}")
 
         say("5/6", "scores of the class, students by question")
         graded = {}

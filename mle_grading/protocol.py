@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import wire
+from . import trusted_inner, wire
+from .trusted_inner import TRUSTED_INNER
 
 CALLABLES = wire.CALLABLES
 OUTCOME_KINDS = ("returned", "raised", "missing", "timeout", "crashed", "invalid")
@@ -51,7 +52,7 @@ class Outcome:
 
 # One mistake costs once: the student functions each function may build on. While
 # a check calls the outer function, the transport binds these names to trusted
-# plain-NumPy versions (`wire.TRUSTED_INNER`) for that one call, so a
+# plain-NumPy versions (`mle_grading.trusted_inner`, sent as source with the call) for that one call, so a
 # mistake in log_softmax costs log_softmax's cells and not categorical_nll's too.
 INNER_FUNCTIONS = {
     "gaussian_nll": ("mse",),
@@ -61,6 +62,17 @@ INNER_FUNCTIONS = {
     "categorical_nll": ("log_softmax", "softmax"),
     "logistic_regression_grad": ("bce_grad", "bce_with_logits"),
 }
+
+
+def trusted_inner_source():
+    """The source text of mle_grading/trusted_inner.py, which travels with a call that needs it."""
+    if not _TRUSTED_SOURCE:
+        with open(trusted_inner.__file__) as fh:
+            _TRUSTED_SOURCE.append(fh.read())
+    return _TRUSTED_SOURCE[0]
+
+
+_TRUSTED_SOURCE = []
 
 
 def inner_functions(function, override=None):
@@ -132,7 +144,7 @@ class InProcessStudent(Student):
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 result = wire.call_with_trusted_inner(fn, real_args, real_kwargs, self.namespace,
-                                                 inner_functions(function, trusted_inner))
+                                                      inner_functions(function, trusted_inner), TRUSTED_INNER)
         except Exception as exc:  # noqa: BLE001 - the student's exception is the outcome
             return decode_outcome({"kind": "raised", "error_type": type(exc).__name__})
         return self._reply(result, real_args if return_args else [])

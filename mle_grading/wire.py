@@ -78,69 +78,21 @@ CALLABLES = {
 
 
 # -- one mistake costs once: trusted inner functions, bound for one call ----------
-# Plain NumPy versions of the student functions others build on (log_softmax inside
-# categorical_nll), bound in place of the student's own for the duration of one call.
-# Here, not in the worker, because this is the one file both sides have: the sandbox
-# worker binds them there, `protocol.InProcessStudent` here.
-def _trusted_mse(y_pred, y):
-    return float(np.mean((np.asarray(y_pred, dtype=np.float64) - np.asarray(y, dtype=np.float64)) ** 2))
-
-
-def _trusted_sigmoid(z):
-    z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _trusted_bernoulli_nll(p, y):
-    p, y = np.broadcast_arrays(np.asarray(p, dtype=np.float64), np.asarray(y, dtype=np.float64))
-    if not np.all((p >= 0) & (p <= 1)):
-        raise ValueError("probabilities must lie in [0, 1]")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pos = np.where(y == 0, 0.0, y * np.log(np.where(y == 0, 1.0, p)))
-        neg = np.where(y == 1, 0.0, (1 - y) * np.log(np.where(y == 1, 1.0, 1 - p)))
-    return float(np.mean(-pos - neg))
-
-
-def _trusted_bce_with_logits(z, y):
-    z, y = np.asarray(z, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    return float(np.mean(np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))))
-
-
-def _trusted_log_softmax(z):
-    z = np.asarray(z, dtype=np.float64)
-    shifted = z - np.max(z, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
-
-
-def _trusted_softmax(z):
-    return np.exp(_trusted_log_softmax(z))
-
-
-def _trusted_bce_grad(z, y):
-    return _trusted_sigmoid(z) - np.asarray(y, dtype=np.float64)
-
-
-def _trusted_mse_sigmoid_grad(z, y):
-    s = _trusted_sigmoid(z)
-    return 2 * (s - np.asarray(y, dtype=np.float64)) * s * (1 - s)
-
-
-TRUSTED_INNER = {
-    "mse": _trusted_mse,
-    "sigmoid": _trusted_sigmoid,
-    "bernoulli_nll": _trusted_bernoulli_nll,
-    "bce_with_logits": _trusted_bce_with_logits,
-    "softmax": _trusted_softmax,
-    "log_softmax": _trusted_log_softmax,
-    "bce_grad": _trusted_bce_grad,
-    "mse_sigmoid_grad": _trusted_mse_sigmoid_grad,
-}
+# The trusted versions themselves live in mle_grading/trusted_inner.py, which the
+# sandbox never has as a file: their source comes with the one call that needs them
+# (a file beside the worker would hand students working answers).
 _ABSENT = object()
 
 
-def call_with_trusted_inner(fn, args, kwargs, namespace, names):
-    """Call fn with each name of `names` bound to TRUSTED_INNER in `namespace`; undo it afterwards.
+def trusted_table(source):
+    """The trusted inner functions, built from the source text of mle_grading/trusted_inner.py."""
+    scope = {"__name__": "trusted_inner"}
+    exec(compile(source, "trusted_inner", "exec"), scope)   # noqa: S102 - our own code, sent by the grader
+    return scope["TRUSTED_INNER"]
+
+
+def call_with_trusted_inner(fn, args, kwargs, namespace, names, table):
+    """Call fn with each name of `names` bound to table[name] in `namespace`; undo it afterwards.
 
     Only names the submission itself defines are replaced (a function it never wrote
     cannot hold its mistake), and each old binding is restored even if fn raises.
@@ -148,9 +100,9 @@ def call_with_trusted_inner(fn, args, kwargs, namespace, names):
     saved = {}
     try:
         for name in names:
-            if name in TRUSTED_INNER and callable(namespace.get(name)):
+            if name in table and callable(namespace.get(name)):
                 saved[name] = namespace.get(name, _ABSENT)
-                namespace[name] = TRUSTED_INNER[name]
+                namespace[name] = table[name]
         return fn(*args, **kwargs)
     finally:
         for name, old in saved.items():

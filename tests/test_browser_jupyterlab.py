@@ -26,7 +26,7 @@ from mle_grading.demo_class import solutions
 from servers import (ROOT, free_port, loopback_browser, save_screenshot, server_process, tail,
                      wait_for_http)
 
-pytest.importorskip("playwright.sync_api")
+import playwright.sync_api  # noqa: F401  (installed by requirements-test.txt: an error, never a skip)
 from playwright.sync_api import expect  # noqa: E402
 
 NB_ID = "01_gaussian_mse"

@@ -22,7 +22,7 @@ import pytest
 
 from mle_grading import class_report
 from mle_grading.demo_class import fill, solutions, write_submission
-from mle_grading.mistakes import all_mistakes
+from demo_submissions import all_mistakes
 
 from course_copy import copy_course, run_nbgrader, scores_by_cell
 from test_postgres_gradebook import postgres_url  # noqa: F401  (a fixture: a PostgreSQL server of its own)
@@ -272,7 +272,7 @@ def graded_class(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def report_page(graded_class):
-    pytest.importorskip("playwright.sync_api")
+    import playwright.sync_api  # noqa: F401
     from servers import ARTIFACTS, loopback_browser, save_screenshot
     with loopback_browser("file://", viewport=(1280, 1000)) as browser:
         context = browser.new_context()

@@ -25,10 +25,10 @@ def demo_course(tmp_path_factory):
 
 
 def released_notebooks():
-    """Every notebook of mle_losses, each of which must be in the committed release."""
-    notebooks = list(ASSIGNMENTS["mle_losses"])
-    missing = [nb for nb in notebooks if not os.path.exists(os.path.join(ROOT, "release", "mle_losses", f"{nb}.ipynb"))]
-    assert not missing, f"release/mle_losses lacks {missing}"
+    """Every notebook of every assignment, each of which must be in the committed release."""
+    notebooks = [f"{a}/{nb}" for a, nbs in ASSIGNMENTS.items() for nb in nbs]
+    missing = [nb for nb in notebooks if not os.path.exists(os.path.join(ROOT, "release", f"{nb}.ipynb"))]
+    assert not missing, f"release/ lacks {missing}"
     return notebooks
 
 
@@ -39,22 +39,25 @@ def test_pipeline_prints_the_class_table_and_where_things_are(demo_course):
         assert needle in out
 
 
-def test_reference_solution_earns_every_point(demo_course):
+@pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
+def test_reference_solution_earns_every_point(demo_course, assignment):
     course, _ = demo_course
-    scores = scores_by_cell(course, "reference")
+    scores = scores_by_cell(course, "reference", assignment=assignment)
     assert scores and all(score == max_score for score, max_score in scores.values())
+    assert sum(max_score for _, max_score in scores.values()) == 100
 
 
-def test_untouched_release_earns_no_points(demo_course):
+@pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
+def test_untouched_release_earns_no_points(demo_course, assignment):
     course, _ = demo_course
-    scores = scores_by_cell(course, "untouched")
+    scores = scores_by_cell(course, "untouched", assignment=assignment)
     assert scores and all(score == 0 for score, _ in scores.values())
 
 
 @pytest.mark.parametrize("mistake", all_mistakes(), ids=lambda m: m.student)
 def test_each_mistake_loses_exactly_the_cells_that_test_it(demo_course, mistake):
     course, _ = demo_course
-    scores = scores_by_cell(course, mistake.student)
+    scores = scores_by_cell(course, mistake.student, assignment=mistake.assignment)
     lost = {cell for (nb, cell), (score, max_score) in scores.items() if score != max_score}
     assert lost == set(mistake.fails)
     assert all(scores[(nb, cell)][0] == 0 for (nb, cell) in scores if cell in mistake.fails)
@@ -85,7 +88,10 @@ def test_committed_autograded_is_exactly_what_the_pipeline_produces_for_its_few_
 def test_pipeline_grades_the_whole_class_beyond_the_committed_few(demo_course):
     course, _ = demo_course
     graded = set(os.listdir(os.path.join(course, "autograded")))
-    assert set(roster()) <= graded and len(roster()) > len(COMMITTED_STUDENTS)
+    for assignment in ASSIGNMENTS:
+        assert set(roster(assignment)) <= graded
+        assert all(os.path.isdir(os.path.join(course, "autograded", s, assignment)) for s in roster(assignment))
+    assert len(graded) > len(COMMITTED_STUDENTS)
 
 
 def test_git_keeps_exactly_the_committed_students_of_autograded():
@@ -106,8 +112,8 @@ def assert_same_tree(cmp):
 
 def test_release_holds_no_solutions_and_no_hidden_tests():
     for nb_id in released_notebooks():
-        release = nbformat.read(os.path.join(ROOT, "release", "mle_losses", f"{nb_id}.ipynb"), as_version=4)
-        source = nbformat.read(os.path.join(ROOT, "source", "mle_losses", f"{nb_id}.ipynb"), as_version=4)
+        release = nbformat.read(os.path.join(ROOT, "release", f"{nb_id}.ipynb"), as_version=4)
+        source = nbformat.read(os.path.join(ROOT, "source", f"{nb_id}.ipynb"), as_version=4)
         text = "\n".join(c.source for c in release.cells)
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "run_trusted_check", "mle_grading"):
             assert marker not in text, (nb_id, marker)
@@ -125,21 +131,23 @@ def test_release_holds_no_solutions_and_no_hidden_tests():
 
 
 def test_release_folder_holds_only_notebooks():
-    files = os.listdir(os.path.join(ROOT, "release", "mle_losses"))
-    assert files and all(f.endswith(".ipynb") for f in files)
+    for assignment in ASSIGNMENTS:
+        files = os.listdir(os.path.join(ROOT, "release", assignment))
+        assert files and all(f.endswith(".ipynb") for f in files), assignment
 
 
 def test_feedback_shows_diagnostics_but_no_hidden_tests(demo_course):
     course, _ = demo_course
-    pages = glob.glob(os.path.join(course, "feedback", "*", "mle_losses", "*.html"))
-    assert pages
+    pages = glob.glob(os.path.join(course, "feedback", "*", "*", "*.html"))
+    assert {os.path.basename(os.path.dirname(p)) for p in pages} == set(ASSIGNMENTS)
     for page in pages:
         html = open(page).read()
         for secret in ("HIDDEN TESTS", "run_trusted_check", "mle_grading"):
             assert secret not in html, (page, secret)
-    mistake = all_mistakes()[0]
-    html = open(os.path.join(course, "feedback", mistake.student, "mle_losses", f"{mistake.notebook}.html")).read()
-    assert "TestFailed" in html
+    for assignment in ASSIGNMENTS:
+        mistake = all_mistakes(assignment)[0]
+        html = open(os.path.join(course, "feedback", mistake.student, assignment, f"{mistake.notebook}.html")).read()
+        assert "TestFailed" in html
 
 
 def test_pipeline_runs_again_without_cleanup_and_refuses_to_delete_real_work(demo_course):

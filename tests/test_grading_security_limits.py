@@ -50,3 +50,30 @@ def test_no_limit_is_also_a_trait_of_trusted_grading():
 def test_parallel_grading_takes_the_uid_slots_from_the_configuration():
     source = open(os.path.join(ROOT, "mle_grading", "parallel.py")).read()
     assert "configured_limits" in source and not re.search(r"SLOTS\s*=\s*\d", source)
+
+
+CLAIM_UID = """
+import sys, time
+from mle_grading.sandbox.runner import SandboxLimits, SandboxUnavailable, sandbox_uid
+try:
+    print(sandbox_uid(SandboxLimits(uid_slots=2)), flush=True)
+except SandboxUnavailable as exc:
+    print("refused:", exc, flush=True)
+time.sleep(float(sys.argv[1]))
+"""
+
+
+def test_two_grading_processes_never_share_a_sandbox_uid_whatever_their_pids():
+    import subprocess
+    import sys
+    holders = [subprocess.Popen([sys.executable, "-c", CLAIM_UID, "6"], stdout=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    try:
+        uids = [p.stdout.readline().strip() for p in holders]
+        assert all(u.isdigit() for u in uids) and len(set(uids)) == 2, uids   # two slots, two processes
+        third = subprocess.run([sys.executable, "-c", CLAIM_UID, "0"], capture_output=True, text=True)
+        assert third.stdout.startswith("refused:") and "slots are in use" in third.stdout
+    finally:
+        for p in holders:
+            p.kill()
+            p.wait()

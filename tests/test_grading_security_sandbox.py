@@ -192,3 +192,29 @@ def test_only_regular_files_with_one_name_enter_the_sandbox_home(tmp_path):
     finally:
         session.close()
     assert printed(session, 0).strip() == "['data.csv']"
+
+
+STEAL_TRUSTED_INNER = """
+import glob, sys
+found = [m for m in sys.modules.values() if hasattr(m, 'TRUSTED_INNER') or hasattr(m, '_trusted_log_softmax')]
+texts = [open(p).read() for p in glob.glob('/opt/grader/*.py')]
+print(len(found), sum('_trusted_log_softmax' in t for t in texts))
+def outer(z):
+    return len([k for k, v in globals().items() if getattr(v, '__name__', '').startswith('_trusted')])
+def log_softmax(z):
+    return 0.0
+"""
+
+
+def test_the_trusted_inner_functions_are_nowhere_in_the_sandbox_but_inside_the_one_call_that_needs_them():
+    session = SandboxSession([STEAL_TRUSTED_INNER], limits=SandboxLimits())
+    try:
+        session.start()
+        assert printed(session, 0).split() == ["0", "0"]   # no module holds them, no file has their source
+        student = SandboxStudent(session)
+        # A call with no inner binding sees no trusted function; one with the binding sees it, then not again.
+        assert float(student.call("outer", [0.0], trusted_inner=()).value) == 0
+        assert float(student.call("outer", [0.0], trusted_inner=("log_softmax",)).value) == 1
+        assert float(student.call("outer", [0.0], trusted_inner=()).value) == 0
+    finally:
+        session.close()

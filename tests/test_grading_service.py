@@ -10,6 +10,7 @@ started again, and every submission must be graded exactly once.
 import glob
 import json
 import os
+import pwd
 import signal
 import sqlite3
 import subprocess
@@ -21,7 +22,7 @@ import pytest
 from mle_grading import ASSIGNMENT_ID
 from mle_grading.demo_class import solutions
 from mle_grading.grading_service import Journal, Policy, diagnostics_page, plan, utc_epoch
-from mle_grading.mistakes import all_mistakes
+from demo_submissions import all_mistakes
 
 from course_copy import copy_course, scores_by_cell
 from test_exchange_workflow import COURSE_ID, SOLUTION_MARKER, Student, clean_env, run_steps, text_of
@@ -104,6 +105,35 @@ def test_a_restart_grades_again_only_what_was_interrupted(tmp_path):
     assert {r["folder"]: r["state"] for r in restarted.rows()} == {done: "graded", cut: "queued"}
 
 
+def test_a_folder_named_for_a_student_but_owned_by_another_account_is_refused_not_graded(tmp_path):
+    from mle_grading.grading_service import GradingService
+    inbound = tmp_path / "exchange" / COURSE_ID / "inbound"
+    me = pwd.getpwuid(os.getuid()).pw_name
+    stamp = "2026-12-01 10:00:00.000000 UTC"
+    for student in (me, "no-such-account-here"):
+        (inbound / f"{student}+{ASSIGNMENT_ID}+{stamp}").mkdir(parents=True)
+    os.symlink(tmp_path, inbound / f"linked+{ASSIGNMENT_ID}+{stamp}")
+    service = GradingService(str(tmp_path), str(tmp_path / "exchange"), COURSE_ID, [ASSIGNMENT_ID], Policy(),
+                             state=str(tmp_path / "j.sqlite"), log=lambda text: None)
+    service.scan(T0)
+    states = {r["student"]: (r["state"], r["note"] or "") for r in service.journal.rows()}
+    assert states[me][0] == "queued"                        # owned by the account it is named for
+    assert states["no-such-account-here"][0] == "failed" and "refused" in states["no-such-account-here"][1]
+    assert states["linked"][0] == "failed" and "not a folder" in states["linked"][1]
+
+
+def test_a_fifo_or_link_as_the_submission_secret_cannot_stall_the_service(tmp_path):
+    from mle_grading.grading_service import read_small_regular_file
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink("/dev/zero", tmp_path / "zero")
+    (tmp_path / "huge").write_text("x" * 10_000)
+    (tmp_path / "secret").write_text("abc123")
+    for name in ("fifo", "zero", "huge"):
+        with pytest.raises(OSError):
+            read_small_regular_file(str(tmp_path / name))
+    assert read_small_regular_file(str(tmp_path / "secret")) == "abc123"
+
+
 def test_diagnostics_feedback_shows_behaviours_and_diagnoses_but_no_points():
     report = {"checks": {"mse_seed_value": None,
                          "mse_matches_torch": "`mse` on inputs of shape (7,): this is the <b>sum</b>."},
@@ -148,7 +178,8 @@ class Service:
     def __init__(self, course, exchange, state, log):
         self.cmd = [sys.executable, "-m", "mle_grading.grading_service", "--course", course, "--exchange", exchange,
                     "--course-id", COURSE_ID, "--assignment", ASSIGNMENT_ID, "--per-hour", "1",
-                    "--rate-window", "180", "--poll", "0.5", "--state", state]
+                    "--rate-window", "180", "--poll", "0.5", "--state", state,
+                    "--no-check-owner"]   # the test's students submit as root
         self.log, self.proc = log, None
 
     def start(self):

@@ -29,8 +29,8 @@ from course_copy import copy_course
 from servers import (ROOT, free_port, loopback_browser, save_screenshot, server_process, tail,
                      wait_for_http)
 
-pytest.importorskip("playwright.sync_api")
-pytest.importorskip("jupyterhub")
+import playwright.sync_api  # noqa: F401  (installed by requirements-test.txt: an error, never a skip)
+import jupyterhub  # noqa: F401
 from playwright.sync_api import expect  # noqa: E402
 
 COURSE_ID = "mle_losses_course"

@@ -39,8 +39,14 @@ def test_checks_and_sandbox_never_import_each_other(importer, forbidden):
         assert not bad, (path, bad)
 
 
-def test_the_protocol_imports_nothing_of_the_library_but_the_wire_format():
-    assert imported_modules(os.path.join(LIBRARY, "protocol.py"), "mle_grading") <= {"mle_grading", "mle_grading.wire"}
+def test_the_protocol_imports_nothing_of_the_library_but_the_wire_format_and_the_trusted_inner_functions():
+    assert imported_modules(os.path.join(LIBRARY, "protocol.py"), "mle_grading") <= {
+        "mle_grading", "mle_grading.wire", "mle_grading.trusted_inner", "mle_grading.trusted_inner.TRUSTED_INNER"}
+
+
+def test_the_trusted_inner_functions_import_nothing_but_numpy():
+    # Their source is sent into the sandbox, where only NumPy and the standard library exist.
+    assert imported_modules(os.path.join(LIBRARY, "trusted_inner.py"), "mle_grading") <= {"numpy"}
 
 
 def test_the_grading_library_ships_no_demo_submissions():

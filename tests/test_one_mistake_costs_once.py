@@ -1,7 +1,7 @@
 """One mistake costs once: a mistake in a function others build on costs only its own cells.
 
 The outer function's checks run it with the inner names bound to trusted plain-NumPy
-versions for the duration of one call (`sandbox.worker.call_with_trusted_inner`).
+versions for the duration of one call (`wire.call_with_trusted_inner`).
 `test_checks_judge_mistakes` proves each mistake loses exactly its declared cells;
 this file proves the declarations of inner mistakes name only the inner function's
 cells, that the reference solution really builds on the inner functions (else
@@ -13,7 +13,8 @@ import pytest
 from mle_grading import checks, reference as ref
 from mle_grading.checks import INNER_FUNCTIONS
 from demo_submissions import all_mistakes
-from mle_grading.wire import TRUSTED_INNER, call_with_trusted_inner
+from mle_grading.trusted_inner import TRUSTED_INNER
+from mle_grading.wire import call_with_trusted_inner
 
 from notebook_namespace import graded_cell_ids, run_notebook_code, source_notebook
 
@@ -73,17 +74,17 @@ def test_the_binding_is_undone_after_a_call_even_when_it_raises():
     namespace = {"sigmoid": own_sigmoid}
     exec("def outer(z):\n    return sigmoid(z)\n\ndef failing(z):\n    sigmoid(z)\n    raise ValueError('boom')\n",
          namespace)
-    got = call_with_trusted_inner(namespace["outer"], [0.0], {}, namespace, ["sigmoid"])
+    got = call_with_trusted_inner(namespace["outer"], [0.0], {}, namespace, ["sigmoid"], TRUSTED_INNER)
     assert float(got) == 0.5 and namespace["sigmoid"] is own_sigmoid
     with pytest.raises(ValueError):
-        call_with_trusted_inner(namespace["failing"], [0.0], {}, namespace, ["sigmoid"])
+        call_with_trusted_inner(namespace["failing"], [0.0], {}, namespace, ["sigmoid"], TRUSTED_INNER)
     assert namespace["sigmoid"] is own_sigmoid
 
 
 def test_only_functions_the_submission_defines_are_replaced():
     namespace = {}
     exec("def outer(z):\n    return 'softmax' in globals()\n", namespace)
-    assert call_with_trusted_inner(namespace["outer"], [0.0], {}, namespace, ["softmax", "not_a_trusted_name"]) is False
+    assert call_with_trusted_inner(namespace["outer"], [0.0], {}, namespace, ["softmax", "not_a_trusted_name"], TRUSTED_INNER) is False
     assert "softmax" not in namespace
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from course_copy import copy_course, nbgrader_env, run_nbgrader, scores_by_cell
 from mle_grading import nbgrader_run
-from mle_grading.mistakes import all_mistakes
+from demo_submissions import all_mistakes
 
 ASSIGNMENT = "mle_losses"
 BROKEN = "zz-cannot-be-graded"

@@ -95,7 +95,7 @@ def value_of(outcome, function, what, hint="", scalar=False):
         raise CheckFailed(f"{what}: `{function}` should return a number or an array, not an expression.")
     if scalar:
         if value.size != 1:
-            raise CheckFailed(f"{what}: `{function}` returned an array of shape {value.shape}; a loss is one "
+            raise CheckFailed(f"{what}: `{function}` returned an array, not one number; a loss is one "
                               "number, the mean over the examples.")
         return float(value.reshape(()))
     return value
@@ -168,7 +168,7 @@ def judge(got, want, what, mistakes=(), rtol=RTOL, atol=ATOL, shape_hint="", non
     if got.size == 1 and want.size == 1:
         got = got.reshape(want.shape)
     if got.shape != want.shape:
-        raise CheckFailed(f"{what}: the result has shape {got.shape}, expected {want.shape}."
+        raise CheckFailed(f"{what}: the result does not have the expected shape {want.shape}."
                           + (f" {shape_hint}" if shape_hint else ""))
     if close(got, want, rtol, atol):
         return

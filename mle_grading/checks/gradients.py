@@ -91,9 +91,9 @@ def _student_numgrad(student, name, x, what, **kwargs):
     x = np.asarray(x)
     if got.shape != x.shape:
         if got.size == x.size:
-            raise CheckFailed(f"{what}: the result has shape {got.shape}, not the shape {x.shape} of x; "
+            raise CheckFailed(f"{what}: the result has as many entries as x but not the shape {x.shape} of x; "
                               "the gradient has one entry per element of x, in x's shape.")
-        raise CheckFailed(f"{what}: the result has shape {got.shape}; it must have the shape {x.shape} of x "
+        raise CheckFailed(f"{what}: the result does not have the shape {x.shape} of x "
                           "(one partial derivative per element).")
     if not np.all(np.isfinite(got)):
         raise CheckFailed(f"{what}: the result contains NaN or inf.")
@@ -521,7 +521,7 @@ def _logreg_result(student, args, what):
     if not isinstance(grad_w, np.ndarray) or not isinstance(grad_b, np.ndarray):
         raise CheckFailed(f"{what}: grad_w and grad_b should be an array and a number.")
     if grad_b.size != 1:
-        raise CheckFailed(f"{what}: grad_b has shape {grad_b.shape}; the derivative with respect to the one "
+        raise CheckFailed(f"{what}: grad_b is not one number; the derivative with respect to the one "
                           "bias b is one number (the mean over the examples).")
     return grad_w.astype(np.float64), float(grad_b.reshape(()))
 
@@ -553,9 +553,9 @@ def _check_logreg(student, X, y, w, b, what, tol=None):
     d = np.shape(want_w)[0]
     if grad_w.shape != want_w.shape:
         if grad_w.shape == (np.shape(X)[0],):
-            raise CheckFailed(f"{what}: grad_w has one entry per example (shape {grad_w.shape}); it needs one per "
+            raise CheckFailed(f"{what}: grad_w has one entry per example; it needs one per "
                               f"weight, shape ({d},): combine the per-example logit gradients with X.T @ ...")
-        raise CheckFailed(f"{what}: grad_w has shape {grad_w.shape}; the weights have shape ({d},).")
+        raise CheckFailed(f"{what}: grad_w does not have the shape ({d},) of the weights.")
     if not (np.all(np.isfinite(grad_w)) and np.isfinite(grad_b)):
         raise CheckFailed(f"{what}: the result contains NaN or inf where the true gradient is finite: "
                           "build it from a per-logit gradient that stays finite when sigmoid(z) rounds to 0 or 1 "
@@ -704,6 +704,39 @@ def own_run_steps(student):
 RUN_OF = {"bce": ("BCE", "logistic_regression_grad"), "mse": ("squared-error", "mse_sigmoid_grad")}
 
 
+def computes_a_gradient(student, key, rng):
+    """Is the gradient behind run `key` right, or a recognised mistake, on fresh inputs?
+
+    A run that never reaches the target gives the answer STEPS whatever its gradient
+    returns (zeros, noise): that answer is only credited to a real attempt at one.
+    """
+    for _ in range(2):
+        if key == "bce":
+            X, y, w, b = _logreg_inputs(rng, 6, 3)
+            outcome = student.call("logistic_regression_grad", X, y, w, b, trusted_inner=())
+            value = outcome.value if outcome.kind == "returned" else None
+            if not (isinstance(value, tuple) and len(value) == 2):
+                return False
+            want = ref.logistic_regression_grad(X, y, w, b)
+            flat = lambda pair: np.concatenate([np.ravel(np.asarray(pair[0], float)),  # noqa: E731
+                                                np.ravel(np.asarray(pair[1], float))])
+            try:
+                got = flat(value)
+            except (TypeError, ValueError):
+                return False
+            mistakes = [(flat(v), m) for v, m in logreg_mistakes(X, y, w, b)]
+            if not recognised(got, flat(want), mistakes):
+                return False
+        else:
+            z, y = rng.normal(0, 3, size=7), rng.integers(0, 2, size=7).astype(np.float64)
+            outcome = student.call("mse_sigmoid_grad", z, y, trusted_inner=())
+            if outcome.kind != "returned" or not isinstance(outcome.value, np.ndarray):
+                return False
+            if not recognised(outcome.value, ref.mse_sigmoid_grad(z, y), mse_sigmoid_mistakes(z, y)):
+                return False
+    return True
+
+
 @check(NB, "gradient_descent_steps_to_accuracy",
        "steps_bce and steps_mse count the steps each of your own runs needs to 85% accuracy")
 def gradient_descent_steps_to_accuracy(student, rng):
@@ -719,6 +752,10 @@ def gradient_descent_steps_to_accuracy(student, rng):
             raise CheckFailed(f"`steps_{key}` cannot be judged: your own {label} run could not be repeated, "
                               f"because `{function}` did not return finite gradients of the right shape along it. "
                               "Fix it first (its own test cells say how), then read the steps from your run.")
+    for key, (label, function) in RUN_OF.items():
+        if want[key] >= STEPS and not computes_a_gradient(student, key, rng):
+            raise CheckFailed(f"`steps_{key}` cannot be credited: your own {label} run never reaches the target, "
+                              f"and `{function}` does not compute its gradient (its own test cells say how).")
     hint = ("Count from entry 0 of your run's history (the start, before any step) to the first entry with "
             "accuracy at least TARGET_ACCURACY.")
     ok = {key: abs(got[key] - want[key]) <= steps_tolerance(want[key]) for key in want}

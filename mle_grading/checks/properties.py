@@ -48,7 +48,7 @@ def _verdict(spec, student, case, diagnoses, nonfinite, fallback, shape_hint):
     for name, g, w in zip(names, got_list, want_list):
         if g.shape != w.shape:
             label = f", {name}" if name else ""
-            raise CheckFailed(f"{case.what}{label}: the result has shape {g.shape}, expected {w.shape}."
+            raise CheckFailed(f"{case.what}{label}: the result does not have the expected shape {w.shape}."
                               + (f" {shape_hint}" if shape_hint else ""))
     if all(close(g, w, **case.tol) for g, w in zip(got_list, want_list)):
         return

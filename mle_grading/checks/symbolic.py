@@ -50,9 +50,14 @@ def expect_equivalent(student, name, expected, domain, mistakes=(), points=24, r
     for g in gots:
         if not isinstance(g, sympy.Basic):
             raise CheckFailed(f"`{name}` should be a SymPy expression built from the symbols of the locked cell.")
-        stray = {s.name for s in g.free_symbols if s not in allowed}
+        stray = {s for s in g.free_symbols if s not in allowed}
         if stray:
-            raise CheckFailed(f"`{name}` uses symbols {sorted(stray)}; use only {sorted(domain)} "
+            # Only names the course defines are repeated: a student's own symbol name is their text.
+            known = sorted(s.name for s in stray if SYMBOLS.get(s.name) is not None)
+            own = len(stray) - len(known)
+            parts = ([f"{known}, which do not belong in this answer"] if known else []) + \
+                    ([f"{own} symbol(s) of its own"] if own else [])
+            raise CheckFailed(f"`{name}` uses {' and '.join(parts)}; use only {sorted(domain)} "
                               "(the symbols defined in the locked cell).")
     seed = int(rng.integers(2 ** 63)) if rng is not None else 12345
     pts = _points(domain, points, seed)

@@ -18,7 +18,7 @@ import sysconfig
 import time
 
 from .. import wire
-from ..protocol import Outcome, Student, decode_outcome, inner_functions
+from ..protocol import Outcome, Student, decode_outcome, inner_functions, trusted_inner_source
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "worker.py")
@@ -217,11 +217,36 @@ def check_uid_range(limits):
     _CHECKED_UID_RANGES.add((first, last))
 
 
+_CLAIMED_SLOT = {}
+UID_LOCK_DIRECTORY = "/run/lock" if os.path.isdir("/run/lock") else "/tmp"
+
+
 def sandbox_uid(limits=None):
-    """An unprivileged uid with no account, one per grading process (parallel workers differ)."""
+    """An unprivileged uid with no account, one per grading process on this machine.
+
+    The slot starts at pid % uid_slots and is claimed with a lock held for the
+    process's life, so two grading processes (Dask workers, say) never share a uid,
+    and with it a process limit, even when their pids agree modulo uid_slots.
+    """
+    import fcntl
     limits = limits or SandboxLimits()
     check_uid_range(limits)
-    return limits.uid_base + os.getpid() % limits.uid_slots
+    key = (limits.uid_base, limits.uid_slots)
+    if _CLAIMED_SLOT.get(key, (None, None))[0] != os.getpid():   # a forked child claims its own
+        for step in range(limits.uid_slots):
+            slot = (os.getpid() + step) % limits.uid_slots
+            fd = os.open(os.path.join(UID_LOCK_DIRECTORY, f"mle_grading-uid-{limits.uid_base + slot}.lock"),
+                         os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            _CLAIMED_SLOT[key] = (os.getpid(), slot, fd)
+            break
+        else:
+            raise SandboxUnavailable(f"all {limits.uid_slots} sandbox uid slots are in use by other graders")
+    return limits.uid_base + _CLAIMED_SLOT[key][1]
 
 
 def submission_files(directory, limits=None):
@@ -493,10 +518,13 @@ class SandboxStudent(Student):
         self.hung = set()      # functions that timed out once: not waited for again
 
     def call(self, function, *args, return_args=False, trusted_inner=None, **kwargs):
-        return self._ask(function, {"function": function, "args": [wire.encode_arg(a) for a in args],
-                                    "kwargs": {k: wire.encode_arg(v) for k, v in kwargs.items()},
-                                    "return_args": bool(return_args),
-                                    "trusted_inner": list(inner_functions(function, trusted_inner))})
+        inner = list(inner_functions(function, trusted_inner))
+        request = {"function": function, "args": [wire.encode_arg(a) for a in args],
+                   "kwargs": {k: wire.encode_arg(v) for k, v in kwargs.items()},
+                   "return_args": bool(return_args), "trusted_inner": inner}
+        if inner:   # the trusted versions exist in the sandbox only during this call
+            request["trusted_source"] = trusted_inner_source()
+        return self._ask(function, request)
 
     def variable(self, name):
         return self._ask(name, {"variable": name})

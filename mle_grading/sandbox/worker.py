@@ -12,7 +12,7 @@ each request {"id", "function" | "variable", "args", "kwargs", "return_args",
 "trusted_inner"} gets one reply {"id", "outcome": {...}}. `trusted_inner` names
 student functions that the called one may build on (log_softmax inside
 categorical_nll): for that one call they are bound to the plain implementations of
-wire.TRUSTED_INNER, so that a mistake in the inner function is not charged again to the
+mle_grading.trusted_inner (sent as source with the call), so that a mistake in the inner function is not charged again to the
 outer one. The parent still judges every result; a submission that tampers with
 the table can only make its own outer function look wrong.
 """
@@ -40,9 +40,8 @@ except ImportError:
 CALLABLES = wire.CALLABLES
 
 
-# The trusted inner functions and their binding live in wire.py, beside CALLABLES:
-# the one file this side and the trusted side share (`call_with_trusted_inner`).
-TRUSTED_INNER = wire.TRUSTED_INNER
+# The binding of trusted inner functions lives in wire.py (`call_with_trusted_inner`);
+# the functions themselves arrive, as source, with the one call that needs them.
 call_with_trusted_inner = wire.call_with_trusted_inner
 
 
@@ -243,8 +242,9 @@ def answer(request, namespace):
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                result = call_with_trusted_inner(fn, args, kwargs, namespace,
-                                                 [str(n) for n in request.get("trusted_inner", ())][:10])
+                names = [str(n) for n in request.get("trusted_inner", ())][:10]
+                table = wire.trusted_table(request["trusted_source"]) if names else {}
+                result = call_with_trusted_inner(fn, args, kwargs, namespace, names, table)
         except Exception as exc:
             # The class name only: the exception's text is the student's, and never shown.
             return {"kind": "raised", "error_type": type(exc).__name__[:100]}
