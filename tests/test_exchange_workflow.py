@@ -105,12 +105,8 @@ class Student:
         return sorted(open(p).read().strip() for p in glob.glob(pattern))
 
 
-@pytest.fixture(scope="module")
-def semester(tmp_path_factory):
-    """Run the whole workflow once; the tests below look at what it left behind."""
-    base = str(tmp_path_factory.mktemp("exchange_workflow"))
-    timings = {}
-    t0 = time.time()
+def course_with_exchange(base):
+    """A course copy whose nbgrader_config.py points at a fresh exchange under base; the instructor's home."""
     course = copy_course(os.path.join(base, "course"))
     exchange = os.path.join(base, "exchange")
     os.makedirs(exchange)
@@ -122,6 +118,16 @@ def semester(tmp_path_factory):
                  f"c.Exchange.root = {exchange!r}\n"
                  "# Every simulated student is root here, so the owner check would only warn.\n"
                  "c.CollectApp.check_owner = False\n")
+    return course, exchange, instructor_home
+
+
+@pytest.fixture(scope="module")
+def semester(tmp_path_factory):
+    """Run the whole workflow once; the tests below look at what it left behind."""
+    base = str(tmp_path_factory.mktemp("exchange_workflow"))
+    timings = {}
+    t0 = time.time()
+    course, exchange, instructor_home = course_with_exchange(base)
 
     def instructor(*args):
         return (course, instructor_home, args)

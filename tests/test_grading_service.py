@@ -24,8 +24,9 @@ from mle_grading.demo_class import solutions
 from mle_grading.grading_service import Journal, Policy, diagnostics_page, plan, utc_epoch
 from demo_submissions import all_mistakes
 
-from course_copy import copy_course, scores_by_cell
-from test_exchange_workflow import COURSE_ID, SOLUTION_MARKER, Student, clean_env, run_steps, text_of
+from course_copy import scores_by_cell
+from test_exchange_workflow import (COURSE_ID, SOLUTION_MARKER, Student, clean_env, course_with_exchange,
+                                    run_steps, text_of)
 
 # -- the policy, on the journal alone ------------------------------------------
 
@@ -205,17 +206,7 @@ class Service:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     base = str(tmp_path_factory.mktemp("grading_service"))
-    course = copy_course(os.path.join(base, "course"))
-    exchange = os.path.join(base, "exchange")
-    os.makedirs(exchange)
-    os.chmod(exchange, 0o777)
-    instructor_home = os.path.join(base, "home", "instructor")
-    os.makedirs(instructor_home)
-    with open(os.path.join(course, "nbgrader_config.py"), "w") as fh:
-        fh.write('c = get_config()\nload_subconfig("course_config.py")\n'
-                 f"c.Exchange.root = {exchange!r}\n"
-                 "# Every simulated student is root here, so the owner check would only warn.\n"
-                 "c.CollectApp.check_owner = False\n")
+    course, exchange, instructor_home = course_with_exchange(base)
     students = {name: Student(base, name, exchange) for name in ("alice", "bob", "carol", "dave")}
     run_steps(base, [(course, instructor_home, ("generate_assignment", ASSIGNMENT_ID, "--force")),
                      (course, instructor_home, ("release_assignment", ASSIGNMENT_ID))]
