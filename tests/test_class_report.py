@@ -15,12 +15,13 @@ import json
 import os
 import random
 import re
+import shutil
 
 import numpy as np
 import nbformat
 import pytest
 
-from mle_grading import class_report
+from mle_grading import ASSIGNMENTS, class_report
 from mle_grading.demo_class import fill, solutions, write_submission
 from demo_submissions import all_mistakes
 
@@ -370,12 +371,16 @@ def test_the_demo_pipeline_builds_the_class_report_after_the_export(tmp_path, mo
     """mle_grading.pipeline (./course demo) run for real, on three students instead of the whole demo class."""
     from mle_grading import pipeline
     course = copy_course(str(tmp_path / "course"))
+    for folder in ("source", "notebooks"):   # a course of the one assignment this small class submits
+        for assignment in ASSIGNMENTS:
+            if assignment != "mle_losses":
+                shutil.rmtree(os.path.join(course, folder, assignment))
     students = ["reference", "untouched", "mse-sum-not-mean"]
     monkeypatch.chdir(tmp_path)          # the pipeline changes directory; this puts it back afterwards
     monkeypatch.delenv("MLE_GRADING_DB_URL", raising=False)
-    monkeypatch.setattr(pipeline, "roster", lambda: students)
+    monkeypatch.setattr(pipeline, "roster", lambda assignment: students)
     monkeypatch.setattr(pipeline, "build_demo_class",
-                        lambda root: (write_small_class(root, students[2:]), students)[1])
+                        lambda root, assignment: (write_small_class(root, students[2:]), students)[1])
     monkeypatch.setattr(pipeline, "ROOT", course)
     assert pipeline.main(["--course-root", course]) == 0, capsys.readouterr()
     out = capsys.readouterr().out
