@@ -94,13 +94,14 @@ def trusted_table(source):
 def call_with_trusted_inner(fn, args, kwargs, namespace, names, table):
     """Call fn with each name of `names` bound to table[name] in `namespace`; undo it afterwards.
 
-    Only names the submission itself defines are replaced (a function it never wrote
-    cannot hold its mistake), and each old binding is restored even if fn raises.
+    An inner function the submission lacks (never written, or lost to a syntax error)
+    is supplied too: its absence is charged to its own cells, not again to the outer
+    function. Each old binding is restored, or the name removed, even if fn raises.
     """
     saved = {}
     try:
         for name in names:
-            if name in table and callable(namespace.get(name)):
+            if name in table:
                 saved[name] = namespace.get(name, _ABSENT)
                 namespace[name] = table[name]
         return fn(*args, **kwargs)

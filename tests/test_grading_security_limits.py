@@ -47,9 +47,11 @@ def test_no_limit_is_also_a_trait_of_trusted_grading():
         & set(TrustedGrading.class_traits(config=True))
 
 
-def test_parallel_grading_takes_the_uid_slots_from_the_configuration():
-    source = open(os.path.join(ROOT, "mle_grading", "parallel.py")).read()
-    assert "configured_limits" in source and not re.search(r"SLOTS\s*=\s*\d", source)
+def test_parallel_grading_copies_no_sandbox_limit_by_hand():
+    # Each grading process claims its own uid slot (sandbox_uid, below): nothing to copy.
+    for module in ("parallel.py", "nbgrader_run.py", "pipeline.py"):
+        source = open(os.path.join(ROOT, "mle_grading", module)).read()
+        assert not re.search(r"(SLOTS|uid_base|uid_slots|cell_timeout|memory_bytes)\s*=\s*\d", source), module
 
 
 CLAIM_UID = """

@@ -81,10 +81,12 @@ def test_the_binding_is_undone_after_a_call_even_when_it_raises():
     assert namespace["sigmoid"] is own_sigmoid
 
 
-def test_only_functions_the_submission_defines_are_replaced():
+def test_an_inner_function_the_submission_lacks_is_supplied_for_the_call_and_removed_after():
     namespace = {}
-    exec("def outer(z):\n    return 'softmax' in globals()\n", namespace)
-    assert call_with_trusted_inner(namespace["outer"], [0.0], {}, namespace, ["softmax", "not_a_trusted_name"], TRUSTED_INNER) is False
+    exec("def outer(z):\n    return ('softmax' in globals(), 'not_a_trusted_name' in globals())\n", namespace)
+    got = call_with_trusted_inner(namespace["outer"], [0.0], {}, namespace, ["softmax", "not_a_trusted_name"],
+                                  TRUSTED_INNER)
+    assert got == (True, False)   # only names of the trusted table are ever bound
     assert "softmax" not in namespace
 
 

@@ -184,10 +184,12 @@ ATTACKS = [
          extra_cells=["import os, signal\nfor pid in range(1, 400):\n    if pid != os.getpid():\n        try:\n"
                       "            os.kill(pid, signal.SIGKILL)\n        except OSError:\n            pass\n"],
          what="kills every process it can see"),
-    Case("atk-sympy-nan", "attack", zero={"gaussian_nll_expr_equivalent"},
+    # The variance is derived from the student's own NLL expression (sp.diff, sp.solve): an
+    # attacked NLL takes it down too, honestly.
+    Case("atk-sympy-nan", "attack", zero={"gaussian_nll_expr_equivalent", "sigma2_mle_expr_equivalent"},
          answers={"gaussian_nll_expr_answer": "gaussian_nll_expr = sp.nan\n"},
          what="answers the derivation with NaN, which compares unequal"),
-    Case("atk-sympy-injection", "attack", zero={"gaussian_nll_expr_equivalent"},
+    Case("atk-sympy-injection", "attack", zero={"gaussian_nll_expr_equivalent", "sigma2_mle_expr_equivalent"},
          answers={"gaussian_nll_expr_answer": "gaussian_nll_expr = sp.Symbol(\"__import__('os').system('touch /tmp/pwned')\")\n"},
          what="a symbol whose name is code"),
 ]
