@@ -238,12 +238,13 @@ def numeric_answer(student, name):
     return number
 
 
-def expect_prediction(student, name, want, what, mistakes=(), rtol=1e-3):
-    """A predicted number ("predict, then check"), right to `rtol`; a known wrong route names itself."""
+def expect_prediction(student, name, want, what, mistakes=(), rtol=1e-3, fallback=None):
+    """A number the student works out and assigns ("predict, then check"), right to `rtol`;
+    a known wrong route names itself. `fallback` replaces "is not {what}." when it is wrong."""
     got = numeric_answer(student, name)
     if abs(got - want) <= rtol * abs(want) + 1e-9:
         return
     for value, message in mistakes:
         if abs(got - value) <= rtol * abs(value) + 1e-9:
             raise CheckFailed(f"`{name}`: {message}")
-    raise CheckFailed(f"`{name}` is not {what}.")
+    raise CheckFailed(f"`{name}` {fallback or f'is not {what}.'}")

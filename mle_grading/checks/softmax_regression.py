@@ -12,9 +12,8 @@ import numpy as np
 from .. import reference as ref
 from .. import torch_reference as tref
 from . import check
-from .api import F32
+from .api import F32, expect_prediction
 from .families import Graded, drawn, register, values
-from .numbers import expect_number
 from .parts import Parts, parts_values
 from .properties import as_lists, properties
 
@@ -188,6 +187,6 @@ def predicted_initial_loss_value(student, rng):
     # The loss itself, at the starting point, on labels of the notebook's C classes.
     labels = rng.integers(0, NUM_CLASSES, size=50)
     want = ref.categorical_nll(np.zeros((50, NUM_CLASSES)), labels)
-    expect_number(student, "predicted_initial_loss", want, _initial_loss_mistakes(),
-                  "is not the mean cross-entropy at the starting point: with all logits 0, what probability does "
-                  "the softmax give the true label?")
+    expect_prediction(student, "predicted_initial_loss", want, "", _initial_loss_mistakes(), rtol=1e-6,
+                      fallback="is not the mean cross-entropy at the starting point: with all logits 0, what probability does "
+                      "the softmax give the true label?")
