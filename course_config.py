@@ -65,6 +65,7 @@ c.SandboxLimits.max_restarts = 6                      # restarts after a cell ha
 c.SandboxLimits.uid_base = 1_900_000_000
 c.SandboxLimits.uid_slots = 4000
 c.SandboxLimits.seccomp = True
+c.SandboxLimits.warm = True                            # fork each sandbox from a pre-imported parent
 
 # Feedback: never show hidden tests (nbgrader issues 917 and 1363), nor a student's
 # script; feedback/ holds the notebooks' pages only (release_feedback publishes every *.html).

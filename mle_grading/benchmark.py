@@ -296,7 +296,8 @@ def sandbox_kernel_peak_mb(course, student):
                     chk = checks.find(nb_id, cell.metadata.nbgrader.get("grade_id"))
                     if chk is not None:
                         checks.run_check(chk, learner)
-            workers = [p for p in descendants(session.proc.pid) if _is_worker(p)]
+            root = session.proc.pid if isinstance(session.proc, subprocess.Popen) else session.proc.parent.proc.pid
+            workers = [p for p in descendants(root) if _is_worker(p)]
             peaks[nb_id] = max(vm_hwm_mb(p) for p in workers) if workers else None
         finally:
             session.close()
@@ -304,9 +305,10 @@ def sandbox_kernel_peak_mb(course, student):
 
 
 def _is_worker(pid):
+    """A cold sandbox's worker.py, or a warm sandbox (named by zygote.py)."""
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"worker.py" in fh.read()
+        with open(f"/proc/{pid}/cmdline", "rb") as fh, open(f"/proc/{pid}/comm", "rb") as comm:
+            return b"worker.py" in fh.read() or comm.read().strip() == b"mle-sandbox"
     except OSError:
         return False
 

@@ -22,6 +22,7 @@ from ..protocol import Outcome, Student, decode_outcome, inner_functions, truste
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "worker.py")
+ZYGOTE = os.path.join(HERE, "zygote.py")
 WIRE = os.path.join(os.path.dirname(HERE), "wire.py")
 BLOCKED_PACKAGE = os.path.join(HERE, "blocked_package")
 
@@ -68,6 +69,9 @@ class SandboxLimits(Configurable):
                        "give out; checked against the password and group databases.").tag(config=True)
     uid_slots = Integer(4000, help="Size of the sandbox uid range: one uid per grading process (pid mod slots).").tag(config=True)
     seccomp = Bool(True, help="Apply the seccomp filter of sandbox/seccomp.py (x86_64 only).").tag(config=True)
+    warm = Bool(True, help="Fork each notebook's sandbox from a parent that imported the course's libraries "
+                "once per grading process (sandbox/zygote.py; grading as root). False, or grading without "
+                "root: a fresh interpreter per notebook.").tag(config=True)
 
 
 Limits = SandboxLimits  # the name the benchmark and older code use
@@ -110,8 +114,16 @@ def _allowed_packages_mounts(roots):
     return cmd
 
 
-def sandbox_command(files, limits, seccomp_fd=None):
-    """The bwrap command line; `files` maps names in the home to host paths."""
+# What the warm sandboxes' parent needs to build each child's sandbox, and no more.
+ZYGOTE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL")
+
+
+def sandbox_command(files, limits, seccomp_fd=None, control_fd=None):
+    """The bwrap command line; `files` maps names in the home to host paths.
+
+    With `control_fd`, the command of the warm sandboxes' parent (zygote.py), which
+    is given a few capabilities instead of being dropped to the sandbox uid.
+    """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable(
@@ -146,6 +158,8 @@ def sandbox_command(files, limits, seccomp_fd=None):
             "--dir", "/opt/grader",
             "--ro-bind", WORKER, "/opt/grader/worker.py",
             "--ro-bind", WIRE, "/opt/grader/wire.py"]
+    if control_fd is not None:
+        cmd += ["--ro-bind", ZYGOTE, "/opt/grader/zygote.py"]
     for cache_file in _matplotlib_font_cache():
         # A writable config dir holding a read-only copy of the font cache: without
         # it matplotlib rebuilds the cache in every sandbox.
@@ -154,14 +168,13 @@ def sandbox_command(files, limits, seccomp_fd=None):
     for name, host_path in sorted(files.items()):
         cmd += ["--ro-bind", host_path, f"/home/student/{name}"]
     cmd += ["--chdir", "/home/student", "--clearenv"]
-    env = {"HOME": "/home/student", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
-           "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
-           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "NBGRADER_EXECUTION": "autograde",
-           "MLE_GRADING_CAPS": wire.dumps({"text": limits.cell_text_bytes, "images": limits.cell_images,
-                                           "image_bytes": limits.image_bytes})}
-    for key, value in env.items():
+    for key, value in sandbox_environment(limits).items():
         cmd += ["--setenv", key, value]
+    if control_fd is not None:
+        for capability in ZYGOTE_CAPABILITIES:
+            cmd += ["--cap-add", capability]
+        return cmd + ["--", os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/zygote.py",
+                      str(control_fd)]
     if seccomp_fd is not None:
         cmd += ["--seccomp", str(seccomp_fd)]
     cmd += ["--"]
@@ -173,6 +186,16 @@ def sandbox_command(files, limits, seccomp_fd=None):
                 "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
     cmd += [os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/worker.py"]
     return cmd
+
+
+def sandbox_environment(limits):
+    """The whole environment of a sandbox's process."""
+    return {"HOME": "/home/student", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "NBGRADER_EXECUTION": "autograde",
+            "MLE_GRADING_CAPS": wire.dumps({"text": limits.cell_text_bytes, "images": limits.cell_images,
+                                            "image_bytes": limits.image_bytes})}
 
 
 _FONT_CACHE = []
@@ -419,6 +442,10 @@ class SandboxSession:
             read_end, write_end = os.pipe()
             os.write(write_end, program)   # a few hundred bytes: fits the pipe's buffer
             os.close(write_end)
+        from . import warm
+        if warm.available(self.limits):
+            self.proc = warm.parent(self.limits).spawn(self.files, self.limits)
+            return
         try:
             self.proc = subprocess.Popen(
                 sandbox_command(self.files, self.limits, read_end), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -429,7 +456,9 @@ class SandboxSession:
                 os.close(read_end)
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
+        if self.proc is not None and not isinstance(self.proc, subprocess.Popen):
+            self.proc.kill()   # a warm sandbox: its parent kills it, and its PID namespace with it
+        elif self.proc and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -468,7 +497,7 @@ class SandboxSession:
                     continue
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
-                    code = self.proc.poll()
+                    code = self.proc.poll() if isinstance(self.proc, subprocess.Popen) else self.proc.poll(wait=0.5)
                     raise _Dead("crashed", f"exit status {code}" if code is not None else "closed its output")
                 self._buffer += chunk
                 if len(self._buffer) > self.limits.reply_bytes:

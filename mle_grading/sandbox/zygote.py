@@ -1,0 +1,309 @@
+"""The warm sandbox's parent: imports once, then forks one fresh sandbox per notebook.
+
+Runs inside bubblewrap (the same read-only view of the Python installation as every
+sandbox), as root of the grading machine but with only the capabilities it needs to
+build a child's sandbox (mount, set uids, drop capabilities, kill its children). It
+imports NumPy, SymPy, matplotlib and IPython once; each notebook then costs a fork.
+It never runs student code and never reads anything a sandbox writes: its one input
+is the control socket from the trusted grader, fd `argv[1]`.
+
+For each `spawn` request (a JSON header with the submission's files passed as file
+descriptors beside the child's protocol pipes) it forks a child that:
+
+1. takes new mount, IPC, network and UTS namespaces, makes every mount private,
+   and mounts a fresh tmpfs on /tmp, /home/student and /dev/shm (so nothing a
+   previous child wrote exists), copies the submission's files into the new home;
+2. takes a new PID namespace and forks the sandbox proper, PID 1 there, which
+   mounts its own /proc (it sees no other process), applies the rlimits, drops the
+   capability bounding set, changes to the unprivileged uid, sets no_new_privs,
+   installs the seccomp filter and only then forks worker.py's loop, staying
+   behind as the namespace's init.
+
+Everything a child changes in memory (a patched module, matplotlib's rcParams) is
+its copy-on-write copy; when its PID 1 dies the kernel kills every process it left.
+"""
+import ctypes
+import json
+import os
+import resource
+import signal
+import re
+import socket
+import sys
+import time
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+PR_SET_PDEATHSIG, PR_SET_NAME, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 15, 22, 24, 38
+SECCOMP_MODE_FILTER = 2
+LAST_CAPABILITY = 63
+RLIMITS = {"memory_bytes": resource.RLIMIT_AS, "processes": resource.RLIMIT_NPROC,
+           "file_bytes": resource.RLIMIT_FSIZE, "cpu_seconds": resource.RLIMIT_CPU,
+           "open_files": resource.RLIMIT_NOFILE, "core": resource.RLIMIT_CORE}
+CHILD_NAME = b"mle-sandbox"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def _checked(result, what):
+    if result != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f"{what}: {os.strerror(number)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
+    _checked(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+
+
+def _prctl(option, arg=0):
+    _checked(_libc.prctl(option, arg, 0, 0, 0), f"prctl {option}")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def _install_seccomp(program):
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    _checked(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0), "seccomp")
+
+
+def _fresh_filesystems(spec, files):
+    """A private copy of the mount table with new, empty writable places."""
+    _checked(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS), "unshare")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _checked(_libc.sethostname(b"grading", 7), "sethostname")
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_bytes']},mode=1777")
+    home_size = spec["home_bytes"] + sum(os.fstat(fd).st_size for _, fd in files)
+    _mount("tmpfs", "/home/student", "tmpfs", MS_NOSUID | MS_NODEV, f"size={home_size},mode=1777")
+    if os.path.isdir("/dev/shm"):
+        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_bytes']},mode=1777")
+    for name, fd in files:
+        # Root-owned and read-only, as the cold sandbox's read-only binds are.
+        out = os.open(os.path.join("/home/student", name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                      0o644)
+        try:
+            while os.sendfile(out, fd, None, 1 << 24):
+                pass
+        finally:
+            os.close(out)
+            os.close(fd)
+    for folder in spec.get("tmp_dirs", ()):
+        os.mkdir(folder, 0o777)
+        os.chmod(folder, 0o777)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _clear_inheritable_capabilities():
+    """bubblewrap's --cap-add also sets them inheritable; a uid change leaves that set alone."""
+    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()   # _LINUX_CAPABILITY_VERSION_3
+    _checked(_libc.capget(ctypes.byref(header), data), "capget")
+    for half in data:
+        half.inheritable = 0
+    _checked(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def _drop_privileges(spec):
+    for name, value in spec["rlimits"].items():
+        resource.setrlimit(RLIMITS[name], (value, value))
+    for cap in range(LAST_CAPABILITY + 1):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != 22:  # EINVAL: no such cap
+            raise OSError(ctypes.get_errno(), "could not drop a capability")
+    _clear_inheritable_capabilities()
+    uid = int(spec["uid"])
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    with open("/proc/self/status") as status:
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+    held = [key for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb") if int(fields[key], 16)]
+    if os.getuid() != uid or os.geteuid() != uid or os.getgroups() or held:
+        raise OSError(f"privileges were not dropped (uid {os.getuid()}, capabilities {held})")
+
+
+def _become_sandbox(spec, stdin_fd, stdout_fd, ready_fd):
+    """PID 1 of a new PID namespace: the notebook's own process."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.setsid()
+    os.dup2(stdin_fd, 0)
+    os.dup2(stdout_fd, 1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.closerange(3, ready_fd)
+    os.closerange(ready_fd + 1, 1 << 16)
+    os.chdir("/home/student")
+    os.environ.clear()
+    os.environ.update(spec["env"], PWD="/home/student")
+    _drop_privileges(spec)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # cleared by the uid change
+    _libc.prctl(PR_SET_NAME, ctypes.cast(ctypes.c_char_p(CHILD_NAME), ctypes.c_void_p).value, 0, 0, 0)
+    if spec.get("seccomp"):
+        _install_seccomp(bytes.fromhex(spec["seccomp"]))
+    os.write(ready_fd, b"R")
+    os.close(ready_fd)
+    worker_pid = os.fork()
+    if worker_pid == 0:
+        _run_worker()
+        os._exit(0)
+    # PID 1 stays a plain init, as bubblewrap's is for a cold sandbox: the worker is an
+    # ordinary process (signals reach it), and every orphan of student code is reaped here.
+    while True:
+        pid, status = os.wait()
+        if pid == worker_pid:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(128 - code if code < 0 else code)
+
+
+def _run_worker():
+    import numpy
+    numpy.random.seed()   # the parent's generator state would otherwise be every child's
+    sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)
+    sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", closefd=False)
+    import worker
+    worker.main()
+
+
+def _spawn(control, spec, fds):
+    """Fork the child of one notebook; return the PID of its sandbox (in our namespace)."""
+    stdin_fd, stdout_fd, file_fds = fds[0], fds[1], fds[2:]
+    names = [str(n) for n in spec.get("files", ())]
+    if len(names) != len(file_fds) or any("/" in n or n.startswith(".") for n in names):
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("the files of the request do not match its descriptors")
+    report_r, report_w = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        code = 70
+        try:
+            control.close()      # a sandbox must never hold the control socket
+            os.close(report_r)
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            _fresh_filesystems(spec, list(zip(names, file_fds)))
+            _checked(_libc.unshare(CLONE_NEWPID), "unshare pid")
+            sandbox = os.fork()
+            if sandbox == 0:
+                try:
+                    _become_sandbox(spec, stdin_fd, stdout_fd, report_w)
+                    code = 0
+                except BaseException as exc:
+                    _report(report_w, exc)
+                os._exit(code)
+            os.write(report_w, f"P{sandbox}\n".encode())
+            os.close(report_w)
+            os.close(stdin_fd)
+            os.close(stdout_fd)
+            _, status = os.waitpid(sandbox, 0)
+            code = os.waitstatus_to_exitcode(status)
+            code = 128 - code if code < 0 else code   # a signal N as 128 + N, as a shell reports it
+        except BaseException as exc:
+            _report(report_w, exc)
+        os._exit(code)
+    os.close(report_w)
+    for fd in fds:
+        os.close(fd)
+    text = b""
+    while True:
+        chunk = os.read(report_r, 4096)
+        if not chunk:
+            break
+        text += chunk
+    os.close(report_r)
+    text = text.decode("utf-8", "replace")
+    found = re.search(r"P(\d+)\n", text)
+    if "\nE" in text or "R" not in text or not found:
+        os.waitpid(middle, 0)   # it exits at once when its sandbox could not start
+        raise RuntimeError(text.split("\nE", 1)[1] if "\nE" in text else "the sandbox did not start")
+    sandbox = int(found.group(1))
+    CHILDREN[sandbox] = middle
+    return sandbox
+
+
+def _report(fd, exc):
+    try:
+        os.write(fd, f"\nE{type(exc).__name__}: {exc}"[:2000].encode())
+    except OSError:
+        pass
+
+
+CHILDREN = {}      # sandbox pid -> its middle process (ours to reap)
+EXITED = {}        # sandbox pid -> exit code
+
+
+def _reap(until_gone=None, block_for=0.0):
+    """Collect exited children; wait up to `block_for` seconds for `until_gone` to exit."""
+    deadline = time.monotonic() + block_for
+    while True:
+        for sandbox, middle in list(CHILDREN.items()):
+            try:
+                pid, status = os.waitpid(middle, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = middle, 0
+            if pid:
+                code = os.waitstatus_to_exitcode(status)
+                EXITED[sandbox] = 128 - code if code > 128 else code   # back to Popen's -N for a signal
+                del CHILDREN[sandbox]
+        if until_gone not in CHILDREN or time.monotonic() >= deadline:
+            return
+        time.sleep(0.005)
+
+
+def serve(control):
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 1 << 16, 250)
+        if not message:
+            return   # the grader is gone
+        try:
+            request = json.loads(message)
+            op = request["op"]
+            if op == "spawn":
+                reply = {"pid": _spawn(control, request, list(fds))}
+            elif op == "kill":
+                pid = int(request["pid"])
+                if pid in CHILDREN:
+                    os.kill(pid, signal.SIGKILL)   # PID 1 of its namespace: every process in it dies
+                    _reap(pid, 2.0)
+                reply = {"ok": True}
+            elif op == "status":
+                pid = int(request["pid"])
+                _reap(pid, min(float(request.get("wait", 0.0)), 2.0))
+                reply = {"exit": EXITED.get(pid)}
+            else:
+                raise ValueError(f"unknown request {op!r}")
+        except Exception as exc:
+            for fd in fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            reply = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+        _reap()
+        control.send(json.dumps(reply).encode())
+
+
+def main():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    control = socket.socket(fileno=int(sys.argv[1]))
+    import worker
+    worker._preload()
+    control.send(json.dumps({"ready": True}).encode())
+    serve(control)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Warm sandboxes: forked from one pre-imported parent, yet each as fresh as a new interpreter.
+
+The parent (mle_grading/sandbox/zygote.py) imports the course's libraries once per
+grading process and forks one sandbox per notebook. These tests run one sandbox
+that tampers with everything it can reach, then another in the same grading
+process, and compare what the second sees with what a sandbox saw before any
+tampering.
+"""
+import json
+import os
+import time
+
+import pytest
+
+from mle_grading.sandbox import warm
+from mle_grading.sandbox.runner import SandboxLimits, SandboxSession, SandboxStudent, sandbox_uid
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="warm sandboxes are built when grading as root")
+
+OBSERVE = r'''
+import json, math, os, socket, sys
+import numpy as np, matplotlib, sympy
+x = sympy.Symbol("x")
+def listing(folder):
+    try:
+        return sorted(os.listdir(folder))
+    except OSError as exc:
+        return type(exc).__name__
+def reaches_abstract_socket():
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect("\0mle-grading-tamper")
+        return True
+    except OSError:
+        return False
+observed = {
+    "numpy": [float(np.mean([1.0, 2.0])), float(np.log(np.e)), float(np.exp(0.0))],
+    "sympy": str(sympy.simplify(sympy.sin(x) ** 2 + sympy.cos(x) ** 2)),
+    "matplotlib": [list(matplotlib.rcParams["figure.figsize"]), matplotlib.rcParams["lines.linewidth"],
+                   matplotlib.get_backend()],
+    "math_module": math.log(math.e),
+    "files": {d: listing(d) for d in ("/tmp", "/tmp/matplotlib", "/home/student", "/dev/shm")},
+    "processes": sorted(p for p in os.listdir("/proc") if p.isdigit()),
+    "sysv_shared_memory": open("/proc/sysvipc/shm").read().splitlines()[1:],
+    "abstract_socket": reaches_abstract_socket(),
+    "environment": sorted(os.environ.items()),
+    "cwd": os.getcwd(), "umask": os.umask(0o022),
+    "uid": os.getuid(),
+}
+print(json.dumps(observed))
+'''
+
+TAMPER = [
+    # Other processes first: anything this sandbox can signal (only its own, in its PID namespace).
+    "import os, signal\n"
+    "try:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass\n",
+    # The libraries in memory.
+    "import numpy as np, sympy, matplotlib, json, sys\n"
+    "np.mean = lambda *a, **k: 42.0\nnp.log = lambda v: v\nnp.exp = lambda v: -1.0\n"
+    "sympy.simplify = lambda e, *a, **k: sympy.Integer(0)\n"
+    "matplotlib.rcParams['figure.figsize'] = (1.0, 1.0)\nmatplotlib.rcParams['lines.linewidth'] = 9.0\n"
+    "import math\nmath.log = lambda v: 0.0\nmatplotlib.use('pdf')\n",
+    # Every writable place, and the matplotlib configuration and font cache.
+    "for folder in ('/tmp', '/tmp/matplotlib', '/home/student', '/dev/shm', '/tmp/ipython'):\n"
+    "    try:\n        os.makedirs(folder, exist_ok=True)\n"
+    "        open(os.path.join(folder, 'tampered'), 'w').write('x')\n    except OSError:\n        pass\n"
+    "open('/tmp/matplotlib/matplotlibrc', 'w').write('lines.linewidth: 9\\n')\n"
+    "open('/tmp/matplotlib/fontlist-v390.json', 'w').write('{}')\n"
+    "for target in ('/opt/grader/worker.py', np.__file__, '/usr/bin/python3', '/etc/fonts/fonts.conf'):\n"
+    "    try:\n        open(target, 'a').write('#')\n    except OSError:\n        pass\n",
+    # Shared memory, a listening abstract socket, the environment, cwd and umask.
+    "import ctypes, socket\n"
+    "libc = ctypes.CDLL(None)\nSEGMENT = libc.shmget(0x4d4c45, 4096, 0o1666)\n"
+    "LISTENER = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+    "LISTENER.bind('\\0mle-grading-tamper')\nLISTENER.listen(1)\n"
+    "os.environ['MPLBACKEND'] = 'pdf'\nos.environ['TAMPERED'] = '1'\nos.chdir('/tmp')\nos.umask(0)\n",
+    # Processes that outlive the cell: a detached shell and a forked writer that keeps writing.
+    "import subprocess, time\n"
+    "subprocess.Popen(['/bin/sh', '-c', 'sleep 600'], start_new_session=True)\n"
+    "if os.fork() == 0:\n    os.setsid()\n"
+    "    for _ in range(6000):\n"
+    "        try:\n            open('/tmp/late', 'a').write('x')\n        except OSError:\n            pass\n"
+    "        time.sleep(0.05)\n    os._exit(0)\n",
+]
+
+
+def observe(limits, cells=(), files_directory=None):
+    session = SandboxSession(list(cells) + [OBSERVE], files_directory, limits)
+    try:
+        session.start()
+        assert isinstance(session.proc, warm.WarmChild), "the sandbox was not forked from the warm parent"
+        parent = session.proc.parent
+    finally:
+        session.close()
+    assert not session.skip, session.skip
+    report = session.cell_reports[len(cells)]
+    assert not report["error"], report
+    return json.loads(report["stdout"]), parent
+
+
+def processes_of_uid(uid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as status:
+                    line = next(l for l in status if l.startswith("Uid:"))
+            except (OSError, StopIteration):
+                continue
+            if int(line.split()[1]) == uid:
+                found.append(int(entry))
+    return found
+
+
+@pytest.fixture(scope="module")
+def tampered_then_observed(tmp_path_factory):
+    limits = SandboxLimits(warm=True)
+    files = tmp_path_factory.mktemp("submission")
+    (files / "data.csv").write_text("1,2\n")
+    before, parent_before = observe(limits, files_directory=str(files))
+    # The tampering sandbox's own view, seen after its cells ran, shows that each attack took effect.
+    tampered, parent_tampered = observe(limits, TAMPER, str(files))
+    time.sleep(0.5)   # the forked writer would be writing now, were it alive
+    leftovers = processes_of_uid(sandbox_uid(limits))
+    after, parent_after = observe(limits, files_directory=str(files))
+    return {"before": before, "tampered": tampered, "after": after, "leftovers": leftovers,
+            "parents": {id(parent_before), id(parent_tampered), id(parent_after)}}
+
+
+def test_all_three_sandboxes_were_forked_from_one_parent(tampered_then_observed):
+    assert len(tampered_then_observed["parents"]) == 1
+
+
+def test_each_attack_took_effect_inside_the_tampering_sandbox(tampered_then_observed):
+    before, tampered = tampered_then_observed["before"], tampered_then_observed["tampered"]
+    for key in ("numpy", "sympy", "matplotlib", "math_module", "files", "processes", "sysv_shared_memory",
+                "abstract_socket", "environment", "cwd", "umask"):
+        assert tampered[key] != before[key], key
+    assert "tampered" in tampered["files"]["/dev/shm"] and "tampered" in tampered["files"]["/home/student"]
+
+
+def test_a_tampering_submission_changes_nothing_for_the_next_one_in_the_same_worker(tampered_then_observed):
+    before, after = tampered_then_observed["before"], tampered_then_observed["after"]
+    for key in before:
+        assert after[key] == before[key], key
+    assert before["files"]["/home/student"] == ["data.csv"] and len(before["processes"]) == 2
+
+
+def test_no_process_of_a_closed_sandbox_survives_on_the_machine(tampered_then_observed):
+    assert tampered_then_observed["leftovers"] == []
+
+
+def test_a_warm_sandbox_holds_no_capability_filter_free_call_or_way_to_its_parent():
+    cell = ("import os\nstatus = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)\n"
+            "print({k: status[k].strip() for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', "
+            "'NoNewPrivs', 'Seccomp')})\n"
+            "print(sorted(os.readlink('/proc/self/fd/' + f) for f in os.listdir('/proc/self/fd') "
+            "if os.path.exists('/proc/self/fd/' + f)))\n")
+    session = SandboxSession([cell], limits=SandboxLimits(warm=True))
+    session.start()
+    session.close()
+    lines = session.cell_reports[0]["stdout"].splitlines()
+    status, descriptors = eval(lines[0]), eval(lines[1])   # noqa: S307  (our own cell's printout)
+    assert all(int(status[k], 16) == 0 for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")), status
+    assert status["NoNewPrivs"] == "1" and status["Seccomp"] == "2", status
+    # Its protocol pipes, /dev/null and IPython's own files: never the parent's control socket.
+    assert not [d for d in descriptors if d.startswith("socket:")], descriptors
+
+
+def test_warm_and_cold_sandboxes_give_the_same_answers():
+    cells = ["import numpy as np\ndef nll(y, p):\n    return float(-np.mean(y * np.log(p)))\n",
+             "def broken(x):\n    raise KeyError(x)\n", "print(sorted(__import__('os').listdir('.')))\n"]
+    results = []
+    for is_warm in (False, True):
+        session = SandboxSession(cells, limits=SandboxLimits(warm=is_warm))
+        session.start()
+        student = SandboxStudent(session)
+        results.append((student.call("nll", [1.0, 0.0], [0.5, 0.5]), student.call("broken", 1.0),
+                        student.call("absent"), session.cell_reports[2]["stdout"]))
+        assert isinstance(session.proc, warm.WarmChild) == is_warm
+        session.close()
+    assert repr(results[0]) == repr(results[1])
+
+
+def test_a_cell_that_kills_its_warm_sandbox_is_skipped_and_the_rest_still_run():
+    cells = ["x = 1\n", "import ctypes\nctypes.string_at(0)\n", "y = x + 1\n"]
+    session = SandboxSession(cells, limits=SandboxLimits(warm=True))
+    session.start()
+    outcome = SandboxStudent(session).variable("y")
+    session.close()
+    assert 1 in session.skip and "stopped" in session.skip[1]
+    assert outcome.kind == "returned" and float(outcome.value) == 2.0
+
+
+def test_a_dead_parent_is_replaced_by_a_new_one():
+    limits = SandboxLimits(warm=True)
+    first, parent = observe(limits)
+    os.killpg(parent.proc.pid, 9)
+    parent.proc.wait(timeout=10)
+    second, replacement = observe(limits)
+    assert replacement is not parent and second == first
