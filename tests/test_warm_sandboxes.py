@@ -199,3 +199,74 @@ def test_a_dead_parent_is_replaced_by_a_new_one():
     parent.proc.wait(timeout=10)
     second, replacement = observe(limits)
     assert replacement is not parent and second == first
+
+
+# -- the same, through nbgrader: one grading process, a tamperer graded just before an honest student --
+
+GRADE_IN_ONE_PROCESS = r'''
+import json, os, sys
+from mle_grading import nbgrader_run
+from mle_grading.sandbox import warm
+course, students = sys.argv[1], sys.argv[2:]
+grader = nbgrader_run.WarmAutograder(course, f"sqlite:///{course}/gradebook.db?timeout=60")
+parents = []
+for student in students:
+    result = grader.grade("mle_losses", student)
+    assert result.graded, result.why
+    parents.append(warm._PARENT["parent"].proc.pid)
+print(json.dumps(parents))
+'''
+
+
+def graded_view(course, student):
+    """Everything grading gave one student: scores, the reports' verdicts, every output of every cell."""
+    import nbformat
+    from course_copy import scores_by_cell
+    from mle_grading import nbgrader_run
+    reports = nbgrader_run.grading_reports(course, "mle_losses", student)
+    folder = os.path.join(course, "autograded", student, "mle_losses")
+    outputs = {name: [c.get("outputs", []) for c in nbformat.read(os.path.join(folder, name), 4).cells]
+               for name in sorted(os.listdir(folder)) if name.endswith(".ipynb")}
+    return {"scores": scores_by_cell(course, student),
+            "reports": {nb: (r["checks"], r["problems"]) for nb, r in reports.items()},
+            "outputs": outputs}
+
+
+def test_an_honest_student_graded_right_after_a_tamperer_in_one_process_gets_what_a_fresh_process_gives(
+        tmp_path):
+    import subprocess
+    import sys
+    import nbformat
+    from course_copy import copy_course, nbgrader_env, run_nbgrader
+    from mle_grading.demo_class import build_demo_class
+    course = copy_course(str(tmp_path / "course"), with_release=True)
+    run_nbgrader(course, "generate_assignment", "mle_losses", "--force")
+    build_demo_class(course)
+    submitted = os.path.join(course, "submitted")
+    for student in os.listdir(submitted):
+        if student != "reference":
+            subprocess.run(["rm", "-r", os.path.join(submitted, student)], check=True)
+    tamperer = os.path.join(submitted, "a-tamperer", "mle_losses")
+    os.makedirs(tamperer)
+    for name in os.listdir(os.path.join(submitted, "reference", "mle_losses")):
+        if not name.endswith(".ipynb"):
+            continue
+        nb = nbformat.read(os.path.join(submitted, "reference", "mle_losses", name), 4)
+        nb.cells[1:1] = [nbformat.v4.new_code_cell(cell) for cell in TAMPER]
+        nbformat.write(nb, os.path.join(tamperer, name))
+
+    def grade(*students):
+        done = subprocess.run([sys.executable, "-c", GRADE_IN_ONE_PROCESS, course, *students], env=nbgrader_env(),
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    grade("reference")
+    fresh = graded_view(course, "reference")
+    parents = grade("a-tamperer", "reference")
+    after_tamperer = graded_view(course, "reference")
+    # Its patched NumPy cost the tamperer points of its own: the tampering ran while it was graded.
+    assert graded_view(course, "a-tamperer")["scores"] != fresh["scores"]
+    assert parents[0] == parents[1], "the two students were not graded by one warm parent"
+    assert sum(s for s, _ in fresh["scores"].values()) == sum(m for _, m in fresh["scores"].values())
+    assert after_tamperer == fresh
