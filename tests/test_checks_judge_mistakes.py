@@ -2,8 +2,10 @@
 
 In-process and fast: the same checks the sandboxed grader runs, applied to the
 source notebook's namespace with one answer cell replaced by each known mistake.
-Each mistake is graded as its own demo student, so on that student's own hidden
-inputs, and the reference under several students' inputs.
+Each mistake is graded as its own demo student, on that student's own hidden
+inputs, and again on another student's (a check that catches a mistake only for
+some hidden inputs would fail one of the two); the reference under several
+students' inputs.
 """
 import pytest
 
@@ -33,9 +35,10 @@ def test_empty_namespace_fails_every_check(notebook_id):
     assert set(failed) == set(graded_cell_ids(notebook_id))
 
 
+@pytest.mark.parametrize("inputs_of", ["own", "another-student"])
 @pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.student)
-def test_mistake_fails_exactly_the_cells_that_test_it(mistake):
+def test_mistake_fails_exactly_the_cells_that_test_it_on_anyones_inputs(mistake, inputs_of):
     namespace = run_notebook_code(mistake.notebook, {mistake.cell: mistake.source})
-    failed = failing_cells(mistake.notebook, namespace, mistake.student)
+    failed = failing_cells(mistake.notebook, namespace, mistake.student if inputs_of == "own" else inputs_of)
     assert set(failed) == set(mistake.fails), failed
     assert set(mistake.fails) <= set(graded_cell_ids(mistake.notebook))

@@ -296,11 +296,39 @@ def serve(control):
         control.send(json.dumps(reply).encode())
 
 
+def _warm_up():
+    """Pay once what each notebook's first figure and first SymPy calls would pay again (lazy imports, parsers)."""
+    import gc
+    import io
+    import sympy
+    from matplotlib import font_manager
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(2, 2))   # not pyplot: no figure is left registered anywhere
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    axes.plot([1, 2], [1, 10], label=r"$\sigma^2 = \frac{1}{n}$")
+    axes.set(xlabel="x", ylabel="y", title="t", yscale="log")
+    axes.legend()
+    figure.savefig(io.BytesIO(), format="png")
+    x = sympy.Symbol("x", positive=True)
+    sympy.latex(sympy.simplify(sympy.solve(sympy.diff(sympy.log(x) - x ** 2 / 2, x), x)[0]))
+    # Results are not kept: each child starts with SymPy's cache and matplotlib's open fonts empty.
+    sympy.core.cache.clear_cache()
+    font_manager._get_font.cache_clear()
+    del figure, axes
+    gc.collect()
+
+
 def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     control = socket.socket(fileno=int(sys.argv[1]))
     import worker
     worker._preload()
+    try:
+        _warm_up()
+    except Exception:   # only a head start: a child pays it itself
+        pass
     control.send(json.dumps({"ready": True}).encode())
     serve(control)
 
