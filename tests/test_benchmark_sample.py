@@ -1,0 +1,25 @@
+"""The benchmark's baseline sample: spread over the whole class, and the course copies hold only it."""
+import os
+
+from mle_grading.benchmark import keep_only, sample_of
+
+
+def test_the_sample_is_spread_evenly_over_the_class_and_has_no_repeats():
+    students = [f"s{i:04d}" for i in range(200)]
+    sample = sample_of(students, 20)
+    assert len(sample) == len(set(sample)) == 20
+    assert sample[0] == "s0000" and sample[-1] >= "s0180"
+    gaps = {int(b[1:]) - int(a[1:]) for a, b in zip(sample, sample[1:])}
+    assert gaps == {10}
+
+
+def test_no_sample_or_one_as_large_as_the_class_is_the_whole_class():
+    students = ["a", "b", "c"]
+    assert sample_of(students, None) == students and sample_of(students, 5) == students
+
+
+def test_a_course_copy_keeps_only_the_sampled_students_submissions(tmp_path):
+    for student in ("a", "b", "c"):
+        os.makedirs(tmp_path / "submitted" / student / "mle_losses")
+    keep_only(str(tmp_path), ["a", "c"])
+    assert sorted(os.listdir(tmp_path / "submitted")) == ["a", "c"]
