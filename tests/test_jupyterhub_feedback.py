@@ -39,7 +39,7 @@ from mle_grading.demo_class import fill, solutions
 
 from servers import loopback_browser, save_screenshot
 from test_exchange_workflow import MISTAKE, SOLUTION_MARKER, Student, run_steps, text_of
-from test_jupyterhub import COURSE_ID, log_in, running_hub, stop_by_pid
+from test_jupyterhub import COURSE_ID, load_hub_config, log_in, running_hub, stop_by_pid
 
 from playwright.sync_api import expect
 
@@ -249,6 +249,17 @@ def facts():
 
 # -- the tests ----------------------------------------------------------------------------------
 
+def test_only_the_local_test_hub_grades_inbound_folders_whatever_account_owns_them():
+    def command(profile):
+        c = load_hub_config(MLE_GRADING_SERVICE="1", MLE_HUB_PROFILE=profile, MLE_COURSE_ROOT="/home/prof/course")
+        (service,) = [s for s in c.JupyterHub.services if s["name"] == "grading-service"]
+        return service["command"]
+    # Its servers all run as the hub's own user: checking owners there would refuse every submission.
+    assert "--no-check-owner" in command("local-test")
+    # With unix accounts a folder named for a student but owned by another is refused.
+    assert "--no-check-owner" not in command("production") and "--no-check-owner" not in command("tljh")
+
+
 def test_the_hub_starts_the_grading_service(hub):
     pids = wait_until(lambda: service_pids(hub["course"]), 60, "the grading service to start")
     assert len(pids) == 1, pids
@@ -335,9 +346,9 @@ def test_killed_mid_queue_and_restarted_by_the_hub_every_submission_is_graded_ex
     def grading_under_way():
         subs = journal(course)[0]
         cut = [f for f in queued.values() if subs.get(f, {}).get("state") == "grading"]
-        graders = [p for p in children(service) if any(arg.endswith("nbgrader") for arg in cmdline(p))]
+        graders = [p for p in children(service) if "autograde" in cmdline(p)]
         return cut and graders and (cut, graders)
-    (cut,), graders = wait_until(grading_under_way, 300, "the service to grade bob or carol")
+    (cut,), graders = wait_until(grading_under_way, 300, "the service's nbgrader autograde of bob or carol")
     time.sleep(3)   # inside nbgrader autograde, which takes far longer
     subs = journal(course)[0]
     assert subs[cut]["state"] == "grading"
