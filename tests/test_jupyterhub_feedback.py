@@ -87,6 +87,16 @@ def children(pid):
             if (proc_stat(e) or (None, None))[1] == pid and running(e)]
 
 
+def descendants(pid):
+    """Ids of pid's running children, their children, and so on."""
+    found, todo = [], [pid]
+    while todo:
+        below = children(todo.pop())
+        found += below
+        todo += below
+    return found
+
+
 def journal(course):
     """The service's journal: ({folder: submission row}, [grading rows])."""
     path = os.path.join(course, "grading_service.sqlite")
@@ -349,14 +359,20 @@ def test_killed_mid_queue_and_restarted_by_the_hub_every_submission_is_graded_ex
         graders = [p for p in children(service) if "autograde" in cmdline(p)]
         return cut and graders and (cut, graders)
     (cut,), graders = wait_until(grading_under_way, 300, "the service's nbgrader autograde of bob or carol")
-    time.sleep(3)   # inside nbgrader autograde, which takes far longer
+    # Until autograde runs the student's notebook: its kernel is a process below nbgrader.
+    wait_until(lambda: set(descendants(service)) - set(graders), 120, "autograde to start a kernel")
     subs = journal(course)[0]
     assert subs[cut]["state"] == "grading"
     (waiting,) = [f for f in queued.values() if f != cut]
     assert subs[waiting]["state"] == "queued"
+    grading_processes = descendants(service)   # nbgrader, its kernel, the sandbox
+    assert set(graders) <= set(grading_processes)
+    print("killing the grading service during autograde; its processes:",
+          "; ".join(" ".join(cmdline(p)[:3]) for p in grading_processes))
     os.kill(service, signal.SIGKILL)
-    # The nbgrader it ran dies with it: nothing half-finished keeps writing the gradebook.
-    wait_until(lambda: not any(running(p) for p in graders), 30, "the killed service's nbgrader to stop")
+    # What it ran dies with it: nothing half-finished keeps writing the gradebook.
+    wait_until(lambda: not [p for p in grading_processes if running(p)], 30,
+               "every process of the killed service's grading to stop")
 
     restarted = wait_until(lambda: [p for p in service_pids(course) if p != service], RESTART_TIMEOUT,
                            "JupyterHub to start the grading service again")
