@@ -140,6 +140,9 @@ if os.environ.get("MLE_GRADING_SERVICE") == "1":
                             "--before-deadline", os.environ.get("MLE_FEEDBACK_BEFORE_DEADLINE", "diagnostics")]}
     if os.environ.get("MLE_GRADING_SERVICE_USER"):
         _service["user"] = os.environ["MLE_GRADING_SERVICE_USER"]
+    if PROFILE == "local-test":
+        # Every server runs as the hub's own user there: no inbound folder is owned by its student.
+        _service["command"].append("--no-check-owner")
     services.append(_service)
 
 

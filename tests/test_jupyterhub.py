@@ -71,11 +71,12 @@ def stop_by_pid(pid, group=False):
             time.sleep(0.1)
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory):
+@contextlib.contextmanager
+def running_hub(base, **extra_env):
+    """jupyterhub_config.py's local-test profile on 127.0.0.1 in base (a course copy, an exchange,
+    homes), with extra_env added to its MLE_* settings; every process it started is stopped after."""
     if not chp_available():
         pytest.fail("configurable-http-proxy is missing: run scripts/setup_extras.sh")
-    base = str(tmp_path_factory.mktemp("jupyterhub"))
     course = copy_course(os.path.join(base, "course"))
     # The instructor's server runs from the course's own environment (`./course setup`'s .venv).
     os.symlink(sys.prefix, os.path.join(course, ".venv"))
@@ -91,7 +92,7 @@ def hub(tmp_path_factory):
         MLE_HUB_PROFILE="local-test", MLE_HUB_BIND_URL=f"http://127.0.0.1:{port}",
         MLE_HUB_HUB_PORT=str(hub_port), MLE_HUB_PROXY_API_PORT=str(proxy_api_port),
         MLE_HUB_STATE_DIR=state, MLE_HUB_HOMES=homes, MLE_EXCHANGE_ROOT=exchange,
-        MLE_COURSE_ROOT=course, MLE_INSTRUCTORS="instructor", MLE_HUB_TEST_TOKEN=token)
+        MLE_COURSE_ROOT=course, MLE_INSTRUCTORS="instructor", MLE_HUB_TEST_TOKEN=token, **extra_env)
     log = os.path.join(base, "jupyterhub.log")
     cmd = [os.path.join(os.path.dirname(sys.executable), "jupyterhub"), "-f", HUB_CONFIG]
     info = {"origin": f"http://127.0.0.1:{port}", "token": token, "course": course, "exchange": exchange,
@@ -121,6 +122,12 @@ def hub(tmp_path_factory):
                             hub_api(info, f"/users/{user['name']}/server", method="DELETE")
     for pid, group in pids:
         stop_by_pid(pid, group)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    with running_hub(str(tmp_path_factory.mktemp("jupyterhub"))) as info:
+        yield info
 
 
 @pytest.fixture(scope="module")
