@@ -189,6 +189,8 @@ def run_sequential(course, students, label):
     log_path = os.path.join(course, "autograde.log")
     started = time.perf_counter()
     for assignment in nbgrader_run.course_assignments(course):
+        if not nbgrader_run.submitted_students(course, assignment):
+            continue   # nbgrader would fail with "no notebooks were matched"
         code = run_nbgrader(course, ["autograde", assignment, "--force"], log_path)
         if code != 0:
             say(f"  {label}: nbgrader autograde {assignment} exited with status {code} (see {log_path})")

@@ -33,6 +33,14 @@ def reaches_abstract_socket():
         return True
     except OSError:
         return False
+def reaches_loopback():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    client = socket.create_connection(server.getsockname(), timeout=2)
+    client.close()
+    server.close()
+    return True
 observed = {
     "numpy": [float(np.mean([1.0, 2.0])), float(np.log(np.e)), float(np.exp(0.0))],
     "sympy": str(sympy.simplify(sympy.sin(x) ** 2 + sympy.cos(x) ** 2)),
@@ -46,6 +54,8 @@ observed = {
     "environment": sorted(os.environ.items()),
     "cwd": os.getcwd(), "umask": os.umask(0o022),
     "uid": os.getuid(),
+    "mount_table": len(open("/proc/self/mountinfo").read().splitlines()),
+    "loopback": reaches_loopback(),
 }
 print(json.dumps(observed))
 '''
@@ -146,25 +156,78 @@ def test_a_tampering_submission_changes_nothing_for_the_next_one_in_the_same_wor
     assert before["files"]["/home/student"] == ["data.csv"] and len(before["processes"]) == 2
 
 
+def test_two_sandboxes_alive_at_once_have_namespaces_of_their_own_and_not_their_parents():
+    # (Namespace numbers are reused once freed, so only sandboxes alive together can be compared.)
+    cell = ("import os\nprint({k: os.readlink(f'/proc/self/ns/{k}') for k in "
+            "('mnt', 'net', 'ipc', 'uts', 'pid')})\n")
+    limits = SandboxLimits(warm=True)
+    sessions = [SandboxSession([cell], limits=limits) for _ in range(2)]
+    try:
+        for session in sessions:
+            session.start()
+        parent = sessions[0].proc.parent.proc.pid   # its bubblewrap; the parent itself is its child
+        parents = [{k: os.readlink(f"/proc/{pid}/ns/{k}") for k in ("mnt", "net", "ipc", "uts", "pid")}
+                   for pid in [parent] + children_of(parent)]
+        seen = [eval(s.cell_reports[0]["stdout"]) for s in sessions]   # noqa: S307  (our own printout)
+    finally:
+        for session in sessions:
+            session.close()
+    for kind in seen[0]:
+        assert seen[0][kind] != seen[1][kind], kind
+        assert all(ns[kind] not in {p[kind] for p in parents} for ns in seen), kind
+
+
+def children_of(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
 def test_no_process_of_a_closed_sandbox_survives_on_the_machine(tampered_then_observed):
     assert tampered_then_observed["leftovers"] == []
 
 
-def test_a_warm_sandbox_holds_no_capability_filter_free_call_or_way_to_its_parent():
-    cell = ("import os\nstatus = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)\n"
-            "print({k: status[k].strip() for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', "
-            "'NoNewPrivs', 'Seccomp')})\n"
-            "print(sorted(os.readlink('/proc/self/fd/' + f) for f in os.listdir('/proc/self/fd') "
-            "if os.path.exists('/proc/self/fd/' + f)))\n")
-    session = SandboxSession([cell], limits=SandboxLimits(warm=True))
+CREDENTIALS = ("import os, re\nstatus = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)\n"
+               "print({k: status[k].strip() for k in ('CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', "
+               "'NoNewPrivs', 'Seccomp')})\n"
+               "print([os.getresuid(), os.getresgid(), os.getgroups()])\n"
+               # What each open descriptor is, inode numbers left out: the same kinds as a cold sandbox's.
+               "print(sorted(re.sub(r'[0-9]+', 'N', os.readlink('/proc/self/fd/' + f)) "
+               "for f in os.listdir('/proc/self/fd') if os.path.exists('/proc/self/fd/' + f)))\n")
+
+
+def credentials(is_warm):
+    session = SandboxSession([CREDENTIALS], limits=SandboxLimits(warm=is_warm))
     session.start()
     session.close()
-    lines = session.cell_reports[0]["stdout"].splitlines()
-    status, descriptors = eval(lines[0]), eval(lines[1])   # noqa: S307  (our own cell's printout)
+    return [eval(line) for line in session.cell_reports[0]["stdout"].splitlines()]   # noqa: S307  (our own printout)
+
+
+def test_a_warm_sandbox_holds_no_capability_filter_free_call_group_or_descriptor_a_cold_one_lacks():
+    status, (uids, gids, groups), descriptors = credentials(True)
+    uid = sandbox_uid(SandboxLimits())
     assert all(int(status[k], 16) == 0 for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")), status
     assert status["NoNewPrivs"] == "1" and status["Seccomp"] == "2", status
-    # Its protocol pipes, /dev/null and IPython's own files: never the parent's control socket.
+    assert list(uids) == list(gids) == [uid] * 3 and groups == []
+    # Its protocol pipes, /dev/null and IPython's own files, as a cold sandbox has: never the parent's socket.
+    assert descriptors == credentials(False)[2]
     assert not [d for d in descriptors if d.startswith("socket:")], descriptors
+
+
+def test_random_generators_differ_from_one_warm_sandbox_to_the_next():
+    cell = "import numpy as np, random, sympy.core.random as sr\nprint(np.random.random(), random.random(), sr.random())\n"
+    printed = []
+    for _ in range(2):
+        session = SandboxSession([cell], limits=SandboxLimits(warm=True))
+        session.start()
+        session.close()
+        printed.append(session.cell_reports[0]["stdout"].split())
+    assert all(a != b for a, b in zip(*printed)), printed
 
 
 def test_warm_and_cold_sandboxes_give_the_same_answers():

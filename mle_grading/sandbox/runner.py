@@ -115,7 +115,7 @@ def _allowed_packages_mounts(roots):
 
 
 # What the warm sandboxes' parent needs to build each child's sandbox, and no more.
-ZYGOTE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL")
+ZYGOTE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL", "CAP_NET_ADMIN")
 
 
 def sandbox_command(files, limits, seccomp_fd=None, control_fd=None):

@@ -85,12 +85,16 @@ class WarmParent:
 
     def request(self, message, fds=(), timeout=60.0):
         with self.lock:
+            if self.broken or self.owner != os.getpid():
+                # A late reply would be read as the answer to another request: never ask again.
+                raise SandboxUnavailable("the warm sandboxes' parent is no longer usable")
             try:
                 socket.send_fds(self.sock, [json.dumps(message).encode()], list(fds))
-            except OSError as exc:
+                reply = self._receive(timeout)
+            except (OSError, SandboxUnavailable) as exc:
                 self.broken = True
+                self._stop()   # a wedged parent dies, and its children with it (parent-death signals)
                 raise SandboxUnavailable(f"the warm sandboxes' parent is gone ({exc})")
-            reply = self._receive(timeout)
         if "error" in reply:
             raise SandboxUnavailable(f"the sandbox could not be made: {reply['error']}")
         return reply
@@ -110,7 +114,8 @@ class WarmParent:
             spec = {"op": "spawn", "uid": sandbox_uid(limits), "files": names,
                     "env": _environment(limits), "home_bytes": limits.home_bytes, "tmp_bytes": limits.tmp_bytes,
                     "tmp_dirs": ["/tmp/matplotlib"],
-                    "rlimits": {"memory_bytes": limits.memory_bytes, "processes": limits.processes,
+                    # One more process than cold: the namespace's init runs as the sandbox uid too.
+                    "rlimits": {"memory_bytes": limits.memory_bytes, "processes": limits.processes + 1,
                                 "file_bytes": limits.file_bytes, "cpu_seconds": limits.cpu_seconds,
                                 "open_files": limits.open_files, "core": 0},
                     "seccomp": _seccomp_program(limits)}
@@ -123,6 +128,13 @@ class WarmParent:
             for fd in passed:
                 os.close(fd)
         return WarmChild(self, int(reply["pid"]), os.fdopen(stdin_w, "wb"), os.fdopen(stdout_r, "rb"))
+
+    def _stop(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, 9)
+            except ProcessLookupError:
+                pass
 
     def close(self):
         try:
@@ -166,7 +178,10 @@ def _open_regular_file(path):
 
 
 class WarmChild:
-    """The Popen-like handle of one warm sandbox: its pipes, and kill/poll through the parent."""
+    """The Popen-like handle of one warm sandbox: its pipes, and kill/poll through the parent.
+
+    `pid` is the parent's own child that holds the sandbox (never reused while it is ours).
+    """
 
     def __init__(self, parent, pid, stdin, stdout):
         self.parent, self.pid, self.stdin, self.stdout = parent, pid, stdin, stdout
@@ -181,12 +196,12 @@ class WarmChild:
         return self.returncode
 
     def kill(self):
+        try:   # always: an exit status seen earlier must never spare what is still running
+            exit_code = self.parent.request({"op": "kill", "pid": self.pid}).get("exit")
+        except SandboxUnavailable:
+            exit_code = -9   # its parent is gone, and it with it
         if self.returncode is None:
-            try:
-                self.parent.request({"op": "kill", "pid": self.pid})
-            except SandboxUnavailable:
-                pass
-            self.poll()
+            self.returncode = exit_code
 
     def wait(self, timeout=None):
         return self.poll(wait=timeout or 0.0)

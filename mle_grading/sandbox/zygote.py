@@ -10,11 +10,13 @@ is the control socket from the trusted grader, fd `argv[1]`.
 For each `spawn` request (a JSON header with the submission's files passed as file
 descriptors beside the child's protocol pipes) it forks a child that:
 
-1. takes new mount, IPC, network and UTS namespaces, makes every mount private,
-   and mounts a fresh tmpfs on /tmp, /home/student and /dev/shm (so nothing a
-   previous child wrote exists), copies the submission's files into the new home;
+1. takes new mount, IPC, network (loopback up) and UTS namespaces, makes every
+   mount private, mounts a fresh tmpfs on /tmp, /home/student and /dev/shm and a
+   new devpts instance (so nothing a previous child wrote exists), copies the
+   submission's files into the new home;
 2. takes a new PID namespace and forks the sandbox proper, PID 1 there, which
-   mounts its own /proc (it sees no other process), applies the rlimits, drops the
+   mounts its own /proc (it sees no other process; /proc/sys and the like read-only,
+   as bubblewrap leaves them), applies the rlimits, drops the
    capability bounding set, changes to the unprivileged uid, sets no_new_privs,
    installs the seccomp filter and only then forks worker.py's loop, staying
    behind as the namespace's init.
@@ -35,7 +37,12 @@ import time
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
-PR_SET_PDEATHSIG, PR_SET_NAME, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 15, 22, 24, 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NAME, PR_SET_SECCOMP = 1, 4, 15, 22
+PR_CAPBSET_DROP, PR_GET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 24, 27, 38
+MS_RDONLY, MS_REMOUNT, MS_BIND = 0x1, 0x20, 0x1000
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+# What bubblewrap's --proc leaves read-only, for the same view as a cold sandbox.
+PROC_READ_ONLY = ("sys", "sysrq-trigger", "irq", "bus")
 SECCOMP_MODE_FILTER = 2
 LAST_CAPABILITY = 63
 RLIMITS = {"memory_bytes": resource.RLIMIT_AS, "processes": resource.RLIMIT_NPROC,
@@ -78,11 +85,14 @@ def _fresh_filesystems(spec, files):
     _checked(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _checked(_libc.sethostname(b"grading", 7), "sethostname")
+    _loopback_up()
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_bytes']},mode=1777")
     home_size = spec["home_bytes"] + sum(os.fstat(fd).st_size for _, fd in files)
     _mount("tmpfs", "/home/student", "tmpfs", MS_NOSUID | MS_NODEV, f"size={home_size},mode=1777")
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_bytes']},mode=1777")
+    if os.path.isdir("/dev/pts"):   # terminals of its own, none of another sandbox's
+        _mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
     for name, fd in files:
         # Root-owned and read-only, as the cold sandbox's read-only binds are.
         out = os.open(os.path.join("/home/student", name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
@@ -115,6 +125,24 @@ def _clear_inheritable_capabilities():
     _checked(_libc.capset(ctypes.byref(header), data), "capset")
 
 
+def _loopback_up():
+    """A new network namespace has its loopback down; bubblewrap brings it up, and so does this."""
+    import fcntl
+    import struct
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        request = struct.pack("16sH14s", b"lo", 0, b"")
+        flags = struct.unpack("16sH14s", fcntl.ioctl(probe, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(probe, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", flags | IFF_UP, b""))
+
+
+def _proc_read_only():
+    for name in PROC_READ_ONLY:
+        path = os.path.join("/proc", name)
+        if os.path.exists(path):
+            _mount(path, path, None, MS_BIND | MS_REC)
+            _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+
 def _drop_privileges(spec):
     for name, value in spec["rlimits"].items():
         resource.setrlimit(RLIMITS[name], (value, value))
@@ -130,14 +158,19 @@ def _drop_privileges(spec):
     with open("/proc/self/status") as status:
         fields = dict(line.split(":", 1) for line in status if ":" in line)
     held = [key for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb") if int(fields[key], 16)]
-    if os.getuid() != uid or os.geteuid() != uid or os.getgroups() or held:
-        raise OSError(f"privileges were not dropped (uid {os.getuid()}, capabilities {held})")
+    securebits = _libc.prctl(PR_GET_SECUREBITS, 0, 0, 0, 0)
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (uid, uid, uid) or os.getgroups() or held \
+            or securebits != 0:
+        raise OSError(f"privileges were not dropped (uids {os.getresuid()}, gids {os.getresgid()}, "
+                      f"capabilities {held}, securebits {securebits})")
+    _prctl(PR_SET_DUMPABLE, 0)   # no core, and /proc of this init stays root's
 
 
 def _become_sandbox(spec, stdin_fd, stdout_fd, ready_fd):
     """PID 1 of a new PID namespace: the notebook's own process."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _proc_read_only()
     os.setsid()
     os.dup2(stdin_fd, 0)
     os.dup2(stdout_fd, 1)
@@ -159,6 +192,8 @@ def _become_sandbox(spec, stdin_fd, stdout_fd, ready_fd):
     if worker_pid == 0:
         _run_worker()
         os._exit(0)
+    # With no handler, a signal sent to a namespace's init from inside it is dropped.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     # PID 1 stays a plain init, as bubblewrap's is for a cold sandbox: the worker is an
     # ordinary process (signals reach it), and every orphan of student code is reaped here.
     while True:
@@ -170,7 +205,9 @@ def _become_sandbox(spec, stdin_fd, stdout_fd, ready_fd):
 
 def _run_worker():
     import numpy
-    numpy.random.seed()   # the parent's generator state would otherwise be every child's
+    import sympy.core.random
+    numpy.random.seed()   # the parent's generator states would otherwise be every child's
+    sympy.core.random.seed()
     sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
     sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)
     sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", closefd=False)
@@ -179,7 +216,11 @@ def _run_worker():
 
 
 def _spawn(control, spec, fds):
-    """Fork the child of one notebook; return the PID of its sandbox (in our namespace)."""
+    """Fork the child of one notebook; return the pid of its middle process, which names it from now on.
+
+    The middle is our own child, so its pid cannot be reused before we reap it;
+    killing it kills the sandbox's PID 1 (parent-death signal) and with it the namespace.
+    """
     stdin_fd, stdout_fd, file_fds = fds[0], fds[1], fds[2:]
     names = [str(n) for n in spec.get("files", ())]
     if len(names) != len(file_fds) or any("/" in n or n.startswith(".") for n in names):
@@ -193,6 +234,8 @@ def _spawn(control, spec, fds):
         try:
             control.close()      # a sandbox must never hold the control socket
             os.close(report_r)
+            CHILDREN.clear()     # nor know of its siblings
+            EXITED.clear()
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             _fresh_filesystems(spec, list(zip(names, file_fds)))
             _checked(_libc.unshare(CLONE_NEWPID), "unshare pid")
@@ -229,9 +272,8 @@ def _spawn(control, spec, fds):
     if "\nE" in text or "R" not in text or not found:
         os.waitpid(middle, 0)   # it exits at once when its sandbox could not start
         raise RuntimeError(text.split("\nE", 1)[1] if "\nE" in text else "the sandbox did not start")
-    sandbox = int(found.group(1))
-    CHILDREN[sandbox] = middle
-    return sandbox
+    CHILDREN.add(middle)
+    return middle
 
 
 def _report(fd, exc):
@@ -241,23 +283,23 @@ def _report(fd, exc):
         pass
 
 
-CHILDREN = {}      # sandbox pid -> its middle process (ours to reap)
-EXITED = {}        # sandbox pid -> exit code
+CHILDREN = set()   # middle processes running (ours to reap)
+EXITED = {}        # middle process -> exit code, until reported
 
 
 def _reap(until_gone=None, block_for=0.0):
     """Collect exited children; wait up to `block_for` seconds for `until_gone` to exit."""
     deadline = time.monotonic() + block_for
     while True:
-        for sandbox, middle in list(CHILDREN.items()):
+        for middle in list(CHILDREN):
             try:
                 pid, status = os.waitpid(middle, os.WNOHANG)
             except ChildProcessError:
                 pid, status = middle, 0
             if pid:
                 code = os.waitstatus_to_exitcode(status)
-                EXITED[sandbox] = 128 - code if code > 128 else code   # back to Popen's -N for a signal
-                del CHILDREN[sandbox]
+                EXITED[middle] = 128 - code if code > 128 else code   # back to Popen's -N for a signal
+                CHILDREN.discard(middle)
         if until_gone not in CHILDREN or time.monotonic() >= deadline:
             return
         time.sleep(0.005)
@@ -276,13 +318,13 @@ def serve(control):
             elif op == "kill":
                 pid = int(request["pid"])
                 if pid in CHILDREN:
-                    os.kill(pid, signal.SIGKILL)   # PID 1 of its namespace: every process in it dies
+                    os.kill(pid, signal.SIGKILL)   # its PID 1 follows, and every process of the namespace
                     _reap(pid, 2.0)
-                reply = {"ok": True}
+                reply = {"exit": EXITED.pop(pid, None)}
             elif op == "status":
                 pid = int(request["pid"])
                 _reap(pid, min(float(request.get("wait", 0.0)), 2.0))
-                reply = {"exit": EXITED.get(pid)}
+                reply = {"exit": EXITED.pop(pid, None)}
             else:
                 raise ValueError(f"unknown request {op!r}")
         except Exception as exc:
