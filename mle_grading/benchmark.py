@@ -52,7 +52,7 @@ PLAIN_CONFIG = '''
 # --- benchmark variant: nbgrader's own autograde, without the pack's TrustedGrading ---
 # Every cell of the rebuilt notebook, hidden-test lines included, runs in an ordinary
 # kernel (as the instructor, in the course directory): what a plain nbgrader set-up does.
-from nbgrader.preprocessors import DeduplicateIds, Execute, OverwriteCells  # noqa: E402
+from nbgrader.preprocessors import CheckCellMetadata, DeduplicateIds, Execute, OverwriteCells  # noqa: E402
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
                                       CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,

@@ -18,7 +18,9 @@ import nbformat
 from nbformat.v4 import new_output
 from traitlets import Unicode
 
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import CheckCellMetadata, NbGraderPreprocessor
+from nbgrader.nbgraderformat import MetadataValidator
+from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader import utils
 
 from . import checks
@@ -29,6 +31,58 @@ from .sandbox.runner import SandboxLimits, submission_files
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 HIDDEN_NOTE = "# Hidden tests of this behaviour were run by the grader.\n"
 REPORT_DIR_ENV = "MLE_GRADING_REPORT_DIR"
+
+
+class _CompiledSchemaCheck(BaseMetadataValidator):
+    """The schema step of nbgrader's metadata validation, with the schema checked and compiled once.
+
+    nbgrader calls `jsonschema.validate(metadata, schema)`, which checks the schema itself
+    before every cell: most of nbgrader's own time per notebook here. Same schema, same
+    validator class, the same (best-matching) error; a cell of another schema version
+    goes to nbgrader's own code for its own error.
+    """
+
+    def _compiled(self):
+        if getattr(self, "_compiled_schema", None) is None:
+            import jsonschema
+            validator_class = jsonschema.validators.validator_for(self.schema)
+            validator_class.check_schema(self.schema)
+            self._compiled_schema = validator_class(self.schema)
+        return self._compiled_schema
+
+    def validate_cell(self, cell):
+        meta = cell.metadata.get("nbgrader")
+        if meta is None or meta.get("schema_version", 0) != self.schema_version:
+            return BaseMetadataValidator.validate_cell(self, cell)
+        import jsonschema
+        error = jsonschema.exceptions.best_match(self._compiled().iter_errors(meta))
+        if error is not None:
+            raise error
+
+
+class _CompiledMetadataValidator(MetadataValidator, _CompiledSchemaCheck):
+    """nbgrader's current MetadataValidator, whose schema step (its super()) is the compiled one."""
+
+
+_METADATA_VALIDATOR = []
+
+
+class CheckCellMetadataCompiled(CheckCellMetadata):
+    """nbgrader's CheckCellMetadata (same checks, same errors) with the validator built once per process."""
+
+    def preprocess(self, nb, resources):
+        import traceback
+        from nbgrader.nbgraderformat import ValidationError
+        if not _METADATA_VALIDATOR:
+            _METADATA_VALIDATOR.append(_CompiledMetadataValidator())
+        try:
+            _METADATA_VALIDATOR[0].validate_nb(nb)
+        except ValidationError:
+            self.log.error(traceback.format_exc())
+            message = "Notebook failed to validate; the nbgrader metadata may be corrupted."
+            self.log.error(message)
+            raise ValidationError(message)
+        return nb, resources
 
 
 def submission_fingerprint(nb, directory, limits):

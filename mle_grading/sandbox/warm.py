@@ -17,7 +17,7 @@ import tempfile
 import threading
 
 from . import seccomp
-from .runner import SandboxUnavailable, sandbox_command, sandbox_uid
+from .runner import SandboxUnavailable, _python_roots, sandbox_command, sandbox_uid
 
 _PARENT = {}
 _LOCK = threading.Lock()
@@ -114,6 +114,7 @@ class WarmParent:
             spec = {"op": "spawn", "uid": sandbox_uid(limits), "files": names,
                     "env": _environment(limits), "home_bytes": limits.home_bytes, "tmp_bytes": limits.tmp_bytes,
                     "tmp_dirs": ["/tmp/matplotlib"],
+                    "keep_under_tmp": [r for r in _python_roots() if r == "/tmp" or r.startswith("/tmp/")],
                     # One more process than cold: the namespace's init runs as the sandbox uid too.
                     "rlimits": {"memory_bytes": limits.memory_bytes, "processes": limits.processes + 1,
                                 "file_bytes": limits.file_bytes, "cpu_seconds": limits.cpu_seconds,

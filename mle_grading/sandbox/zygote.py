@@ -86,7 +86,15 @@ def _fresh_filesystems(spec, files):
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _checked(_libc.sethostname(b"grading", 7), "sethostname")
     _loopback_up()
+    # The Python installation may itself live under /tmp (a CI clone): keep hold of it,
+    # cover /tmp, and bind it back where it was (a recursive bind keeps its read-only mounts).
+    kept = [(root, os.open(root, os.O_PATH | os.O_DIRECTORY)) for root in spec.get("keep_under_tmp", ())]
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_bytes']},mode=1777")
+    for root, fd in kept:
+        os.makedirs(root, 0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", root, None, MS_BIND | MS_REC)
+        _mount(None, root, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
     home_size = spec["home_bytes"] + sum(os.fstat(fd).st_size for _, fd in files)
     _mount("tmpfs", "/home/student", "tmpfs", MS_NOSUID | MS_NODEV, f"size={home_size},mode=1777")
     if os.path.isdir("/dev/shm"):
