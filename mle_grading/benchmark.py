@@ -3,8 +3,9 @@
     ./course bench [--students N] [--workers W] [--baseline-students K] [--skip RUN ...] [--keep]
 
 Builds a temporary course with a simulated class of N students (the demo roster
-cycled: reference, untouched, then one student per known mistake), each with a
-submission of every assignment of the course that has a source/ folder, then
+cycled: reference, untouched, then one student per known mistake of mle_losses), each
+with a submission of mle_losses, 4 notebooks (every assignment is generated, so the
+gradebook is the course's), then
 measures, one after the other on this machine:
 
 - floor: the same submitted notebooks executed with plain nbclient (a fresh
