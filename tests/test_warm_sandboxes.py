@@ -255,6 +255,17 @@ def test_a_cell_that_kills_its_warm_sandbox_is_skipped_and_the_rest_still_run():
     assert outcome.kind == "returned" and float(outcome.value) == 2.0
 
 
+def test_grading_many_notebooks_leaves_no_descriptor_open_in_the_grading_process():
+    limits = SandboxLimits(warm=True)
+    observe(limits)   # the parent started, its socket and error file open
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(5):
+        session = SandboxSession(["x = 1\n"], limits=limits)
+        session.start()
+        session.close()
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
 def test_a_dead_parent_is_replaced_by_a_new_one():
     limits = SandboxLimits(warm=True)
     first, parent = observe(limits)

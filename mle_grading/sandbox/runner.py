@@ -433,6 +433,10 @@ class SandboxSession:
 
     def _spawn(self):
         self._buffer = b""
+        from . import warm
+        if warm.available(self.limits):
+            self.proc = warm.parent(self.limits).spawn(self.files, self.limits)
+            return
         read_end = None
         if self.limits.seccomp:
             try:
@@ -442,10 +446,6 @@ class SandboxSession:
             read_end, write_end = os.pipe()
             os.write(write_end, program)   # a few hundred bytes: fits the pipe's buffer
             os.close(write_end)
-        from . import warm
-        if warm.available(self.limits):
-            self.proc = warm.parent(self.limits).spawn(self.files, self.limits)
-            return
         try:
             self.proc = subprocess.Popen(
                 sandbox_command(self.files, self.limits, read_end), stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -17,7 +17,7 @@ import tempfile
 import threading
 
 from . import seccomp
-from .runner import SandboxUnavailable, _python_roots, sandbox_command, sandbox_uid
+from .runner import SandboxUnavailable, _python_roots, sandbox_command, sandbox_environment, sandbox_uid
 
 _PARENT = {}
 _LOCK = threading.Lock()
@@ -37,13 +37,6 @@ def parent(limits):
                 current.close()
             _PARENT["parent"] = WarmParent(limits)
         return _PARENT["parent"]
-
-
-def shutdown():
-    with _LOCK:
-        current = _PARENT.pop("parent", None)
-        if current is not None and current.owner == os.getpid():
-            current.close()
 
 
 class WarmParent:
@@ -112,7 +105,7 @@ class WarmParent:
                     passed.append(fd)
                     names.append(name)
             spec = {"op": "spawn", "uid": sandbox_uid(limits), "files": names,
-                    "env": _environment(limits), "home_bytes": limits.home_bytes, "tmp_bytes": limits.tmp_bytes,
+                    "env": sandbox_environment(limits), "home_bytes": limits.home_bytes, "tmp_bytes": limits.tmp_bytes,
                     "tmp_dirs": ["/tmp/matplotlib"],
                     "keep_under_tmp": [r for r in _python_roots() if r == "/tmp" or r.startswith("/tmp/")],
                     # One more process than cold: the namespace's init runs as the sandbox uid too.
@@ -142,18 +135,9 @@ class WarmParent:
             self.sock.close()
         except OSError:
             pass
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, 9)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
+        self._stop()
+        self.proc.wait()
         self.errors.close()
-
-
-def _environment(limits):
-    from .runner import sandbox_environment
-    return sandbox_environment(limits)
 
 
 def _seccomp_program(limits):
@@ -204,5 +188,5 @@ class WarmChild:
         if self.returncode is None:
             self.returncode = exit_code
 
-    def wait(self, timeout=None):
+    def wait(self, timeout=None):   # SandboxSession.kill waits on either kind of process
         return self.poll(wait=timeout or 0.0)
