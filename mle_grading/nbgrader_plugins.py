@@ -15,7 +15,6 @@ import re
 import time
 
 import nbformat
-from nbformat.v4 import new_output
 from traitlets import Unicode
 
 from nbgrader.preprocessors import CheckCellMetadata, NbGraderPreprocessor
@@ -147,6 +146,10 @@ class TrustedGrading(NbGraderPreprocessor):
                 report["problems"].append(f"the notebook's code could not be run: {exc}")
                 self.log.warning("%s/%s: the notebook's code could not be run: %s", student_id, notebook_id, exc)
             student = SandboxStudent(session)
+            # Once, before any test cell's hidden part is replaced below: every check draws from the
+            # submission as it came in.
+            secret = checks.course_secret(self.course_secret_file)
+            fingerprint = submission_fingerprint(nb, directory, limits)
             for cell in nb.cells:
                 if not utils.is_grade(cell):
                     continue
@@ -162,8 +165,7 @@ class TrustedGrading(NbGraderPreprocessor):
                     message = "the notebook's code could not be run, so this test could not pass"
                 else:
                     message = checks.run_check(chk, student, student_id=student_id, assignment=assignment_id,
-                                               secret=checks.course_secret(self.course_secret_file),
-                                               submission=submission_fingerprint(nb, directory, limits))
+                                               secret=secret, submission=fingerprint)
                 cell.outputs = [_passed(chk) if message is None else _failed(message)]
                 # The test was decided here; its hidden part never needs to be shown again.
                 cell.source = HIDDEN_BLOCK.sub(HIDDEN_NOTE, cell.source)
@@ -187,12 +189,20 @@ class TrustedGrading(NbGraderPreprocessor):
             json.dump(report, fh, indent=1)
 
 
+def _new_output(output_type, **fields):
+    """nbformat's new_output without its schema check of each output (some 70 per notebook):
+    nbconvert validates the whole notebook after each preprocessor, these outputs included."""
+    if output_type == "display_data":
+        fields.setdefault("metadata", {})
+    return nbformat.from_dict(dict(output_type=output_type, **fields))
+
+
 def _passed(chk):
-    return new_output("stream", name="stdout", text=f"Passed: {chk.behaviour}\n")
+    return _new_output("stream", name="stdout", text=f"Passed: {chk.behaviour}\n")
 
 
 def _failed(message):
-    return new_output("error", ename="TestFailed", evalue=message, traceback=[f"TestFailed: {message}"])
+    return _new_output("error", ename="TestFailed", evalue=message, traceback=[f"TestFailed: {message}"])
 
 
 def _cell_outputs(report):
@@ -206,16 +216,16 @@ def _cell_outputs(report):
     outputs = []
     for item in report.get("outputs", ()):
         if item["type"] == "stream":
-            outputs.append(new_output("stream", name="stdout", text=item["text"]))
+            outputs.append(_new_output("stream", name="stdout", text=item["text"]))
         elif item["type"] == "image/png":
-            outputs.append(new_output("display_data", data={"image/png": item["data"],
+            outputs.append(_new_output("display_data", data={"image/png": item["data"],
                                                             "text/plain": "<Figure>"}))
         elif item["type"] == "text/plain":
-            outputs.append(new_output("display_data", data={"text/plain": item["text"]}))
+            outputs.append(_new_output("display_data", data={"text/plain": item["text"]}))
     if not report.get("outputs") and report.get("stdout"):
-        outputs.append(new_output("stream", name="stdout", text=report["stdout"]))
+        outputs.append(_new_output("stream", name="stdout", text=report["stdout"]))
     if report.get("error"):
-        outputs.append(new_output("stream", name="stdout", text=f"[this cell raised] {report['error']}\n"))
+        outputs.append(_new_output("stream", name="stdout", text=f"[this cell raised] {report['error']}\n"))
     return outputs
 
 

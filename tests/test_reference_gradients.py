@@ -287,3 +287,35 @@ def test_the_notebooks_test_cells_are_worth_33_points():
     points = [c.metadata["nbgrader"]["points"] for c in source_notebook("04_gradients").cells
               if c.metadata.get("nbgrader", {}).get("grade")]
     assert sum(points) == 33
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5, 0.05, -1.0])
+def test_a_run_stopped_at_the_target_counts_the_same_steps_as_the_whole_run(scale):
+    """The check stops each run at the target; a run too slow to get there still counts STEPS."""
+    calls = []
+
+    def logit_grad(z, y):
+        calls.append(1)
+        return ref.mse_sigmoid_grad(z, y) * scale
+
+    whole = checks04.steps_to_reach(checks04.training_accuracy(checks04._chain_rule(logit_grad)))
+    calls.clear()
+    stopped = checks04.training_accuracy(checks04._chain_rule(logit_grad), stop_at=checks04.TARGET_ACCURACY)
+    assert checks04.steps_to_reach(stopped) == whole
+    assert len(calls) == min(whole, checks04.STEPS)
+    if scale == -1.0:
+        assert whole == checks04.STEPS          # ascending the loss never reaches the target
+
+
+def test_a_gradient_that_breaks_after_the_target_is_reached_still_has_its_steps_counted():
+    steps_bce = checks04.trusted_steps()[0]
+    calls = []
+
+    def weights_grad(X, y, w, b):
+        calls.append(1)
+        return None if len(calls) > steps_bce else ref.logistic_regression_grad(X, y, w, b)
+
+    assert checks04.training_accuracy(weights_grad) is None
+    calls.clear()
+    assert checks04.steps_to_reach(checks04.training_accuracy(weights_grad, stop_at=checks04.TARGET_ACCURACY)) \
+        == steps_bce

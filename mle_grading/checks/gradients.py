@@ -636,17 +636,19 @@ def steps_tolerance(want):
     return max(2, 0.05 * want)
 
 
-def training_accuracy(weights_grad, steps=STEPS, lr=LEARNING_RATE):
+def training_accuracy(weights_grad, steps=STEPS, lr=LEARNING_RATE, stop_at=None):
     """Training accuracy after 0..steps steps of the notebook's own loop (`train_logistic`).
 
     `weights_grad(X, y, w, b)` returns (grad_w, grad_b), or None when it cannot be computed.
+    With `stop_at`, the run ends at the first entry with at least that accuracy: the steps
+    to reach it are known then, and each further step would be one more call into a sandbox.
     """
     features, labels, w, b = training_data()
     accuracy = []
     for step in range(steps + 1):
         logits = features @ w + b
         accuracy.append(np.mean((logits > 0) == (labels == 1)))
-        if step == steps:
+        if step == steps or (stop_at is not None and accuracy[-1] >= stop_at):
             break
         grads = weights_grad(features, labels, w, b)
         if grads is None:
@@ -678,8 +680,9 @@ def own_run_steps(student):
     the submission's `logistic_regression_grad` (BCE) and `mse_sigmoid_grad` (through
     the notebook's locked chain rule), with the student's own inner functions: it is
     their run. A number typed in without a working gradient therefore matches no run.
-    Returns {"bce": steps or None, "mse": steps or None}; None where the run could not
-    be computed (the function failed, or returned no usable numbers).
+    Each run ends where it first reaches the target. Returns {"bce": steps or None,
+    "mse": steps or None}; None where the run could not be computed up to there (the
+    function failed, or returned no usable numbers).
     """
     def student_weights_grad(X, y, w, b):
         outcome = student.call("logistic_regression_grad", X, y, w, b, trusted_inner=())
@@ -696,7 +699,7 @@ def own_run_steps(student):
 
     found = {}
     for key, weights_grad in (("bce", student_weights_grad), ("mse", _chain_rule(student_logit_grad))):
-        accuracy = training_accuracy(weights_grad)
+        accuracy = training_accuracy(weights_grad, stop_at=TARGET_ACCURACY)
         found[key] = None if accuracy is None else steps_to_reach(accuracy)
     return found
 

@@ -1,0 +1,44 @@
+"""The outputs the grader writes into autograded notebooks are the ones nbformat itself would build."""
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from mle_grading import nbgrader_plugins as plugins
+
+REPORT = {"outputs": [{"type": "stream", "text": "p = [0.5]\n"},
+                      {"type": "image/png", "data": "iVBORw0KGgo="},
+                      {"type": "text/plain", "text": "array([1., 2.])"}],
+          "error": "ValueError: shapes differ"}
+
+
+def test_a_cells_outputs_equal_nbformats_new_output_field_by_field():
+    want = [new_output("stream", name="stdout", text="p = [0.5]\n"),
+            new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
+            new_output("display_data", data={"text/plain": "array([1., 2.])"}),
+            new_output("stream", name="stdout", text="[this cell raised] ValueError: shapes differ\n")]
+    assert plugins._cell_outputs(REPORT) == want
+
+
+@pytest.mark.parametrize("message", [None, "`gaussian_nll` returns the sum, not the mean"])
+def test_a_test_cells_verdict_equals_nbformats_new_output(message):
+    class Check:
+        behaviour = "gaussian_nll matches the reference"
+    got = plugins._passed(Check()) if message is None else plugins._failed(message)
+    want = (new_output("stream", name="stdout", text=f"Passed: {Check.behaviour}\n") if message is None else
+            new_output("error", ename="TestFailed", evalue=message, traceback=[f"TestFailed: {message}"]))
+    assert got == want
+
+
+def test_a_notebook_holding_every_kind_of_output_validates():
+    class Check:
+        behaviour = "b"
+    cell = new_code_cell("x = 1")
+    cell.outputs = plugins._cell_outputs(REPORT) + [plugins._passed(Check()), plugins._failed("wrong")]
+    nbformat.validate(new_notebook(cells=[cell]))
+
+
+def test_an_output_of_the_wrong_shape_is_caught_by_nbformats_validation():
+    cell = new_code_cell("x = 1")
+    cell.outputs = [plugins._new_output("stream", text="no name")]
+    with pytest.raises(nbformat.ValidationError):
+        nbformat.validate(new_notebook(cells=[cell]))
