@@ -302,9 +302,8 @@ def test_a_run_stopped_at_the_target_counts_the_same_steps_as_the_whole_run(scal
     calls.clear()
     stopped = checks04.training_accuracy(checks04._chain_rule(logit_grad), stop_at=checks04.TARGET_ACCURACY)
     assert checks04.steps_to_reach(stopped) == whole
-    assert len(calls) == min(whole, checks04.STEPS)
-    if scale == -1.0:
-        assert whole == checks04.STEPS          # ascending the loss never reaches the target
+    assert len(calls) == whole
+    assert (whole < checks04.STEPS) == (scale == 1.0)    # only the right gradient gets there in time
 
 
 def test_a_gradient_that_breaks_after_the_target_is_reached_still_has_its_steps_counted():
@@ -319,3 +318,17 @@ def test_a_gradient_that_breaks_after_the_target_is_reached_still_has_its_steps_
     calls.clear()
     assert checks04.steps_to_reach(checks04.training_accuracy(weights_grad, stop_at=checks04.TARGET_ACCURACY)) \
         == steps_bce
+
+
+def test_the_experiment_check_calls_the_students_gradients_only_until_each_run_reaches_the_target(notebook):
+    calls = {}
+
+    class CountingStudent(checks.InProcessStudent):
+        def call(self, function, *args, **kwargs):
+            calls[function] = calls.get(function, 0) + 1
+            return super().call(function, *args, **kwargs)
+
+    chk = checks.find("04_gradients", "gradient_descent_steps_to_accuracy")
+    assert checks.run_check(chk, CountingStudent(dict(notebook))) is None
+    steps_bce, steps_mse = checks04.trusted_steps()
+    assert calls == {"logistic_regression_grad": steps_bce, "mse_sigmoid_grad": steps_mse}
