@@ -413,8 +413,12 @@ class RebuildSubmission(NbGraderPreprocessor):
 
     @staticmethod
     def _new_cell(cell_type, text):
-        from nbformat import v4
-        return v4.new_code_cell(text) if cell_type == "code" else v4.new_markdown_cell(text)
+        """nbformat's new_code_cell / new_markdown_cell without their schema check of each cell
+        (about 0.4 ms each, by jsonschema); the ids are set when the notebook is assembled."""
+        if cell_type == "code":
+            return nbformat.from_dict({"id": "", "cell_type": "code", "metadata": {}, "execution_count": None,
+                                       "source": text, "outputs": []})
+        return nbformat.from_dict({"id": "", "cell_type": "markdown", "source": text, "metadata": {}})
 
     def _plain(self, cell):
         text = _text(cell.get("source", ""))

@@ -1,7 +1,7 @@
-"""The outputs the grader writes into autograded notebooks are the ones nbformat itself would build."""
+"""The cells and outputs the grader writes into autograded notebooks are the ones nbformat itself would build."""
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook, new_output
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from mle_grading import nbgrader_plugins as plugins
 
@@ -36,3 +36,45 @@ def test_a_notebook_holding_every_kind_of_output_validates():
     cell.outputs = plugins._cell_outputs(REPORT) + [plugins._passed(Check()), plugins._failed("wrong")]
     nbformat.validate(new_notebook(cells=[cell]))
 
+
+
+@pytest.mark.parametrize("cell_type, build", [("code", new_code_cell), ("markdown", new_markdown_cell)])
+def test_a_rebuilt_cell_equals_nbformats_new_cell_but_for_its_id(cell_type, build):
+    text = "def mse(y_hat, y):\n    return 0.0\n"
+    got, want = plugins.RebuildSubmission._new_cell(cell_type, text), build(text)
+    assert {k: v for k, v in got.items() if k != "id"} == {k: v for k, v in want.items() if k != "id"}
+    assert set(got) == set(want)
+    got["id"] = "cell-0000"
+    nbformat.validate(new_notebook(cells=[got]))
+
+
+def test_the_course_validates_a_converted_notebook_once_and_still_refuses_an_invalid_one(monkeypatch):
+    import os
+    from nbconvert.exporters import NotebookExporter
+    from nbconvert.preprocessors import Preprocessor
+    from traitlets.config.loader import PyFileConfigLoader
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    config = PyFileConfigLoader("course_config.py", root).load_config()
+    notebook = new_notebook(cells=[new_code_cell("x = 1")])
+    checked = []
+    validate = nbformat.validate
+    monkeypatch.setattr(nbformat, "validate", lambda nb, **kw: (checked.append(1), validate(nb, **kw))[1])
+
+    class Keeps(Preprocessor):
+        def preprocess(self, nb, resources):
+            return nb, resources
+
+    class DropsASource(Preprocessor):
+        def preprocess(self, nb, resources):
+            del nb.cells[0]["source"]
+            return nb, resources
+
+    exporter = NotebookExporter(config=config)
+    for _ in range(3):
+        exporter.register_preprocessor(Keeps(), enabled=True)
+    exporter.from_notebook_node(notebook)
+    assert len(checked) == 2   # once after the three preprocessors, once when nbformat writes it
+    exporter.register_preprocessor(DropsASource(), enabled=True)
+    exporter.register_preprocessor(Keeps(), enabled=True)
+    with pytest.raises(nbformat.ValidationError):
+        exporter.from_notebook_node(notebook)
