@@ -144,6 +144,11 @@ def submissions(course, students):
             for s in nbgrader_run.submitted_students(course, a) if s in set(students)]
 
 
+def submitted_assignments(subs):
+    """The assignments the simulated class submitted, in course order (not every assignment of the course)."""
+    return list(dict.fromkeys(a for a, _ in subs))
+
+
 def submission_notebooks(course, student, assignment=None):
     assignments = [assignment] if assignment else nbgrader_run.course_assignments(course)
     return [os.path.join(course, "submitted", student, a, f"{nb}.ipynb") for a in assignments
@@ -439,7 +444,7 @@ def main(argv=None):
         students = build_course(base, n, log_path)
         subs = submissions(base, students)
         notebooks = sum(len(submission_notebooks(base, s, a)) for a, s in subs)
-        result["assignments"] = nbgrader_run.course_assignments(base)
+        result["assignments"] = submitted_assignments(subs)
         result["submissions"] = len(subs)
         result["notebooks_per_submission"] = notebooks / len(subs)
 

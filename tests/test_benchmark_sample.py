@@ -1,7 +1,7 @@
 """The benchmark's baseline sample: spread over the whole class, and the course copies hold only it."""
 import os
 
-from mle_grading.benchmark import keep_only, sample_of
+from mle_grading.benchmark import keep_only, sample_of, submissions, submitted_assignments
 
 
 def test_the_sample_is_spread_evenly_over_the_class_and_has_no_repeats():
@@ -23,3 +23,13 @@ def test_a_course_copy_keeps_only_the_sampled_students_submissions(tmp_path):
         os.makedirs(tmp_path / "submitted" / student / "mle_losses")
     keep_only(str(tmp_path), ["a", "c"])
     assert sorted(os.listdir(tmp_path / "submitted")) == ["a", "c"]
+
+
+def test_the_report_names_only_the_assignments_the_class_submitted(tmp_path):
+    for assignment in ("mle_losses", "mle_beyond"):
+        os.makedirs(tmp_path / "source" / assignment)
+    for student in ("a", "b"):
+        os.makedirs(tmp_path / "submitted" / student / "mle_losses")
+    subs = submissions(str(tmp_path), ["a", "b"])
+    assert subs == [("mle_losses", "a"), ("mle_losses", "b")]
+    assert submitted_assignments(subs) == ["mle_losses"]

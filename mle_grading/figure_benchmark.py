@@ -1,0 +1,126 @@
+"""What the notebooks' own cells cost in a warm sandbox, figure cells apart (prints figures).
+
+    .venv/bin/python -m mle_grading.figure_benchmark [--without-tight-layout] [--without-bbox] [--repeats 3]
+
+A parent imports what a warm sandbox parent imports and draws its warm-up figure
+(`sandbox.zygote._warm_up`), then forks one child per notebook, as the sandbox does; the
+child runs the notebook's cells with the solutions in (the source notebooks, which
+only the instructor writes: no sandbox is needed for them) in an IPython shell with
+the inline backend, and times each cell. Test cells are skipped (the trusted checks
+are timed by `./course bench`); torch cannot be imported, as in a sandbox, so the cells
+that compare with PyTorch take the path they take there. The variants take out the figures' extra layout passes, to see what
+each costs: the notebooks' `fig.tight_layout()`, and the inline backend's
+`bbox_inches="tight"`. Each notebook's figure is the fastest of `--repeats` children.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+from .sandbox import worker, zygote
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _without_tight_layout(source):
+    # Side-by-side panels keep a fixed gap instead, so that labels do not run into the next panel.
+    return source.replace("fig.tight_layout()", "fig.subplots_adjust(wspace=0.3)" if "subplots(1, " in source else "")
+
+
+def _cells_seconds(path, tight_layout, bbox):
+    """[(seconds, figures shown, first line)] for each cell of one notebook, run in this (forked) process."""
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance()
+    shown = []
+    shell.display_pub.publish = lambda data, *args, **kwargs: shown.append("image/png" in data)
+    try:
+        shell.enable_matplotlib("inline")
+    except NotImplementedError:   # the plain shell has no GUI loop; the inline backend is on by then
+        pass
+    if not bbox:
+        shell.run_cell("%config InlineBackend.print_figure_kwargs = {}", silent=True)
+    os.chdir(os.path.dirname(path))
+    timed = []
+    for cell in json.load(open(path))["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or (meta.get("grade") and not meta.get("solution")):
+            continue
+        if not tight_layout:
+            source = _without_tight_layout(source)
+        shown.clear()
+        start = time.perf_counter()
+        result = shell.run_cell(source, silent=True)
+        timed.append((time.perf_counter() - start, sum(shown), source.strip().splitlines()[0][:60]))
+        if not result.success:
+            raise RuntimeError(f"{os.path.basename(path)}: a cell raised {result.error_in_exec!r}")
+    return timed
+
+
+def in_a_forked_child(path, tight_layout=True, bbox=True):
+    """(seconds of all cells, seconds of the cells that show a figure, figures, every cell's timing)
+    of one notebook in a fresh child."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        code = 0
+        try:
+            sys.stdout = open(os.devnull, "w")
+            sys.modules["torch"] = None    # `import torch` raises ImportError, as in a sandbox
+            timed = _cells_seconds(path, tight_layout, bbox)
+            answer = [sum(s for s, _, _ in timed), sum(s for s, figures, _ in timed if figures),
+                      sum(figures for _, figures, _ in timed), timed]
+        except Exception as exc:
+            answer, code = {"error": str(exc)}, 1
+        os.write(write, json.dumps(answer).encode())
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        answer = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    if isinstance(answer, dict):
+        raise RuntimeError(answer["error"])
+    return tuple(answer)
+
+
+def warm_parent():
+    os.environ["MPLBACKEND"] = "Agg"     # as in the sandbox's environment
+    worker._preload()
+    zygote._warm_up()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--assignment", default="mle_losses")
+    parser.add_argument("--without-tight-layout", action="store_true")
+    parser.add_argument("--without-bbox", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--slowest", type=int, default=8, help="list this many of the slowest cells")
+    args = parser.parse_args(argv)
+    folder = os.path.join(ROOT, "source", args.assignment)
+    notebooks = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".ipynb"))
+    warm_parent()
+    runs = {path: [] for path in notebooks}
+    for _ in range(args.repeats):      # interleaved, so that a slow moment of the machine hits every notebook
+        for path in notebooks:
+            runs[path].append(in_a_forked_child(path, not args.without_tight_layout, not args.without_bbox))
+    print(f"{args.assignment}: tight_layout {'off' if args.without_tight_layout else 'on'}, "
+          f"bbox_inches='tight' {'off' if args.without_bbox else 'on'}; fastest of {args.repeats} children each")
+    print(f"{'notebook':24s} {'all cells (s)':>14s} {'figure cells (s)':>17s} {'figures':>8s}")
+    total = [0.0, 0.0]
+    for path, found in runs.items():
+        cells, figures, count = min(r[0] for r in found), min(r[1] for r in found), found[0][2]
+        total = [total[0] + cells, total[1] + figures]
+        print(f"{os.path.basename(path):24s} {cells:14.3f} {figures:17.3f} {count:8d}")
+    print(f"{'one submission':24s} {total[0]:14.3f} {total[1]:17.3f}")
+    slow = sorted(((seconds, os.path.basename(path), figures, line) for path, found in runs.items()
+                   for seconds, figures, line in found[0][3]), reverse=True)[:args.slowest]
+    print(f"slowest cells (first child): " + "".join(
+        f"\n  {seconds:6.3f} s  {name}  {'figure ' if figures else 'no figure'}  {line}"
+        for seconds, name, figures, line in slow))
+
+
+if __name__ == "__main__":
+    main()
