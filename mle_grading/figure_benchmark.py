@@ -18,6 +18,7 @@ import os
 import sys
 import time
 
+from . import ASSIGNMENTS
 from .sandbox import worker, zygote
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -93,14 +94,14 @@ def warm_parent():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--assignment", default="mle_losses")
+    parser.add_argument("--assignment", default="mle_losses", choices=list(ASSIGNMENTS))
     parser.add_argument("--without-tight-layout", action="store_true")
     parser.add_argument("--without-bbox", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--slowest", type=int, default=8, help="list this many of the slowest cells")
     args = parser.parse_args(argv)
     folder = os.path.join(ROOT, "source", args.assignment)
-    notebooks = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".ipynb"))
+    notebooks = [os.path.join(folder, f"{notebook}.ipynb") for notebook in ASSIGNMENTS[args.assignment]]
     warm_parent()
     runs = {path: [] for path in notebooks}
     for _ in range(args.repeats):      # interleaved, so that a slow moment of the machine hits every notebook

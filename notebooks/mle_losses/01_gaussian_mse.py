@@ -387,8 +387,9 @@ assert all(gaussian_nll(y_pred, y_data, best) <= gaussian_nll(y_pred, y_data, be
 # %%
 skewed = np.random.default_rng(3).exponential(1.0, size=15)
 constants = np.linspace(0, 4, 40001)
-best_mse = constants[np.argmin([np.mean((c - skewed) ** 2) for c in constants])]
-best_mae = constants[np.argmin([np.mean(np.abs(c - skewed)) for c in constants])]
+residuals = constants[:, np.newaxis] - skewed                        # one row per constant
+best_mse = constants[np.argmin(np.mean(residuals ** 2, axis=1))]
+best_mae = constants[np.argmin(np.mean(np.abs(residuals), axis=1))]
 print(f"smallest MSE at {best_mse:.4f}; mean of the targets   {np.mean(skewed):.4f}")
 print(f"smallest MAE at {best_mae:.4f}; median of the targets {np.median(skewed):.4f}")
 
