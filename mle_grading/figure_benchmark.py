@@ -118,9 +118,10 @@ def main(argv=None):
     print(f"{'one submission':24s} {total[0]:14.3f} {total[1]:17.3f}")
     slow = sorted(((seconds, os.path.basename(path), figures, line) for path, found in runs.items()
                    for seconds, figures, line in found[0][3]), reverse=True)[:args.slowest]
-    print(f"slowest cells (first child): " + "".join(
-        f"\n  {seconds:6.3f} s  {name}  {'figure ' if figures else 'no figure'}  {line}"
-        for seconds, name, figures, line in slow))
+    if slow:
+        print("slowest cells (first child):" + "".join(
+            f"\n  {seconds:6.3f} s  {name}  {'figure ' if figures else 'no figure'}  {line}"
+            for seconds, name, figures, line in slow))
 
 
 if __name__ == "__main__":
