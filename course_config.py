@@ -40,10 +40,6 @@ c.Autograde.autograde_preprocessors = [TrustedGrading, SanitizeStudentContent, I
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties,
                                        CheckCellMetadataCompiled]
 c.Autograde.pre_convert_hook = set_aside_unreadable_notebooks
-# nbconvert checks the whole notebook against nbformat's schema after every preprocessor
-# (a dozen times per autograded notebook); once, after the last, still refuses an invalid
-# notebook before anything is written (tests/test_grading_outputs.py).
-c.Exporter.optimistic_validation = True
 c.TrustedGrading.report_directory = os.path.join(ROOT, "grading_reports")
 
 # Every limit of grading one notebook (README, "Grading limits"; tests/test_grading_security_limits.py

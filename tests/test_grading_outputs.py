@@ -47,34 +47,3 @@ def test_a_rebuilt_cell_equals_nbformats_new_cell_but_for_its_id(cell_type, buil
     got["id"] = "cell-0000"
     nbformat.validate(new_notebook(cells=[got]))
 
-
-def test_the_course_validates_a_converted_notebook_once_and_still_refuses_an_invalid_one(monkeypatch):
-    import os
-    from nbconvert.exporters import NotebookExporter
-    from nbconvert.preprocessors import Preprocessor
-    from traitlets.config.loader import PyFileConfigLoader
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    config = PyFileConfigLoader("course_config.py", root).load_config()
-    notebook = new_notebook(cells=[new_code_cell("x = 1")])
-    checked = []
-    validate = nbformat.validate
-    monkeypatch.setattr(nbformat, "validate", lambda nb, **kw: (checked.append(1), validate(nb, **kw))[1])
-
-    class Keeps(Preprocessor):
-        def preprocess(self, nb, resources):
-            return nb, resources
-
-    class DropsASource(Preprocessor):
-        def preprocess(self, nb, resources):
-            del nb.cells[0]["source"]
-            return nb, resources
-
-    exporter = NotebookExporter(config=config)
-    for _ in range(3):
-        exporter.register_preprocessor(Keeps(), enabled=True)
-    exporter.from_notebook_node(notebook)
-    assert len(checked) == 2   # once after the three preprocessors, once when nbformat writes it
-    exporter.register_preprocessor(DropsASource(), enabled=True)
-    exporter.register_preprocessor(Keeps(), enabled=True)
-    with pytest.raises(nbformat.ValidationError):
-        exporter.from_notebook_node(notebook)
