@@ -337,12 +337,12 @@ def _is_worker(pid):
         return False
 
 
-def plain_kernel_peak_mb(course):
-    """Peak RSS of an ordinary kernel running each source notebook (solutions and hidden tests)."""
+def plain_kernel_peak_mb(course, assignments):
+    """Peak RSS of an ordinary kernel running each source notebook of `assignments` (solutions and hidden tests)."""
     import nbformat
     from nbclient import NotebookClient
     peaks = {}
-    paths = [p for a in nbgrader_run.course_assignments(course)
+    paths = [p for a in assignments
              for p in sorted(glob.glob(os.path.join(course, "source", a, "*.ipynb")))]
     for path in paths:
         nb = nbformat.read(path, as_version=4)
@@ -495,7 +495,7 @@ def main(argv=None):
         if "memory" not in args.skip:
             say("memory: one sandbox worker and one plain kernel")
             sandbox = sandbox_kernel_peak_mb(base, next(s for s in students if s.endswith("-reference")))
-            plain = plain_kernel_peak_mb(base)
+            plain = plain_kernel_peak_mb(base, result["assignments"])
             result["memory"] = {"sandbox": sandbox, "plain": plain,
                                 "sandbox_max": max((v for v in sandbox.values() if v), default=None),
                                 "plain_max": max((v for v in plain.values() if v), default=None)}

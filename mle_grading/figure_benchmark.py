@@ -8,9 +8,10 @@ child runs the notebook's cells with the solutions in (the source notebooks, whi
 only the instructor writes: no sandbox is needed for them) in an IPython shell with
 the inline backend, and times each cell. Test cells are skipped (the trusted checks
 are timed by `./course bench`); torch cannot be imported, as in a sandbox, so the cells
-that compare with PyTorch take the path they take there. The variants take out the figures' extra layout passes, to see what
-each costs: the notebooks' `fig.tight_layout()`, and the inline backend's
-`bbox_inches="tight"`. Each notebook's figure is the fastest of `--repeats` children.
+that compare with PyTorch take the path they take there. The variants take out the
+figures' extra layout passes, to see what each costs: the notebooks' `fig.tight_layout()`,
+and the inline backend's `bbox_inches="tight"`. Each notebook's row is its fastest child
+of `--repeats`.
 """
 import argparse
 import json
@@ -52,8 +53,8 @@ def _cells_seconds(path, tight_layout, bbox):
             source = _without_tight_layout(source)
         shown.clear()
         start = time.perf_counter()
-        result = shell.run_cell(source, silent=True)
-        timed.append((time.perf_counter() - start, sum(shown), source.strip().splitlines()[0][:60]))
+        result = shell.run_cell(source, store_history=False, silent=False)   # as sandbox/worker.py runs cells
+        timed.append((time.perf_counter() - start, sum(shown), (source.strip().splitlines() or [""])[0][:60]))
         if not result.success:
             raise RuntimeError(f"{os.path.basename(path)}: a cell raised {result.error_in_exec!r}")
     return timed
@@ -112,7 +113,7 @@ def main(argv=None):
     print(f"{'notebook':24s} {'all cells (s)':>14s} {'figure cells (s)':>17s} {'figures':>8s}")
     total = [0.0, 0.0]
     for path, found in runs.items():
-        cells, figures, count = min(r[0] for r in found), min(r[1] for r in found), found[0][2]
+        cells, figures, count, _ = min(found, key=lambda run: run[0])   # one child's figures, not two
         total = [total[0] + cells, total[1] + figures]
         print(f"{os.path.basename(path):24s} {cells:14.3f} {figures:17.3f} {count:8d}")
     print(f"{'one submission':24s} {total[0]:14.3f} {total[1]:17.3f}")

@@ -37,7 +37,6 @@ def test_a_notebook_holding_every_kind_of_output_validates():
     nbformat.validate(new_notebook(cells=[cell]))
 
 
-
 @pytest.mark.parametrize("cell_type, build", [("code", new_code_cell), ("markdown", new_markdown_cell)])
 def test_a_rebuilt_cell_equals_nbformats_new_cell_but_for_its_id(cell_type, build):
     text = "def mse(y_hat, y):\n    return 0.0\n"
@@ -46,4 +45,3 @@ def test_a_rebuilt_cell_equals_nbformats_new_cell_but_for_its_id(cell_type, buil
     assert set(got) == set(want)
     got["id"] = "cell-0000"
     nbformat.validate(new_notebook(cells=[got]))
-
