@@ -354,6 +354,7 @@ def _warm_up():
     from matplotlib import font_manager
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.mathtext import MathTextParser
     figure = Figure(figsize=(2, 2))   # not pyplot: no figure is left registered anywhere
     FigureCanvasAgg(figure)
     axes = figure.subplots()
@@ -363,9 +364,11 @@ def _warm_up():
     figure.savefig(io.BytesIO(), format="png")
     x = sympy.Symbol("x", positive=True)
     sympy.latex(sympy.simplify(sympy.solve(sympy.diff(sympy.log(x) - x ** 2 / 2, x), x)[0]))
-    # Results are not kept: each child starts with SymPy's cache and matplotlib's open fonts empty.
+    # Results are not kept: each child starts with SymPy's cache, matplotlib's open fonts and its
+    # mathtext parses empty.
     sympy.core.cache.clear_cache()
     font_manager._get_font.cache_clear()
+    MathTextParser._parse_cached.cache_clear()
     del figure, axes
     gc.collect()
 
