@@ -1,7 +1,6 @@
 """What the notebooks' own cells cost in a warm sandbox, figure cells apart (prints figures).
 
-    .venv/bin/python -m mle_grading.figure_benchmark [--without-tight-layout] [--without-bbox]
-        [--parser-per-renderer] [--repeats 3]
+    .venv/bin/python -m mle_grading.figure_benchmark [--without-bbox] [--parser-per-renderer] [--repeats 3]
 
 A parent imports what a warm sandbox parent imports and draws its warm-up figure
 (`sandbox.zygote._warm_up`), then forks one child per notebook, as the sandbox does; the
@@ -9,11 +8,10 @@ child runs the notebook's cells with the solutions in (the source notebooks, whi
 only the instructor writes: no sandbox is needed for them) in an IPython shell with
 the inline backend, and times each cell. Test cells are skipped (the trusted checks
 are timed by `./course bench`); torch cannot be imported, as in a sandbox, so the cells
-that compare with PyTorch take the path they take there. The variants take out the
-figures' extra layout passes, to see what each costs: the notebooks' `fig.tight_layout()`,
-the inline backend's `bbox_inches="tight"`, and the sandbox's one mathtext parser for every
-renderer (`--parser-per-renderer`: matplotlib's own, a parser per renderer). Each
-notebook's row is its fastest child of `--repeats`.
+that compare with PyTorch take the path they take there. The variants show what two
+things cost: the inline backend's `bbox_inches="tight"` (an extra layout pass), and the
+sandbox's one mathtext parser for every renderer (`--parser-per-renderer`: matplotlib's
+own, a parser per renderer). Each notebook's row is its fastest child of `--repeats`.
 """
 import argparse
 import json
@@ -27,11 +25,6 @@ from .sandbox import worker, zygote
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _without_tight_layout(source):
-    # Side-by-side panels keep a fixed gap instead, so that labels do not run into the next panel.
-    return source.replace("fig.tight_layout()", "fig.subplots_adjust(wspace=0.3)" if "subplots(1, " in source else "")
-
-
 def _parser_per_renderer():
     """Undo the sandbox's shared mathtext parser: matplotlib's own way, one parser per renderer."""
     from matplotlib.backends import backend_agg
@@ -39,7 +32,7 @@ def _parser_per_renderer():
                                                backend_agg.RendererAgg.__init__)
 
 
-def _cells_seconds(path, tight_layout, bbox):
+def _cells_seconds(path, bbox):
     """[(seconds, figures shown, first line)] for each cell of one notebook, run in this (forked) process."""
     from IPython.core.interactiveshell import InteractiveShell
     shell = InteractiveShell.instance()
@@ -58,8 +51,6 @@ def _cells_seconds(path, tight_layout, bbox):
         source = "".join(cell["source"])
         if cell["cell_type"] != "code" or (meta.get("grade") and not meta.get("solution")):
             continue
-        if not tight_layout:
-            source = _without_tight_layout(source)
         shown.clear()
         start = time.perf_counter()
         result = shell.run_cell(source, store_history=False, silent=False)   # as sandbox/worker.py runs cells
@@ -69,7 +60,7 @@ def _cells_seconds(path, tight_layout, bbox):
     return timed
 
 
-def in_a_forked_child(path, tight_layout=True, bbox=True, shared_mathtext=True):
+def in_a_forked_child(path, bbox=True, shared_mathtext=True):
     """(seconds of all cells, seconds of the cells that show a figure, figures, every cell's timing)
     of one notebook in a fresh child."""
     read, write = os.pipe()
@@ -82,7 +73,7 @@ def in_a_forked_child(path, tight_layout=True, bbox=True, shared_mathtext=True):
             sys.modules["torch"] = None    # `import torch` raises ImportError, as in a sandbox
             if not shared_mathtext:
                 _parser_per_renderer()
-            timed = _cells_seconds(path, tight_layout, bbox)
+            timed = _cells_seconds(path, bbox)
             answer = [sum(s for s, _, _ in timed), sum(s for s, figures, _ in timed if figures),
                       sum(figures for _, figures, _ in timed), timed]
         except Exception as exc:
@@ -107,7 +98,6 @@ def warm_parent():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--assignment", default="mle_losses", choices=list(ASSIGNMENTS))
-    parser.add_argument("--without-tight-layout", action="store_true")
     parser.add_argument("--without-bbox", action="store_true")
     parser.add_argument("--parser-per-renderer", action="store_true",
                         help="matplotlib's own mathtext parsing (a parser per renderer), not the sandbox's shared one")
@@ -120,10 +110,8 @@ def main(argv=None):
     runs = {path: [] for path in notebooks}
     for _ in range(args.repeats):      # interleaved, so that a slow moment of the machine hits every notebook
         for path in notebooks:
-            runs[path].append(in_a_forked_child(path, not args.without_tight_layout, not args.without_bbox,
-                                                not args.parser_per_renderer))
-    print(f"{args.assignment}: tight_layout {'off' if args.without_tight_layout else 'on'}, "
-          f"bbox_inches='tight' {'off' if args.without_bbox else 'on'}, "
+            runs[path].append(in_a_forked_child(path, not args.without_bbox, not args.parser_per_renderer))
+    print(f"{args.assignment}: bbox_inches='tight' {'off' if args.without_bbox else 'on'}, "
           f"mathtext parser {'per renderer' if args.parser_per_renderer else 'shared'}; "
           f"fastest of {args.repeats} children each")
     print(f"{'notebook':24s} {'all cells (s)':>14s} {'figure cells (s)':>17s} {'figures':>8s}")

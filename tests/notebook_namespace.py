@@ -41,10 +41,11 @@ def source_notebook(notebook_id):
     return nbformat.read(path, as_version=4)
 
 
-def run_notebook_code(notebook_id, replace=None, keep_going=False):
+def run_notebook_code(notebook_id, replace=None, keep_going=False, figures=None):
     """Execute every non-test code cell; `replace` maps answer grade_ids to new sources.
 
     With `keep_going`, a cell that raises is passed over, as the grader's sandbox does.
+    The figures the cells drew are appended to the list `figures`, if one is given.
     """
     replace = replace or {}
     namespace = {"__name__": "__main__"}
@@ -62,6 +63,8 @@ def run_notebook_code(notebook_id, replace=None, keep_going=False):
                 if not keep_going:
                     raise
     import matplotlib.pyplot as plt
+    if figures is not None:
+        figures.extend(plt.figure(number) for number in plt.get_fignums())
     plt.close("all")
     return namespace
 

@@ -5,19 +5,12 @@ import subprocess
 import sys
 
 from mle_grading import ASSIGNMENTS
-from mle_grading.figure_benchmark import ROOT, _without_tight_layout
-
-
-def test_taking_out_tight_layout_keeps_a_gap_between_side_by_side_panels_only():
-    panels = "fig, (left, right) = plt.subplots(1, 2)\nfig.tight_layout()\nplt.show()"
-    single = "fig, ax = plt.subplots(figsize=(7, 4))\nfig.tight_layout()\nplt.show()"
-    assert _without_tight_layout(panels) == "fig, (left, right) = plt.subplots(1, 2)\nfig.subplots_adjust(wspace=0.3)\nplt.show()"
-    assert _without_tight_layout(single) == "fig, ax = plt.subplots(figsize=(7, 4))\n\nplt.show()"
+from mle_grading.figure_benchmark import ROOT
 
 
 def test_every_notebook_is_timed_with_its_figures_counted():
     proc = subprocess.run([sys.executable, "-m", "mle_grading.figure_benchmark", "--repeats", "1",
-                           "--without-tight-layout", "--slowest", "3"],
+                           "--parser-per-renderer", "--slowest", "3"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = {m[1]: (float(m[2]), float(m[3]), int(m[4]))
@@ -25,5 +18,5 @@ def test_every_notebook_is_timed_with_its_figures_counted():
     assert sorted(rows) == sorted(ASSIGNMENTS["mle_losses"])
     for cells, figures, count in rows.values():
         assert count >= 1 and 0 < figures <= cells
-    assert "tight_layout off" in proc.stdout
+    assert "mathtext parser per renderer" in proc.stdout
     assert len(re.findall(r"^\s+[\d.]+ s  \S+\.ipynb", proc.stdout, re.M)) == 3
