@@ -28,8 +28,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _parser_per_renderer():
     """Undo the sandbox's shared mathtext parser: matplotlib's own way, one parser per renderer."""
     from matplotlib.backends import backend_agg
-    backend_agg.RendererAgg.__init__ = getattr(backend_agg.RendererAgg.__init__, "__wrapped__",
-                                               backend_agg.RendererAgg.__init__)
+    shared_init = backend_agg.RendererAgg.__init__
+    if not getattr(shared_init, "shares_mathtext_parses", False):
+        raise RuntimeError("the sandbox's shared mathtext parser is not installed: nothing to undo")
+    backend_agg.RendererAgg.__init__ = shared_init.__wrapped__
 
 
 def _cells_seconds(path, bbox):

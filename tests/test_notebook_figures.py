@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from notebook_namespace import graded_notebooks, run_notebook_code
+from notebook_namespace import graded_notebooks, run_notebook_code, source_notebook
 
 
 def _drawn_figures(notebook_id):
@@ -18,7 +18,9 @@ def _drawn_figures(notebook_id):
 @pytest.mark.parametrize("assignment, notebook_id", graded_notebooks())
 def test_every_panel_of_every_figure_is_labelled_and_clear_of_its_neighbours(assignment, notebook_id):
     figures = _drawn_figures(notebook_id)
-    assert figures, f"{notebook_id} draws no figure"
+    shown = sum(cell.source.count("plt.show()") for cell in source_notebook(notebook_id).cells
+                if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"))
+    assert shown and len(figures) == shown, f"{notebook_id} shows {shown} figures but drew {len(figures)}"
     for number, figure in enumerate(figures, 1):
         renderer = figure.canvas.get_renderer()
         panels = [ax for ax in figure.axes if ax.get_visible()]

@@ -5,8 +5,10 @@ import sys
 
 from mle_grading.figure_benchmark import ROOT
 
-# A figure shown the way the inline backend shows it (tight_layout, then print_figure with
-# bbox_inches="tight": three renderers), with $...$ labels and a log axis, whose tick labels are mathtext.
+# Figures shown the way the inline backend shows them (print_figure with bbox_inches="tight"),
+# after the cell's own fig.tight_layout(): three renderers each. Their labels are mathtext, and
+# so are the log axis's tick labels. The third figure repeats the first after a change of
+# rcParams that a parse reads but matplotlib's parse cache is not keyed by.
 DRAW = r'''
 import hashlib, json, sys
 import numpy as np
@@ -14,13 +16,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from IPython.core.pylabtools import print_figure
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.mathtext import MathTextParser
 if sys.argv[1] == "shared":
     from mle_grading.sandbox import worker
     worker._share_mathtext_parses()
     worker._share_mathtext_parses()   # a second call must not wrap the renderer twice
+    assert not getattr(RendererAgg.__init__.__wrapped__, "shares_mathtext_parses", False)
 pngs = []
-for dpi in (72, 100):
+for dpi, default_font in ((72, "it"), (100, "it"), (72, "regular")):
+    matplotlib.rcParams["mathtext.default"] = default_font
     z = np.linspace(-15, 8, 200)
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3), dpi=dpi)
     left.plot(z, np.logaddexp(0, -z), label=r"BCE: $-\log \sigma(z)$")
@@ -44,8 +49,8 @@ def _draw(how):
 
 def test_a_shared_mathtext_parser_draws_the_same_pngs_with_fewer_parses():
     own, shared = _draw("per renderer"), _draw("shared")
-    assert shared["pngs"] == own["pngs"]
-    assert own["pngs"][0] != own["pngs"][1]    # the dpi reaches the picture, so a parse at one dpi is not reused at another
-    # matplotlib parses a label again in each renderer that lays it out; shared, once per label and dpi
-    # (here 40 parses against 24).
+    assert own["pngs"][2] != own["pngs"][0]    # the rcParams change reaches the picture...
+    assert shared["pngs"] == own["pngs"]       # ...and the shared parser draws it as matplotlib does
+    # matplotlib parses a label again in each renderer that lays it out; shared, once per label,
+    # dpi and state of the rcParams a parse reads.
     assert shared["parses"] <= 0.7 * own["parses"]

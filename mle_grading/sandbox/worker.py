@@ -109,27 +109,52 @@ def _preload():
         pass
 
 
-def _share_mathtext_parses():
-    """Give every Agg renderer of this process one mathtext parser, and so one parse cache.
+# The rcParams a mathtext parse reads besides its key (mathtext.default, the font lists, hinting).
+MATHTEXT_RC_PREFIXES = ("mathtext.", "font.", "text.")
+
+
+class SharedMathtextParser:
+    """Stands in for each Agg renderer's own MathTextParser: one parse cache for them all.
 
     matplotlib makes a parser per renderer, and a figure shown inline is laid out by
-    several (fig.tight_layout(), print_figure's bbox_inches="tight", the PNG itself), so
-    each `$...$` label and each log-axis tick label was parsed again in each: about a
-    tenth of the notebooks' cells' time here. matplotlib's cache is keyed by the text, dpi,
-    font and antialiasing, so a shared one gives the same pixels.
+    more than one (print_figure's bbox_inches="tight" pass, the PNG itself, and
+    fig.tight_layout() where a cell calls it), so each `$...$` label and each log-axis
+    tick label was parsed again in each (`python -m mle_grading.figure_benchmark
+    --parser-per-renderer` measures the difference). matplotlib keys its cache by the
+    text, dpi, font and antialiasing; a parse also reads rcParams that are not in that
+    key, so there is one parser for each state of those, looked up at every parse:
+    a cell that changes `mathtext.default` gets what a new renderer would have given.
     """
+
+    def __init__(self):
+        from matplotlib.mathtext import MathTextParser
+        self._make = lambda: MathTextParser("agg")
+        self._by_rc_state = {}
+
+    def parse(self, s, dpi=72, prop=None, *, antialiased=None):
+        import matplotlib
+        state = tuple((key, repr(value)) for key, value in dict.items(matplotlib.rcParams)
+                      if key.startswith(MATHTEXT_RC_PREFIXES))
+        parser = self._by_rc_state.get(state)
+        if parser is None:
+            parser = self._by_rc_state[state] = self._make()
+        return parser.parse(s, dpi, prop, antialiased=antialiased)
+
+
+def _share_mathtext_parses():
+    """Give every Agg renderer of this process the one SharedMathtextParser (once: a second call does nothing)."""
     import functools
     from matplotlib.backends import backend_agg
-    from matplotlib.mathtext import MathTextParser
     own_init = backend_agg.RendererAgg.__init__
-    if hasattr(own_init, "__wrapped__"):
+    if getattr(own_init, "shares_mathtext_parses", False):
         return
-    shared = MathTextParser("agg")
+    shared = SharedMathtextParser()
 
     @functools.wraps(own_init)
     def __init__(self, *args, **kwargs):
         own_init(self, *args, **kwargs)
         self.mathtext_parser = shared
+    __init__.shares_mathtext_parses = True
     backend_agg.RendererAgg.__init__ = __init__
 
 
