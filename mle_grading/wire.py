@@ -157,11 +157,9 @@ def decode_arg(data, callables=CALLABLES):
 # -- results: sandbox encodes, trusted side decodes ----------------------------
 
 def _encode_array(arr):
-    if arr.dtype.kind in "fbiu":
-        data = arr.ravel().tolist()   # already Python floats, bools and ints: no conversion per element
-    else:
-        data = [float(v) if arr.dtype.kind == "f" else (bool(v) if arr.dtype.kind == "b" else int(v))
-                for v in arr.ravel().tolist()]
+    data = arr.ravel().tolist()   # Python floats, bools and ints for these kinds
+    if arr.dtype.kind not in "fbiu":
+        data = [int(v) for v in data]   # a complex or object array fails here, as it always did
     return {"kind": "array", "dtype": arr.dtype.name, "shape": list(arr.shape), "data": data}
 
 

@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from mle_grading.figure_benchmark import ROOT
+from notebook_namespace import ROOT
 
 # Figures shown the way the inline backend shows them (print_figure with bbox_inches="tight"),
 # after the cell's own fig.tight_layout(): three renderers each. Their labels are mathtext, and

@@ -55,5 +55,7 @@ def test_an_array_argument_reaches_the_sandbox_exactly_and_writable(array):
 
 
 def test_an_array_argument_of_another_dtype_still_travels_as_numbers():
-    arrived = wire.decode_arg(json.loads(wire.dumps(wire.encode_arg(np.array([1, 2], dtype=np.int8)))))
+    encoded = wire.encode_arg(np.array([1, 2], dtype=np.int8))
+    assert encoded["data"] == [1, 2] and "base64" not in encoded
+    arrived = wire.decode_arg(json.loads(wire.dumps(encoded)))
     assert arrived.dtype == np.int8 and arrived.tolist() == [1, 2]

@@ -127,18 +127,16 @@ class SharedMathtextParser:
     """
 
     def __init__(self):
-        from matplotlib.mathtext import MathTextParser
-        self._make = lambda: MathTextParser("agg")
         self._by_rc_state = {}
 
     def parse(self, s, dpi=72, prop=None, *, antialiased=None):
         import matplotlib
+        from matplotlib.mathtext import MathTextParser
         state = tuple((key, repr(value)) for key, value in dict.items(matplotlib.rcParams)
                       if key.startswith(MATHTEXT_RC_PREFIXES))
-        parser = self._by_rc_state.get(state)
-        if parser is None:
-            parser = self._by_rc_state[state] = self._make()
-        return parser.parse(s, dpi, prop, antialiased=antialiased)
+        if state not in self._by_rc_state:
+            self._by_rc_state[state] = MathTextParser("agg")
+        return self._by_rc_state[state].parse(s, dpi, prop, antialiased=antialiased)
 
 
 def _share_mathtext_parses():
