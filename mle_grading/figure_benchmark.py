@@ -1,6 +1,7 @@
 """What the notebooks' own cells cost in a warm sandbox, figure cells apart (prints figures).
 
-    .venv/bin/python -m mle_grading.figure_benchmark [--without-bbox] [--parser-per-renderer] [--repeats 3]
+    .venv/bin/python -m mle_grading.figure_benchmark [--without-bbox] [--parser-per-renderer]
+                                                     [--layout-before-tight-bbox] [--repeats 3]
 
 A parent imports what a warm sandbox parent imports and draws its warm-up figure
 (`sandbox.zygote._warm_up`), then forks one child per notebook, as the sandbox does; the
@@ -8,10 +9,13 @@ child runs the notebook's cells with the solutions in (the source notebooks, whi
 only the instructor writes: no sandbox is needed for them) in an IPython shell with
 the inline backend, and times each cell. Test cells are skipped (the trusted checks
 are timed by `./course bench`); torch cannot be imported, as in a sandbox, so the cells
-that compare with PyTorch take the path they take there. The variants show what two
-things cost: the inline backend's `bbox_inches="tight"` (an extra layout pass), and the
-sandbox's one mathtext parser for every renderer (`--parser-per-renderer`: matplotlib's
-own, a parser per renderer). Each notebook's row is its fastest child of `--repeats`.
+that compare with PyTorch take the path they take there. The variants show what three
+things cost: the inline backend's `bbox_inches="tight"` (`--without-bbox`: figures saved
+at their own size, as they would be without the tight crop), the sandbox's one mathtext
+parser for every renderer (`--parser-per-renderer`: matplotlib's own, a parser per
+renderer), and the layout pass the sandbox leaves out before a tight bounding box
+(`--layout-before-tight-bbox`: matplotlib's own print_figure). Each notebook's row is its
+fastest child of `--repeats`.
 """
 import argparse
 import json
@@ -34,6 +38,14 @@ def _parser_per_renderer():
     backend_agg.RendererAgg.__init__ = shared_init.__wrapped__
 
 
+def _layout_before_tight_bbox():
+    """Undo the sandbox's one-pass tight figures: matplotlib's own print_figure, a layout pass more."""
+    from matplotlib.figure import Figure
+    if not getattr(Figure.draw, "skips_layout_before_tight_bbox", False):
+        raise RuntimeError("the sandbox's one-pass tight figures are not installed: nothing to undo")
+    Figure.draw = Figure.draw.__wrapped__
+
+
 def _cells_seconds(path, bbox):
     """[(seconds, figures shown, first line)] for each cell of one notebook, run in this (forked) process."""
     from IPython.core.interactiveshell import InteractiveShell
@@ -45,7 +57,7 @@ def _cells_seconds(path, bbox):
     except NotImplementedError:   # the plain shell has no GUI loop; the inline backend is on by then
         pass
     if not bbox:
-        shell.run_cell("%config InlineBackend.print_figure_kwargs = {}", silent=True)
+        shell.run_cell("%config InlineBackend.print_figure_kwargs = {'bbox_inches': None}", silent=True)
     os.chdir(os.path.dirname(path))
     timed = []
     for cell in json.load(open(path))["cells"]:
@@ -62,7 +74,7 @@ def _cells_seconds(path, bbox):
     return timed
 
 
-def in_a_forked_child(path, bbox=True, shared_mathtext=True):
+def in_a_forked_child(path, bbox=True, shared_mathtext=True, one_pass_tight=True):
     """(seconds of all cells, seconds of the cells that show a figure, figures, every cell's timing)
     of one notebook in a fresh child."""
     read, write = os.pipe()
@@ -75,6 +87,8 @@ def in_a_forked_child(path, bbox=True, shared_mathtext=True):
             sys.modules["torch"] = None    # `import torch` raises ImportError, as in a sandbox
             if not shared_mathtext:
                 _parser_per_renderer()
+            if not one_pass_tight:
+                _layout_before_tight_bbox()
             timed = _cells_seconds(path, bbox)
             answer = [sum(s for s, _, _ in timed), sum(s for s, figures, _ in timed if figures),
                       sum(figures for _, figures, _ in timed), timed]
@@ -103,6 +117,9 @@ def main(argv=None):
     parser.add_argument("--without-bbox", action="store_true")
     parser.add_argument("--parser-per-renderer", action="store_true",
                         help="matplotlib's own mathtext parsing (a parser per renderer), not the sandbox's shared one")
+    parser.add_argument("--layout-before-tight-bbox", action="store_true",
+                        help="matplotlib's own print_figure (a layout pass before the tight bounding box), "
+                             "not the sandbox's one pass")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--slowest", type=int, default=8, help="list this many of the slowest cells")
     args = parser.parse_args(argv)
@@ -112,9 +129,11 @@ def main(argv=None):
     runs = {path: [] for path in notebooks}
     for _ in range(args.repeats):      # interleaved, so that a slow moment of the machine hits every notebook
         for path in notebooks:
-            runs[path].append(in_a_forked_child(path, not args.without_bbox, not args.parser_per_renderer))
+            runs[path].append(in_a_forked_child(path, not args.without_bbox, not args.parser_per_renderer,
+                                                not args.layout_before_tight_bbox))
     print(f"{args.assignment}: bbox_inches='tight' {'off' if args.without_bbox else 'on'}, "
-          f"mathtext parser {'per renderer' if args.parser_per_renderer else 'shared'}; "
+          f"mathtext parser {'per renderer' if args.parser_per_renderer else 'shared'}, "
+          f"{'a layout pass before' if args.layout_before_tight_bbox else 'no layout pass before'} the tight bbox; "
           f"fastest of {args.repeats} children each")
     print(f"{'notebook':24s} {'all cells (s)':>14s} {'figure cells (s)':>17s} {'figures':>8s}")
     total = [0.0, 0.0]

@@ -107,6 +107,10 @@ def _preload():
         _share_mathtext_parses()
     except Exception:   # only a saving: without it each renderer parses for itself, as matplotlib does
         pass
+    try:
+        _lay_out_tight_figures_once()
+    except Exception:   # only a saving: without it matplotlib lays a tight figure out once more
+        pass
 
 
 # The rcParams a mathtext parse reads besides its key (mathtext.default, the font lists, hinting).
@@ -154,6 +158,38 @@ def _share_mathtext_parses():
         self.mathtext_parser = shared
     __init__.shares_mathtext_parses = True
     backend_agg.RendererAgg.__init__ = __init__
+
+
+def _lay_out_tight_figures_once():
+    """Leave out the layout pass that print_figure makes before a tight bounding box (once: a second call does nothing).
+
+    The inline backend shows every figure with bbox_inches="tight". For that, matplotlib's
+    print_figure draws the figure with drawing disabled, only to lay it out, then asks
+    Figure.get_tightbbox, which lays out every axes, axis, title and legend again, then
+    draws the PNG. The first of those passes is the expensive one (every tick and label is
+    made), and get_tightbbox does the same work, so here it is skipped: the PNGs are the same
+    bytes (tests/test_sandbox_tight_figures.py, on every figure of the course and on figures
+    with legends placed "best", twin axes, colorbars, annotations, wrapped and rotated text).
+    Only that one pass is skipped: a figure with a layout engine (constrained or tight
+    layout), a vector format, or a draw_without_rendering() outside a save is drawn as
+    matplotlib draws it.
+    """
+    import functools
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.figure import Figure
+    own_draw = Figure.draw
+    if getattr(own_draw, "skips_layout_before_tight_bbox", False):
+        return
+
+    @functools.wraps(own_draw)
+    def draw(self, renderer):
+        drawing_disabled = "draw_path" in vars(renderer)   # RendererBase._draw_disabled() shadows it
+        if (isinstance(renderer, RendererAgg) and drawing_disabled and self.canvas.is_saving()
+                and self.get_layout_engine() is None):
+            return None
+        return own_draw(self, renderer)
+    draw.skips_layout_before_tight_bbox = True
+    Figure.draw = draw
 
 
 def _reap_children():
