@@ -11,10 +11,11 @@ import os
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, ClearOutput,
                                     GetGrades, IgnorePattern, LimitOutput,
-                                    OverwriteKernelspec, SaveAutoGrades)
+                                    OverwriteKernelspec)
 
-from mle_grading.nbgrader_plugins import (CheckCellMetadataCompiled, RebuildSubmission, StripHiddenTests,
-                                          TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks)
+from mle_grading.nbgrader_plugins import (CheckCellMetadataCompiled, RebuildSubmission, SaveAutoGradesAtOnce,
+                                          StripHiddenTests, TrustedGrading, feedback_pages_only,
+                                          set_aside_unreadable_notebooks)
 from mle_grading.nbgrader_run import gradebook_url
 from mle_grading.sanitize import SanitizeStudentContent
 
@@ -34,10 +35,11 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # Autograde: rebuild every locked and test cell from the gradebook (whatever the
 # student deleted, edited or re-labelled), then decide
 # every test cell by a trusted check against the sandboxed submission.
-# (CheckCellMetadataCompiled: nbgrader's CheckCellMetadata with its schema compiled once.)
+# (CheckCellMetadataCompiled: nbgrader's CheckCellMetadata with its schema compiled once;
+# SaveAutoGradesAtOnce: nbgrader's SaveAutoGrades, one commit per notebook instead of per cell.)
 c.Autograde.sanitize_preprocessors = [ClearOutput, OverwriteKernelspec, RebuildSubmission, CheckCellMetadataCompiled]
 c.Autograde.autograde_preprocessors = [TrustedGrading, SanitizeStudentContent, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       LimitOutput, SaveAutoGradesAtOnce, AssignLatePenalties,
                                        CheckCellMetadataCompiled]
 c.Autograde.pre_convert_hook = set_aside_unreadable_notebooks
 c.TrustedGrading.report_directory = os.path.join(ROOT, "grading_reports")

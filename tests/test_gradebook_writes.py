@@ -1,0 +1,111 @@
+"""A notebook's autograded scores reach the gradebook in one commit: the rows nbgrader's SaveAutoGrades
+writes, written whole or not at all."""
+import os
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import SaveAutoGrades
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from mle_grading.nbgrader_plugins import SaveAutoGradesAtOnce
+
+GRADE_CELLS = {"test_a": 3, "test_b": 2, "test_c": 4}
+
+
+def _cell(kind, grade_id, *, grade=False, solution=False, points=None, failed=False):
+    make = new_code_cell if kind == "code" else new_markdown_cell
+    cell = make("# a student's answer" if solution else "assert True")
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "grade": grade, "solution": solution, "locked": not solution,
+                                 "schema_version": 3, **({"points": points} if points is not None else {})}
+    if kind == "code":
+        cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="", traceback=[])] \
+            if failed else []
+    return cell
+
+
+def _notebook(extra_cell=None):
+    cells = [_cell("code", "answer_a", solution=True),
+             _cell("code", "test_a", grade=True, points=3),
+             _cell("markdown", "answer_b", solution=True, grade=True, points=2),
+             _cell("code", "test_b", grade=True, points=2, failed=True)]
+    if extra_cell is not None:
+        cells.append(extra_cell)
+    cells.append(_cell("code", "test_c", grade=True, points=4))
+    return new_notebook(cells=cells)
+
+
+def _gradebook(folder):
+    url = f"sqlite:///{os.path.join(folder, 'gradebook.db')}"
+    with Gradebook(url) as gb:
+        gb.add_assignment("hw")
+        gb.add_notebook("nb", "hw")
+        for grade_id, points in GRADE_CELLS.items():
+            gb.add_grade_cell(grade_id, "nb", "hw", max_score=points, cell_type="code")
+        gb.add_grade_cell("answer_b", "nb", "hw", max_score=2, cell_type="markdown")
+        for answer in ("answer_a", "answer_b"):
+            gb.add_solution_cell(answer, "nb", "hw")
+        gb.add_student("ana")
+        gb.add_submission("hw", "ana")
+    return url
+
+
+def _commits(action):
+    """How many transactions `action()` commits, on any engine."""
+    commits = []
+    count = lambda connection: commits.append(1)   # noqa: E731
+    event.listen(Engine, "commit", count)
+    try:
+        action()
+    finally:
+        event.remove(Engine, "commit", count)
+    return len(commits)
+
+
+def _save(preprocessor_class, url, nb):
+    resources = {"nbgrader": {"notebook": "nb", "assignment": "hw", "student": "ana", "db_url": url}}
+    return _commits(lambda: preprocessor_class().preprocess(nb, resources))
+
+
+def _opening(url):
+    """The commits of opening and closing a Gradebook, which writes nothing."""
+    def open_and_close():
+        with Gradebook(url):
+            pass
+    return _commits(open_and_close)
+
+
+def _rows(url):
+    with Gradebook(url) as gb:
+        grades = {g.name: (g.auto_score, g.needs_manual_grade) for g in gb.find_submission_notebook("nb", "hw", "ana").grades}
+        comments = {c.name: c.auto_comment for c in gb.find_submission_notebook("nb", "hw", "ana").comments}
+    return grades, comments
+
+
+def test_a_notebook_is_saved_with_the_rows_of_nbgraders_saveautogrades_in_one_commit(tmp_path):
+    (tmp_path / "nbgrader").mkdir()
+    (tmp_path / "at_once").mkdir()
+    nbgraders, at_once = _gradebook(str(tmp_path / "nbgrader")), _gradebook(str(tmp_path / "at_once"))
+    commits_nbgrader = _save(SaveAutoGrades, nbgraders, _notebook())
+    commits_at_once = _save(SaveAutoGradesAtOnce, at_once, _notebook())
+    grades, comments = _rows(at_once)
+    assert (grades, comments) == _rows(nbgraders)
+    assert grades["test_a"] == (3, False) and grades["test_b"] == (0, False) and grades["answer_b"][1] is True
+    assert set(comments) == {"answer_a", "answer_b"}
+    assert commits_at_once == _opening(at_once) + 1
+    assert commits_nbgrader >= _opening(nbgraders) + len(GRADE_CELLS) + 3   # and the two comments
+
+
+def test_a_notebook_that_fails_half_way_leaves_none_of_its_scores_behind(tmp_path):
+    url = _gradebook(str(tmp_path))
+    unknown = _cell("code", "test_nobody_knows", grade=True, points=1)
+    with pytest.raises(MissingEntry):
+        _save(SaveAutoGradesAtOnce, url, _notebook(extra_cell=unknown))
+    grades, comments = _rows(url)
+    assert all(score is None for score, _ in grades.values()) and all(c is None for c in comments.values())
+    # nbgrader's own SaveAutoGrades would have kept the cells before the failure:
+    with pytest.raises(MissingEntry):
+        _save(SaveAutoGrades, url, _notebook(extra_cell=unknown))
+    assert _rows(url)[0]["test_a"] == (3, False)
