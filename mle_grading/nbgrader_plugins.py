@@ -87,9 +87,9 @@ class CheckCellMetadataCompiled(CheckCellMetadata):
 class SaveAutoGradesAtOnce(SaveAutoGrades):
     """nbgrader's SaveAutoGrades, with a notebook's grades and comments written in one transaction.
 
-    nbgrader commits after each graded cell's score and each answer cell's comment, about
-    fifteen commits a notebook, each a wait for the disk with SQLite and a round trip with
-    PostgreSQL. Here its own code does the same reads and writes, its commits only flush
+    nbgrader commits after each graded cell's score and each answer cell's comment (15 to
+    25 commits for a notebook of this course), each a wait for the disk with SQLite and a
+    round trip with PostgreSQL. Here its own code does the same reads and writes, its commits only flush
     (so each query still sees the rows written before it), and the notebook's rows are
     committed together after its last cell: a notebook is in the gradebook whole or,
     if grading it fails half-way, not at all.

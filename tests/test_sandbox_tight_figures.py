@@ -7,8 +7,9 @@ from notebook_namespace import ROOT
 
 # Every figure of the course's notebooks, then figures whose layout is decided late in a draw:
 # a legend placed "best", twin axes, a colorbar, an arrow annotation, wrapped and rotated text,
-# a suptitle and a figure legend, labels far outside the axes, and figures with a layout engine
-# (constrained, and tight_layout called), which matplotlib lays out its own way.
+# a suptitle and a figure legend, labels far outside the axes; and figures that must keep
+# matplotlib's layout pass: a layout engine (constrained, and tight_layout called), 3-D axes
+# and axisartist axes (they place ticks and labels only when drawn), a draw_event callback.
 DRAW = r'''
 import hashlib, json, sys
 import numpy as np
@@ -17,12 +18,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from IPython.core.pylabtools import print_figure
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 sys.path.insert(0, "tests")
 from notebook_namespace import graded_notebooks, run_notebook_code
 if sys.argv[1] == "sandbox":
     from mle_grading.sandbox import worker
     worker._lay_out_tight_figures_once()
     worker._lay_out_tight_figures_once()   # a second call must not wrap the draw twice
+    assert not getattr(Figure.draw.__wrapped__, "skips_layout_before_tight_bbox", False)
 passes = [0]
 own_axes_draw = Axes.draw
 def counted(self, renderer):
@@ -64,6 +67,27 @@ def odd_figures():
         ax.loglog([1, 10, 100], [1, 0.1, 0.01], label="$x^{-1}$")
         ax.set(title="panel", xlabel="x", ylabel="y")
     fig.tight_layout()
+    yield fig
+    fig = plt.figure()
+    ax = fig.add_subplot(projection="3d")
+    grid = np.linspace(-2, 2, 30)
+    x, y = np.meshgrid(grid, grid)
+    ax.plot_surface(x, y, -(x ** 2 + y ** 2) / 2, cmap="viridis")
+    ax.set(xlabel="$\\mu$", ylabel="$\\log \\sigma$", zlabel="log-likelihood", title="a surface")
+    yield fig
+    from mpl_toolkits.axisartist import Axes as ArtistAxes
+    fig = plt.figure()
+    ax = fig.add_subplot(axes_class=ArtistAxes)
+    ax.plot([0, 1], [1, 0], label="line")
+    ax.set(xlabel="x label", ylabel="y label", title="axisartist")
+    yield fig
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    drawn = []
+    def retitle(event):
+        drawn.append(1)
+        ax.set_title(f"drawn {len(drawn)} times")
+    fig.canvas.mpl_connect("draw_event", retitle)
     yield fig
 
 pngs = []

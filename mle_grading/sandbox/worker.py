@@ -165,27 +165,34 @@ def _lay_out_tight_figures_once():
 
     The inline backend shows every figure with bbox_inches="tight". For that, matplotlib's
     print_figure draws the figure with drawing disabled, only to lay it out, then asks
-    Figure.get_tightbbox, which lays out every axes, axis, title and legend again, then
-    draws the PNG. The first of those passes is the expensive one (every tick and label is
-    made), and get_tightbbox does the same work, so here it is skipped: the PNGs are the same
-    bytes (tests/test_sandbox_tight_figures.py, on every figure of the course and on figures
-    with legends placed "best", twin axes, colorbars, annotations, wrapped and rotated text).
-    Only that one pass is skipped: a figure with a layout engine (constrained or tight
-    layout), a vector format, or a draw_without_rendering() outside a save is drawn as
-    matplotlib draws it.
+    Figure.get_tightbbox, which for plain 2-D axes lays out every axis, title and legend
+    again, then draws the PNG. The first of those passes is the expensive one (every tick
+    and label is made), so it is skipped where get_tightbbox does the same work: an Agg
+    figure with no layout engine, no draw_event callback, and only plain matplotlib Axes
+    (3-D and axisartist axes place their ticks and labels only when drawn). The PNGs are the
+    same bytes (tests/test_sandbox_tight_figures.py, on every figure of the course and on
+    figures with legends placed "best", twin axes, colorbars, annotations, wrapped and
+    rotated text, and on those that keep the pass). Every other figure, a vector format, and
+    a draw_without_rendering() outside a save are drawn as matplotlib draws them.
     """
     import functools
+    from matplotlib.axes import Axes
     from matplotlib.backends.backend_agg import RendererAgg
     from matplotlib.figure import Figure
     own_draw = Figure.draw
     if getattr(own_draw, "skips_layout_before_tight_bbox", False):
         return
 
+    def laid_out_again_by_get_tightbbox(figure):
+        return (figure.get_layout_engine() is None
+                and not figure.canvas.callbacks.callbacks.get("draw_event")
+                and all(type(ax) is Axes for ax in figure.get_axes()))
+
     @functools.wraps(own_draw)
     def draw(self, renderer):
         drawing_disabled = "draw_path" in vars(renderer)   # RendererBase._draw_disabled() shadows it
         if (isinstance(renderer, RendererAgg) and drawing_disabled and self.canvas.is_saving()
-                and self.get_layout_engine() is None):
+                and laid_out_again_by_get_tightbbox(self)):
             return None
         return own_draw(self, renderer)
     draw.skips_layout_before_tight_bbox = True
