@@ -114,15 +114,23 @@ def gradebook_notebooks(db_url, assignment):
 
 
 def scores_by_cell(db_url, assignment, student):
-    """{(notebook, grade_id): (score, max_score)} of a student's submission; None if there is none."""
-    from nbgrader.api import Gradebook, MissingEntry
+    """{(notebook, grade_id): (score, max_score)} of a student's submission; None if there is none.
+
+    Read in three queries: nbgrader's objects load each grade's cell and its deferred
+    max_score lazily, two queries per graded cell.
+    """
+    from nbgrader.api import Grade, Gradebook, MissingEntry, SubmittedNotebook
+    from sqlalchemy.orm import joinedload, selectinload, undefer
     with Gradebook(db_url, course_id="") as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
             return None
-        return {(nb.name, grade.name): (grade.score, grade.max_score)
-                for nb in submission.notebooks for grade in nb.grades}
+        notebooks = (gb.db.query(SubmittedNotebook).filter(SubmittedNotebook.assignment_id == submission.id)
+                     .options(joinedload(SubmittedNotebook.notebook),
+                              selectinload(SubmittedNotebook.grades).options(joinedload(Grade.cell),
+                                                                             undefer(Grade.max_score))))
+        return {(nb.name, grade.name): (grade.score, grade.max_score) for nb in notebooks for grade in nb.grades}
 
 
 def submission_counts(db_url, assignment):

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from mle_grading.nbgrader_plugins import SaveAutoGradesAtOnce
+from mle_grading.nbgrader_run import scores_by_cell
 
 GRADE_CELLS = {"test_a": 3, "test_b": 2, "test_c": 4}
 
@@ -109,3 +110,34 @@ def test_a_notebook_that_fails_half_way_leaves_none_of_its_scores_behind(tmp_pat
     with pytest.raises(MissingEntry):
         _save(SaveAutoGrades, url, _notebook(extra_cell=unknown))
     assert _rows(url)[0]["test_a"] == (3, False)
+
+
+def _statements(action):
+    """How many SQL statements `action()` sends, on any engine."""
+    statements = []
+    count = lambda *args: statements.append(1)   # noqa: E731
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        action()
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_the_scores_read_back_for_a_student_are_nbgraders_own_in_a_few_queries(tmp_path):
+    url = _gradebook(str(tmp_path))
+    _save(SaveAutoGradesAtOnce, url, _notebook())
+    expected = {}
+
+    def as_nbgrader_reads_them():   # nbgrader's objects, each attribute loaded as nbgrader loads it
+        with Gradebook(url, course_id="") as gb:
+            expected.update({(nb.name, grade.name): (grade.score, grade.max_score)
+                             for nb in gb.find_submission("hw", "ana").notebooks for grade in nb.grades})
+    lazily = _statements(as_nbgrader_reads_them)
+    found = {}
+    at_once = _statements(lambda: found.update(scores_by_cell(url, "hw", "ana")))
+    assert found == expected and found[("nb", "test_a")] == (3.0, 3.0) and found[("nb", "answer_b")] == (0.0, 2.0)
+    # Opening the gradebook and finding the submission cost the same both ways; then three queries,
+    # where nbgrader's objects load a cell and a maximum score for each of the four graded cells.
+    assert at_once <= lazily - 2 * len(found) + 3
+    assert scores_by_cell(url, "hw", "nobody") is None
