@@ -128,19 +128,46 @@ class SharedMathtextParser:
     text, dpi, font and antialiasing; a parse also reads rcParams that are not in that
     key, so there is one parser for each state of those, looked up at every parse:
     a cell that changes `mathtext.default` gets what a new renderer would have given.
+
+    The warm parent also parses ahead, before any student code runs, the texts every
+    notebook's log axes show (`parse_ahead`); those results are kept under the same key
+    and the same state of the rcParams, so a child finds them only where its own parse
+    would have given the same.
     """
 
     def __init__(self):
         self._by_rc_state = {}
+        self._parsed_ahead = {}
+
+    @staticmethod
+    def _rc_state():
+        import matplotlib
+        return tuple((key, repr(value)) for key, value in dict.items(matplotlib.rcParams)
+                     if key.startswith(MATHTEXT_RC_PREFIXES))
+
+    @staticmethod
+    def _ahead_key(state, s, dpi, prop, antialiased):
+        import matplotlib
+        if antialiased is None:
+            antialiased = matplotlib.rcParams["text.antialiased"]
+        return state, s, float(dpi), None if prop is None else prop.copy(), bool(antialiased)
 
     def parse(self, s, dpi=72, prop=None, *, antialiased=None):
-        import matplotlib
         from matplotlib.mathtext import MathTextParser
-        state = tuple((key, repr(value)) for key, value in dict.items(matplotlib.rcParams)
-                      if key.startswith(MATHTEXT_RC_PREFIXES))
+        state = self._rc_state()
+        if self._parsed_ahead:
+            ahead = self._parsed_ahead.get(self._ahead_key(state, s, dpi, prop, antialiased))
+            if ahead is not None:
+                return ahead
         if state not in self._by_rc_state:
             self._by_rc_state[state] = MathTextParser("agg")
         return self._by_rc_state[state].parse(s, dpi, prop, antialiased=antialiased)
+
+    def parse_ahead(self, texts, dpi, prop):
+        """Parse `texts` now and keep them for the life of the process (the warm parent's trusted texts only)."""
+        state = self._rc_state()
+        for s in texts:
+            self._parsed_ahead[self._ahead_key(state, s, dpi, prop, None)] = self.parse(s, dpi, prop)
 
 
 def _share_mathtext_parses():

@@ -362,10 +362,16 @@ def _warm_up():
     axes.set(xlabel="x", ylabel="y", title="t", yscale="log")
     axes.legend()
     figure.savefig(io.BytesIO(), format="png")
+    # A log axis labels its decades in mathtext: parse those once here, at the default tick
+    # label font and dpi, for every child (SharedMathtextParser keeps them apart from its cache).
+    parser = figure.canvas.get_renderer().mathtext_parser
+    if hasattr(parser, "parse_ahead"):
+        tick_font = axes.yaxis.get_major_ticks()[0].label1.get_fontproperties()
+        parser.parse_ahead([r"$\mathdefault{10^{%d}}$" % k for k in range(-30, 31)], figure.dpi, tick_font)
     x = sympy.Symbol("x", positive=True)
     sympy.latex(sympy.simplify(sympy.solve(sympy.diff(sympy.log(x) - x ** 2 / 2, x), x)[0]))
-    # Results are not kept: each child starts with SymPy's cache, matplotlib's open fonts and its
-    # mathtext parses empty.
+    # Results are not kept (but the parses made ahead): each child starts with SymPy's cache,
+    # matplotlib's open fonts and its own mathtext cache empty.
     sympy.core.cache.clear_cache()
     font_manager._get_font.cache_clear()
     MathTextParser._parse_cached.cache_clear()
