@@ -8,6 +8,7 @@ autograder's pre-convert hook. So
 these guarantees hold for a bare `nbgrader autograde mle_losses` (and
 formgrader's button), not only for the pack's own pipeline.
 """
+import functools
 import hashlib
 import json
 import os
@@ -455,16 +456,29 @@ class RebuildSubmission(NbGraderPreprocessor):
 
     @staticmethod
     def _canonical_order(assignment, notebook_id, source):
-        import nbformat
         path = os.path.join(os.getcwd(), "source", assignment, f"{notebook_id}.ipynb")
         order = []
-        if os.path.exists(path):
-            for cell in nbformat.read(path, as_version=4).cells:
-                name = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if name in source and name not in order:
-                    order.append(name)
+        for name in _source_grade_ids(path):
+            if name in source and name not in order:
+                order.append(name)
         order += sorted(n for n in source if n not in order)
         return order
+
+
+def _source_grade_ids(path):
+    """The grade_ids of the instructor's source notebook, in its order (none if there is no such file)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return ()
+    return _grade_ids_of_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _grade_ids_of_version(path, mtime_ns, size):
+    """Read once per version of the file in a warm grader (the same for every student of a class)."""
+    return tuple(cell.metadata.get("nbgrader", {}).get("grade_id")
+                 for cell in nbformat.read(path, as_version=4).cells)
 
 
 def _text(source):

@@ -141,3 +141,4 @@ def test_the_scores_read_back_for_a_student_are_nbgraders_own_in_a_few_queries(t
     # where nbgrader's objects load a cell and a maximum score for each of the four graded cells.
     assert at_once <= lazily - 2 * len(found) + 3
     assert scores_by_cell(url, "hw", "nobody") is None
+

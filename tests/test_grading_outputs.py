@@ -1,4 +1,7 @@
-"""The cells and outputs the grader writes into autograded notebooks are the ones nbformat itself would build."""
+"""The cells and outputs the grader writes into autograded notebooks are the ones nbformat itself would build,
+in the order of the instructor's source notebook."""
+import os
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
@@ -45,3 +48,26 @@ def test_a_rebuilt_cell_equals_nbformats_new_cell_but_for_its_id(cell_type, buil
     assert set(got) == set(want)
     got["id"] = "cell-0000"
     nbformat.validate(new_notebook(cells=[got]))
+
+
+def _order_notebook():
+    cells = []
+    for name in ("answer_a", "test_a", "answer_b", "test_b", "test_c"):
+        cell = nbformat.v4.new_code_cell("pass")
+        cell.metadata["nbgrader"] = {"grade_id": name}
+        cells.append(cell)
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_the_source_notebooks_cell_order_is_read_again_once_the_instructor_changes_it(tmp_path):
+    from mle_grading.nbgrader_plugins import _source_grade_ids
+    path = str(tmp_path / "nb.ipynb")
+    nbformat.write(_order_notebook(), path)
+    first = _source_grade_ids(path)
+    assert first == ("answer_a", "test_a", "answer_b", "test_b", "test_c") and _source_grade_ids(path) is first
+    changed = _order_notebook()
+    changed.cells.reverse()
+    nbformat.write(changed, path)
+    os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 1_000_000))
+    assert _source_grade_ids(path) == tuple(reversed(first))
+    assert _source_grade_ids(str(tmp_path / "missing.ipynb")) == ()
