@@ -53,7 +53,8 @@ PLAIN_CONFIG = '''
 # --- benchmark variant: nbgrader's own autograde, without the pack's TrustedGrading ---
 # Every cell of the rebuilt notebook, hidden-test lines included, runs in an ordinary
 # kernel (as the instructor, in the course directory): what a plain nbgrader set-up does.
-from nbgrader.preprocessors import CheckCellMetadata, DeduplicateIds, Execute, OverwriteCells  # noqa: E402
+from nbgrader.preprocessors import (CheckCellMetadata, DeduplicateIds, Execute, OverwriteCells,  # noqa: E402
+                                    SaveAutoGrades)
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
                                       CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
@@ -191,7 +192,11 @@ def run_floor(course, students):
 
 
 def run_sequential(course, students, label):
-    """Sequential plain `nbgrader autograde`, one command per assignment, as an instructor runs it."""
+    """Sequential plain `nbgrader autograde`, one command per assignment, as an instructor runs it.
+
+    A run that left a student ungraded measured something else (nbgrader stopping early,
+    a configuration that does not load): it stops the benchmark rather than give a ratio.
+    """
     log_path = os.path.join(course, "autograde.log")
     started = time.perf_counter()
     for assignment in nbgrader_run.course_assignments(course):
@@ -200,7 +205,14 @@ def run_sequential(course, students, label):
         code = run_nbgrader(course, ["autograde", assignment, "--force"], log_path)
         if code != 0:
             say(f"  {label}: nbgrader autograde {assignment} exited with status {code} (see {log_path})")
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    ungraded = sorted(f"{a}/{s}" for (a, s), scores in gradebook_scores(course, students).items() if scores is None)
+    if ungraded:
+        with open(log_path, errors="replace") as log:
+            tail = log.read()[-1500:]
+        raise RuntimeError(f"{label} left {len(ungraded)} submission(s) ungraded ({', '.join(ungraded[:3])}...), "
+                           f"so its time means nothing; the end of its log:\n{tail}")
+    return wall
 
 
 def _own_peak_mb():

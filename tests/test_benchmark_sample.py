@@ -1,7 +1,11 @@
-"""The benchmark's baseline sample: spread over the whole class, and the course copies hold only it."""
+"""The benchmark's baseline sample: spread over the whole class, and the course copies hold only it;
+its plain-nbgrader variant of the course configuration loads."""
 import os
 
-from mle_grading.benchmark import keep_only, sample_of, submissions, submitted_assignments
+from traitlets.config import Config
+
+from mle_grading.benchmark import PLAIN_CONFIG, keep_only, sample_of, submissions, submitted_assignments
+from notebook_namespace import ROOT
 
 
 def test_the_sample_is_spread_evenly_over_the_class_and_has_no_repeats():
@@ -33,3 +37,15 @@ def test_the_report_names_only_the_assignments_the_class_submitted(tmp_path):
     subs = submissions(str(tmp_path), ["a", "b"])
     assert subs == [("mle_losses", "a"), ("mle_losses", "b")]
     assert submitted_assignments(subs) == ["mle_losses"]
+
+
+def test_the_plain_nbgrader_variant_of_the_course_configuration_loads_with_nbgraders_own_preprocessors():
+    from nbgrader.preprocessors import Execute, SaveAutoGrades
+    config = Config()
+    path = os.path.join(ROOT, "course_config.py")
+    with open(path) as fh:
+        code = compile(fh.read() + PLAIN_CONFIG, path, "exec")
+    exec(code, {"get_config": lambda: config, "__file__": path})
+    assert Execute in config.Autograde.autograde_preprocessors
+    assert SaveAutoGrades in config.Autograde.autograde_preprocessors
+    assert not any(p.__module__.startswith("mle_grading") for p in config.Autograde.autograde_preprocessors)
