@@ -90,10 +90,10 @@ class SaveAutoGradesAtOnce(SaveAutoGrades):
 
     nbgrader commits after each graded cell's score and each answer cell's comment (15 to
     25 commits for a notebook of this course), each a wait for the disk with SQLite and a
-    round trip with PostgreSQL. Here its own code does the same reads and writes, its commits only flush
-    (so each query still sees the rows written before it), and the notebook's rows are
-    committed together after its last cell: a notebook is in the gradebook whole or,
-    if grading it fails half-way, not at all.
+    round trip with PostgreSQL. Here its own code does the same reads and writes, its
+    commits only flush (so each query still sees the rows written before it), and the
+    notebook's rows are committed together after its last cell: a notebook is in the
+    gradebook whole or, if grading it fails half-way, not at all.
     """
 
     def preprocess(self, nb, resources):

@@ -9,7 +9,8 @@ from notebook_namespace import ROOT
 # a legend placed "best", twin axes, a colorbar, an arrow annotation, wrapped and rotated text,
 # a suptitle and a figure legend, labels far outside the axes; and figures that must keep
 # matplotlib's layout pass: a layout engine (constrained, and tight_layout called), 3-D axes
-# and axisartist axes (they place ticks and labels only when drawn), a draw_event callback.
+# (one of them in a subfigure) and axisartist axes (they place ticks and labels only when
+# drawn; one of them an inset), a draw_event callback.
 DRAW = r'''
 import hashlib, json, sys
 import numpy as np
@@ -74,6 +75,17 @@ def odd_figures():
     x, y = np.meshgrid(grid, grid)
     ax.plot_surface(x, y, -(x ** 2 + y ** 2) / 2, cmap="viridis")
     ax.set(xlabel="$\\mu$", ylabel="$\\log \\sigma$", zlabel="log-likelihood", title="a surface")
+    yield fig
+    fig = plt.figure()
+    left, right = fig.subfigures(1, 2)
+    left.add_subplot().plot([0, 1], [1, 0], label="line")
+    right.add_subplot(projection="3d").plot([0, 1], [0, 1], [0, 1])
+    right.axes[0].set(xlabel="x", ylabel="y", zlabel="a z label in a subfigure")
+    yield fig
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.inset_axes([0.6, 0.1, 0.35, 0.35], projection="3d").plot([0, 1], [1, 2], [0, 1])
+    ax.set(title="an inset", xlabel="x", ylabel="y")
     yield fig
     from mpl_toolkits.axisartist import Axes as ArtistAxes
     fig = plt.figure()

@@ -210,10 +210,17 @@ def _lay_out_tight_figures_once():
     if getattr(own_draw, "skips_layout_before_tight_bbox", False):
         return
 
+    def every_axes(figure):   # figure.axes holds the subfigures' axes too, but not insets
+        pending = list(figure.axes)
+        while pending:
+            ax = pending.pop()
+            pending.extend(ax.child_axes)
+            yield ax
+
     def laid_out_again_by_get_tightbbox(figure):
         return (figure.get_layout_engine() is None
                 and not figure.canvas.callbacks.callbacks.get("draw_event")
-                and all(type(ax) is Axes for ax in figure.get_axes()))
+                and all(type(ax) is Axes for ax in every_axes(figure)))
 
     @functools.wraps(own_draw)
     def draw(self, renderer):
