@@ -14,6 +14,17 @@ matplotlib.use("Agg")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def json_of_script(script, *args, timeout=600):
+    """Run `python -c script args` from the repository root in a fresh interpreter; its last line, as JSON."""
+    import json
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def assignments_with_source():
     """The assignments whose source/ folder exists (an assignment being written may not have one yet)."""
     return [a for a in ASSIGNMENTS if os.path.isdir(os.path.join(ROOT, "source", a))]

@@ -53,16 +53,20 @@ def _gradebook(folder):
     return url
 
 
-def _commits(action):
-    """How many transactions `action()` commits, on any engine."""
-    commits = []
-    count = lambda connection: commits.append(1)   # noqa: E731
-    event.listen(Engine, "commit", count)
+def _events(name, action):
+    """How many times `action()` makes any engine fire event `name` (a commit, a statement)."""
+    seen = []
+    count = lambda *args: seen.append(1)   # noqa: E731
+    event.listen(Engine, name, count)
     try:
         action()
     finally:
-        event.remove(Engine, "commit", count)
-    return len(commits)
+        event.remove(Engine, name, count)
+    return len(seen)
+
+
+def _commits(action):
+    return _events("commit", action)
 
 
 def _save(preprocessor_class, url, nb):
@@ -113,15 +117,7 @@ def test_a_notebook_that_fails_half_way_leaves_none_of_its_scores_behind(tmp_pat
 
 
 def _statements(action):
-    """How many SQL statements `action()` sends, on any engine."""
-    statements = []
-    count = lambda *args: statements.append(1)   # noqa: E731
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
-        action()
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
-    return len(statements)
+    return _events("before_cursor_execute", action)
 
 
 def test_the_scores_read_back_for_a_student_are_nbgraders_own_in_a_few_queries(tmp_path):

@@ -1,9 +1,5 @@
 """The sandbox shares one mathtext parser among matplotlib's renderers: the same pixels, fewer parses."""
-import json
-import subprocess
-import sys
-
-from notebook_namespace import ROOT
+from notebook_namespace import json_of_script
 
 # Figures shown the way the inline backend shows them (print_figure with bbox_inches="tight"),
 # after the cell's own fig.tight_layout(): three renderers each. Their labels are mathtext, and
@@ -47,9 +43,7 @@ print(json.dumps({"pngs": pngs, "parses": MathTextParser._parse_cached.cache_inf
 
 
 def _draw(how):
-    proc = subprocess.run([sys.executable, "-c", DRAW, how], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout)
+    return json_of_script(DRAW, how)
 
 
 def test_a_shared_mathtext_parser_draws_the_same_pngs_with_fewer_parses():

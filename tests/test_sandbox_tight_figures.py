@@ -1,9 +1,5 @@
 """The sandbox lays out a figure shown with a tight bounding box once less: the same PNG bytes, fewer passes."""
-import json
-import subprocess
-import sys
-
-from notebook_namespace import ROOT
+from notebook_namespace import json_of_script
 
 # Every figure of the course's notebooks, then figures whose layout is decided late in a draw:
 # a legend placed "best", twin axes, a colorbar, an arrow annotation, wrapped and rotated text,
@@ -121,9 +117,7 @@ print(json.dumps({"pngs": pngs, "axes_passes": passes[0], "labels_after_layout":
 
 
 def _draw(how):
-    proc = subprocess.run([sys.executable, "-c", DRAW, how], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout)
+    return json_of_script(DRAW, how)
 
 
 def test_figures_shown_tight_in_the_sandbox_are_the_bytes_matplotlib_draws_with_fewer_layout_passes():
