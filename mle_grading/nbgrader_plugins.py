@@ -92,8 +92,8 @@ class SaveAutoGradesAtOnce(SaveAutoGrades):
     25 commits for a notebook of this course), each a wait for the disk with SQLite and a
     round trip with PostgreSQL. Here its own code does the same reads and writes, its
     commits only flush (so each query still sees the rows written before it), and the
-    notebook's rows are committed together after its last cell: a notebook is in the
-    gradebook whole or, if grading it fails half-way, not at all.
+    notebook's rows are committed together after its last cell: a notebook's new scores
+    are in the gradebook whole or, if grading it fails half-way, not at all.
     """
 
     def preprocess(self, nb, resources):
@@ -471,11 +471,12 @@ def _source_grade_ids(path):
         stat = os.stat(path)
     except OSError:
         return ()
-    return _grade_ids_of_version(path, stat.st_mtime_ns, stat.st_size)
+    # The change time too: any write sets it, and no copy tool can carry an old one over.
+    return _grade_ids_of_version(path, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 @functools.lru_cache(maxsize=64)
-def _grade_ids_of_version(path, mtime_ns, size):
+def _grade_ids_of_version(path, *version):
     """Read once per version of the file in a warm grader (the same for every student of a class)."""
     return tuple(cell.metadata.get("nbgrader", {}).get("grade_id")
                  for cell in nbformat.read(path, as_version=4).cells)

@@ -4,7 +4,8 @@ from notebook_namespace import json_of_script
 # Figures shown the way the inline backend shows them (print_figure with bbox_inches="tight"),
 # after the cell's own fig.tight_layout(): three renderers each. Their labels are mathtext, and
 # so are the log axis's tick labels. The third figure repeats the first after a change of
-# rcParams that a parse reads but matplotlib's parse cache is not keyed by.
+# rcParams that a parse reads but matplotlib's parse cache is not keyed by, the fourth the
+# second with text drawn without antialiasing.
 DRAW = r'''
 import hashlib, json, sys
 import numpy as np
@@ -19,14 +20,15 @@ if sys.argv[1] in ("shared", "parsed ahead"):
     worker._share_mathtext_parses()
     worker._share_mathtext_parses()   # a second call must not wrap the renderer twice
     assert not getattr(RendererAgg.__init__.__wrapped__, "shares_mathtext_parses", False)
-if sys.argv[1] == "parsed ahead":   # as the warm parent does, at the tick labels' default font
-    from matplotlib.text import Text
-    RendererAgg(1, 1, 100).mathtext_parser.parse_ahead(
-        [r"$\mathdefault{10^{%d}}$" % k for k in range(-30, 31)], 100, Text(fontsize="medium").get_fontproperties())
+if sys.argv[1] == "parsed ahead":   # the warm parent's own warm-up
+    from mle_grading.sandbox import zygote
+    zygote._warm_up()
 before = MathTextParser._parse_cached.cache_info().misses
 pngs = []
-for dpi, default_font in ((72, "it"), (100, "it"), (72, "regular")):
+for dpi, default_font, antialiased in ((72, "it", True), (100, "it", True), (72, "regular", True),
+                                       (100, "it", False)):
     matplotlib.rcParams["mathtext.default"] = default_font
+    matplotlib.rcParams["text.antialiased"] = antialiased
     z = np.linspace(-15, 8, 200)
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3), dpi=dpi)
     left.plot(z, np.logaddexp(0, -z), label=r"BCE: $-\log \sigma(z)$")
@@ -58,6 +60,7 @@ def test_a_shared_mathtext_parser_draws_the_same_pngs_with_fewer_parses():
 def test_log_tick_labels_parsed_ahead_in_the_warm_parent_draw_the_same_pngs_with_fewer_parses():
     own, shared, ahead = _draw("per renderer"), _draw("shared"), _draw("parsed ahead")
     # Parsed at dpi 100 and the default rcParams: the second figure's log-axis ticks come from them,
-    # the others (dpi 72, another mathtext.default) are parsed as before and drawn as matplotlib draws them.
+    # the others (dpi 72, another mathtext.default, text drawn without antialiasing) are parsed as
+    # before and drawn as matplotlib draws them.
     assert ahead["pngs"] == own["pngs"]
     assert ahead["parses"] < shared["parses"]

@@ -3,7 +3,8 @@ from notebook_namespace import json_of_script
 
 # Every figure of the course's notebooks, then figures whose layout is decided late in a draw:
 # a legend placed "best", twin axes, a colorbar, an arrow annotation, wrapped and rotated text,
-# a suptitle and a figure legend, labels far outside the axes; and figures that must keep
+# a suptitle and a figure legend, labels far outside the axes, figure-level text and a legend
+# anchored to an axes whose aspect is fixed; and figures that must keep
 # matplotlib's layout pass: a layout engine (constrained, and tight_layout called), 3-D axes
 # (one of them in a subfigure) and axisartist axes (they place ticks and labels only when
 # drawn; one of them an inset), a draw_event callback.
@@ -54,6 +55,15 @@ def odd_figures():
     ax.set_ylabel("a label that is pushed far out", labelpad=60)
     ax.text(1.3, 0.5, "outside the axes", transform=ax.transAxes)
     yield fig
+    for anchored in ("text", "legend"):   # figure-level artists placed in an aspect-fixed axes' coordinates
+        fig, ax = plt.subplots(figsize=(8, 3))
+        ax.imshow(np.zeros((30, 10)))
+        if anchored == "text":
+            fig.text(1.1, 0.5, "beside the image", transform=ax.transAxes)
+        else:
+            ax.plot([0, 9], [0, 29], label="a line")
+            fig.legend(bbox_to_anchor=(1.02, 1), bbox_transform=ax.transAxes, loc="upper left")
+        yield fig
     fig, axes = plt.subplots(2, 2, layout="constrained")
     for ax in axes.flat:
         ax.plot([0, 1], [0, 1], label="line")

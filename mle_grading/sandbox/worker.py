@@ -129,10 +129,10 @@ class SharedMathtextParser:
     key, so there is one parser for each state of those, looked up at every parse:
     a cell that changes `mathtext.default` gets what a new renderer would have given.
 
-    The warm parent also parses ahead, before any student code runs, the texts every
-    notebook's log axes show (`parse_ahead`); those results are kept under the same key
-    and the same state of the rcParams, so a child finds them only where its own parse
-    would have given the same.
+    The warm parent also parses ahead, before any student code runs, a log axis's decade
+    labels at the default tick font and dpi (`parse_ahead`); those results are kept under
+    the same key and the same state of the rcParams, so a child finds them only where its
+    own parse would have given the same.
     """
 
     def __init__(self):
@@ -190,17 +190,15 @@ def _share_mathtext_parses():
 def _lay_out_tight_figures_once():
     """Leave out the layout pass that print_figure makes before a tight bounding box (once: a second call does nothing).
 
-    The inline backend shows every figure with bbox_inches="tight". For that, matplotlib's
-    print_figure draws the figure with drawing disabled, only to lay it out, then asks
-    Figure.get_tightbbox, which for plain 2-D axes lays out every axis, title and legend
-    again, then draws the PNG. The first of those passes is the expensive one (every tick
-    and label is made), so it is skipped where get_tightbbox does the same work: an Agg
-    figure with no layout engine, no draw_event callback, and only plain matplotlib Axes
-    (3-D and axisartist axes place their ticks and labels only when drawn). The PNGs are the
-    same bytes (tests/test_sandbox_tight_figures.py, on every figure of the course and on
-    figures with legends placed "best", twin axes, colorbars, annotations, wrapped and
-    rotated text, and on those that keep the pass). Every other figure, a vector format, and
-    a draw_without_rendering() outside a save are drawn as matplotlib draws them.
+    The inline backend shows every figure with bbox_inches="tight". matplotlib's
+    print_figure first draws the figure with drawing disabled, only to lay it out, then
+    asks Figure.get_tightbbox, which lays out each plain Axes (ticks, labels, title, legend)
+    again, then draws the PNG. The first pass is the expensive one, every tick and label
+    made; here it is cut down to what get_tightbbox does not redo (fixing each axes' aspect
+    and locator, which figure-level text and legends anchored to an axes depend on) for an
+    Agg figure of plain Axes with no layout engine and no draw_event callback. 3-D and
+    axisartist axes place their ticks and labels only when drawn, so their figures keep the
+    whole pass. The same PNG bytes: tests/test_sandbox_tight_figures.py.
     """
     import functools
     from matplotlib.axes import Axes
@@ -222,11 +220,17 @@ def _lay_out_tight_figures_once():
                 and not figure.canvas.callbacks.callbacks.get("draw_event")
                 and all(type(ax) is Axes for ax in every_axes(figure)))
 
+    def fix_aspects(figure, renderer):   # what Figure.draw (and SubFigure.draw) do first
+        figure._get_draw_artists(renderer)
+        for subfigure in figure.subfigs:
+            fix_aspects(subfigure, renderer)
+
     @functools.wraps(own_draw)
     def draw(self, renderer):
         drawing_disabled = "draw_path" in vars(renderer)   # RendererBase._draw_disabled() shadows it
         if (isinstance(renderer, RendererAgg) and drawing_disabled and self.canvas.is_saving()
                 and laid_out_again_by_get_tightbbox(self)):
+            fix_aspects(self, renderer)
             return None
         return own_draw(self, renderer)
     draw.skips_layout_before_tight_bbox = True
