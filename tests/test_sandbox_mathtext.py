@@ -1,4 +1,6 @@
 """The sandbox shares one mathtext parser among matplotlib's renderers: the same pixels, fewer parses."""
+import functools
+
 from notebook_namespace import json_of_script
 
 # Figures shown the way the inline backend shows them (print_figure with bbox_inches="tight"),
@@ -44,6 +46,7 @@ print(json.dumps({"pngs": pngs, "parses": MathTextParser._parse_cached.cache_inf
 '''
 
 
+@functools.lru_cache(maxsize=None)   # each way drawn once for both tests (a fresh interpreter each)
 def _draw(how):
     return json_of_script(DRAW, how)
 
