@@ -1,10 +1,11 @@
 """The benchmark's baseline sample: spread over the whole class, and the course copies hold only it;
 its plain-nbgrader variant of the course configuration loads."""
 import os
+import shutil
 
 from traitlets.config import Config
 
-from mle_grading.benchmark import PLAIN_CONFIG, keep_only, sample_of, submissions, submitted_assignments
+from mle_grading.benchmark import keep_only, sample_of, submissions, submitted_assignments, variant
 from notebook_namespace import ROOT
 
 
@@ -39,13 +40,14 @@ def test_the_report_names_only_the_assignments_the_class_submitted(tmp_path):
     assert submitted_assignments(subs) == ["mle_losses"]
 
 
-def test_the_plain_nbgrader_variant_of_the_course_configuration_loads_with_nbgraders_own_preprocessors():
+def test_the_plain_nbgrader_variant_of_the_course_configuration_loads_with_nbgraders_own_preprocessors(tmp_path):
     from nbgrader.preprocessors import Execute, SaveAutoGrades
+    (tmp_path / "base").mkdir()
+    shutil.copy(os.path.join(ROOT, "course_config.py"), tmp_path / "base")
+    path = os.path.join(variant(str(tmp_path / "base"), str(tmp_path / "plain"), plain=True), "course_config.py")
     config = Config()
-    path = os.path.join(ROOT, "course_config.py")
     with open(path) as fh:
-        code = compile(fh.read() + PLAIN_CONFIG, path, "exec")
-    exec(code, {"get_config": lambda: config, "__file__": path})
+        exec(compile(fh.read(), path, "exec"), {"get_config": lambda: config, "__file__": path})
     assert Execute in config.Autograde.autograde_preprocessors
     assert SaveAutoGrades in config.Autograde.autograde_preprocessors
     assert not any(p.__module__.startswith("mle_grading") for p in config.Autograde.autograde_preprocessors)
