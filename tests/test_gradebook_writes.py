@@ -1,5 +1,5 @@
 """A notebook's autograded scores reach the gradebook in one commit: the rows nbgrader's SaveAutoGrades
-writes, written whole or not at all."""
+writes, written whole or not at all; and they are read back as nbgrader's own objects give them."""
 import os
 
 import nbformat
