@@ -33,6 +33,10 @@ HIDDEN_NOTE = "# Hidden tests of this behaviour were run by the grader.\n"
 REPORT_DIR_ENV = "MLE_GRADING_REPORT_DIR"
 
 
+_SCHEMA_VALID = set()         # JSON text of nbgrader metadata the schema accepted
+_SCHEMA_VALID_MAX = 4096
+
+
 class _CompiledSchemaCheck(BaseMetadataValidator):
     """The schema step of nbgrader's metadata validation, with the schema checked and compiled once.
 
@@ -54,10 +58,22 @@ class _CompiledSchemaCheck(BaseMetadataValidator):
         meta = cell.metadata.get("nbgrader")
         if meta is None or meta.get("schema_version", 0) != self.schema_version:
             return BaseMetadataValidator.validate_cell(self, cell)
+        # Rebuilt cells carry the gradebook's metadata, the same for every student: a
+        # metadata object the schema accepted once is accepted again without the walk.
+        try:
+            key = (self.schema_version, json.dumps(meta, sort_keys=True, allow_nan=False))
+        except (TypeError, ValueError):       # not plain JSON: always walked
+            key = None
+        if key in _SCHEMA_VALID:
+            return
         import jsonschema
         error = jsonschema.exceptions.best_match(self._compiled().iter_errors(meta))
         if error is not None:
             raise error
+        if key is not None:
+            if len(_SCHEMA_VALID) >= _SCHEMA_VALID_MAX:
+                _SCHEMA_VALID.clear()
+            _SCHEMA_VALID.add(key)
 
 
 class _CompiledMetadataValidator(MetadataValidator, _CompiledSchemaCheck):

@@ -62,3 +62,34 @@ def test_a_notebook_with_corrupted_metadata_is_refused_as_nbgrader_refuses_it():
             check.preprocess(copy.deepcopy(nb), {})
         messages.append(str(raised.value))
     assert messages[0] == messages[1]
+
+
+def test_metadata_the_schema_accepted_once_is_not_walked_again_and_corrupted_copies_still_are():
+    validator = _CompiledMetadataValidator()
+    cells = list(variants())
+    valid = cells[0][1]
+    walks = []
+    compiled = validator._compiled()
+
+    class Counting:
+        def iter_errors(self, meta):
+            walks.append(dict(meta))
+            return compiled.iter_errors(meta)
+
+    validator._compiled_schema = Counting()
+    validator.validate_cell(valid)
+    walks.clear()
+    validator.validate_cell(copy.deepcopy(valid))
+    assert walks == []
+    for name, cell in cells:          # each twice: a refused cell is walked again the second time
+        walked = []
+        for _ in range(2):
+            before = len(walks)
+            assert outcome(validator, cell) == outcome(MetadataValidator(), cell), name
+            walked.append(len(walks) - before)
+        if outcome(MetadataValidator(), cell) is not None:
+            assert walked[0] == walked[1], name
+    # a value equal in Python but not in JSON (True == 1) is a different object to the schema
+    flipped = copy.deepcopy(valid)
+    flipped.metadata.nbgrader["points"] = True
+    assert outcome(validator, flipped) == outcome(MetadataValidator(), flipped) is not None
