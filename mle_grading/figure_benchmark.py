@@ -1,7 +1,8 @@
 """What the notebooks' own cells cost in a warm sandbox, figure cells apart (prints figures).
 
     .venv/bin/python -m mle_grading.figure_benchmark [--without-bbox] [--parser-per-renderer]
-                                                     [--layout-before-tight-bbox] [--repeats 3]
+                                                     [--layout-before-tight-bbox] [--layout-per-pass]
+                                                     [--repeats 3]
 
 A parent imports what a warm sandbox parent imports and draws its warm-up figure
 (`sandbox.zygote._warm_up`), then forks one child per notebook, as the sandbox does; the
@@ -9,13 +10,14 @@ child runs the notebook's cells with the solutions in (the source notebooks, whi
 only the instructor writes: no sandbox is needed for them) in an IPython shell with
 the inline backend, and times each cell. Test cells are skipped (the trusted checks
 are timed by `./course bench`); torch cannot be imported, as in a sandbox, so the cells
-that compare with PyTorch take the path they take there. The variants show what three
+that compare with PyTorch take the path they take there. The variants show what four
 things cost: the inline backend's `bbox_inches="tight"` (`--without-bbox`: figures saved
 at their own size, as they would be without the tight crop), the sandbox's one mathtext
 parser for every renderer (`--parser-per-renderer`: matplotlib's own, a parser per
-renderer), and the layout pass the sandbox leaves out before a tight bounding box
-(`--layout-before-tight-bbox`: matplotlib's own print_figure). Each notebook's row is its
-fastest child of `--repeats`.
+renderer), the layout pass the sandbox leaves out before a tight bounding box
+(`--layout-before-tight-bbox`: matplotlib's own print_figure), and the sandbox's ticks
+placed and texts measured once per print (`--layout-per-pass`: matplotlib's own, again
+in each pass and for each renderer). Each notebook's row is its fastest child of `--repeats`.
 """
 import argparse
 import json
@@ -46,6 +48,18 @@ def _layout_before_tight_bbox():
     Figure.draw = Figure.draw.__wrapped__
 
 
+def _layout_per_pass():
+    """Undo the sandbox's layout shared within a print: ticks placed and texts measured in every pass."""
+    from matplotlib import axis, text
+    from matplotlib.backend_bases import FigureCanvasBase
+    shared_print = FigureCanvasBase.print_figure
+    if not getattr(shared_print, "shares_layout_within_a_print", False):
+        raise RuntimeError("the sandbox's layout shared within a print is not installed: nothing to undo")
+    FigureCanvasBase.print_figure = shared_print.__wrapped__
+    text._get_text_metrics_with_cache = text._get_text_metrics_with_cache.__wrapped__
+    axis.Axis._update_ticks = axis.Axis._update_ticks.__wrapped__
+
+
 def _cells_seconds(path, bbox):
     """[(seconds, figures shown, first line)] for each cell of one notebook, run in this (forked) process."""
     from IPython.core.interactiveshell import InteractiveShell
@@ -74,7 +88,7 @@ def _cells_seconds(path, bbox):
     return timed
 
 
-def in_a_forked_child(path, bbox=True, shared_mathtext=True, one_pass_tight=True):
+def in_a_forked_child(path, bbox=True, shared_mathtext=True, one_pass_tight=True, shared_layout=True):
     """(seconds of all cells, seconds of the cells that show a figure, figures, every cell's timing)
     of one notebook in a fresh child."""
     read, write = os.pipe()
@@ -89,6 +103,8 @@ def in_a_forked_child(path, bbox=True, shared_mathtext=True, one_pass_tight=True
                 _parser_per_renderer()
             if not one_pass_tight:
                 _layout_before_tight_bbox()
+            if not shared_layout:
+                _layout_per_pass()
             timed = _cells_seconds(path, bbox)
             answer = [sum(s for s, _, _ in timed), sum(s for s, figures, _ in timed if figures),
                       sum(figures for _, figures, _ in timed), timed]
@@ -120,6 +136,9 @@ def main(argv=None):
     parser.add_argument("--layout-before-tight-bbox", action="store_true",
                         help="matplotlib's own print_figure (a layout pass before the tight bounding box), "
                              "not the sandbox's one pass")
+    parser.add_argument("--layout-per-pass", action="store_true",
+                        help="matplotlib's own ticks and text metrics (again in every pass and renderer), "
+                             "not the sandbox's once per print")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--slowest", type=int, default=8, help="list this many of the slowest cells")
     args = parser.parse_args(argv)
@@ -130,10 +149,11 @@ def main(argv=None):
     for _ in range(args.repeats):      # interleaved, so that a slow moment of the machine hits every notebook
         for path in notebooks:
             runs[path].append(in_a_forked_child(path, not args.without_bbox, not args.parser_per_renderer,
-                                                not args.layout_before_tight_bbox))
+                                                not args.layout_before_tight_bbox, not args.layout_per_pass))
     print(f"{args.assignment}: bbox_inches='tight' {'off' if args.without_bbox else 'on'}, "
           f"mathtext parser {'per renderer' if args.parser_per_renderer else 'shared'}, "
-          f"{'a layout pass before' if args.layout_before_tight_bbox else 'no layout pass before'} the tight bbox; "
+          f"{'a layout pass before' if args.layout_before_tight_bbox else 'no layout pass before'} the tight bbox, "
+          f"ticks and texts laid out {'in every pass' if args.layout_per_pass else 'once per print'}; "
           f"fastest of {args.repeats} children each")
     print(f"{'notebook':24s} {'all cells (s)':>14s} {'figure cells (s)':>17s} {'figures':>8s}")
     total = [0.0, 0.0]

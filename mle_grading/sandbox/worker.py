@@ -111,6 +111,10 @@ def _preload():
         _lay_out_tight_figures_once()
     except Exception:   # only a saving: without it matplotlib lays a tight figure out once more
         pass
+    try:
+        _share_layout_within_a_print()
+    except Exception:   # only a saving: without it each pass of a print lays ticks and text out again
+        pass
 
 
 # The rcParams a mathtext parse reads besides its key (mathtext.default, the font lists, hinting).
@@ -187,6 +191,23 @@ def _share_mathtext_parses():
     backend_agg.RendererAgg.__init__ = __init__
 
 
+def _every_axes(figure):   # figure.axes holds the subfigures' axes too, but not insets
+    pending = list(figure.axes)
+    while pending:
+        ax = pending.pop()
+        pending.extend(ax.child_axes)
+        yield ax
+
+
+def _only_plain_axes_and_no_callbacks(figure):
+    """A figure whose layout only matplotlib's own plain-Axes code does, start to end of a print:
+    no layout engine, no draw_event callback, no 3-D, polar or axisartist axes."""
+    from matplotlib.axes import Axes
+    return (figure.get_layout_engine() is None
+            and not figure.canvas.callbacks.callbacks.get("draw_event")
+            and all(type(ax) is Axes for ax in _every_axes(figure)))
+
+
 def _lay_out_tight_figures_once():
     """Leave out the layout pass that print_figure makes before a tight bounding box (once: a second call does nothing).
 
@@ -201,24 +222,11 @@ def _lay_out_tight_figures_once():
     whole pass. The same PNG bytes: tests/test_sandbox_tight_figures.py.
     """
     import functools
-    from matplotlib.axes import Axes
     from matplotlib.backends.backend_agg import RendererAgg
     from matplotlib.figure import Figure
     own_draw = Figure.draw
     if getattr(own_draw, "skips_layout_before_tight_bbox", False):
         return
-
-    def every_axes(figure):   # figure.axes holds the subfigures' axes too, but not insets
-        pending = list(figure.axes)
-        while pending:
-            ax = pending.pop()
-            pending.extend(ax.child_axes)
-            yield ax
-
-    def laid_out_again_by_get_tightbbox(figure):
-        return (figure.get_layout_engine() is None
-                and not figure.canvas.callbacks.callbacks.get("draw_event")
-                and all(type(ax) is Axes for ax in every_axes(figure)))
 
     def fix_aspects(figure, renderer):   # what Figure.draw (and SubFigure.draw) do first
         figure._get_draw_artists(renderer)
@@ -229,12 +237,88 @@ def _lay_out_tight_figures_once():
     def draw(self, renderer):
         drawing_disabled = "draw_path" in vars(renderer)   # RendererBase._draw_disabled() shadows it
         if (isinstance(renderer, RendererAgg) and drawing_disabled and self.canvas.is_saving()
-                and laid_out_again_by_get_tightbbox(self)):
+                and _only_plain_axes_and_no_callbacks(self)):
             fix_aspects(self, renderer)
             return None
         return own_draw(self, renderer)
     draw.skips_layout_before_tight_bbox = True
     Figure.draw = draw
+
+
+# Locators and formatters whose answer depends only on the axis' view, its length and
+# rcParams: matplotlib's own classes exactly (a subclass or FuncFormatter runs other code).
+_PURE_TICKERS = ("AutoLocator", "MaxNLocator", "LogLocator", "FixedLocator", "NullLocator",
+                 "MultipleLocator", "LinearLocator", "AutoMinorLocator", "ScalarFormatter",
+                 "LogFormatterSciNotation", "LogFormatterMathtext", "LogFormatter", "FixedFormatter",
+                 "NullFormatter", "StrMethodFormatter", "FormatStrFormatter", "PercentFormatter")
+
+
+def _share_layout_within_a_print():
+    """Within one print of a figure, lay each axis' ticks out and measure each text once.
+
+    A figure shown inline is printed with bbox_inches="tight": its bounding box is found
+    with one Agg renderer, then the PNG is drawn with another, and on the way each axis'
+    ticks are placed and labelled about ten times (for the axis, each spine, the label's
+    alignment) and each text is measured once per renderer. From the start to the end of
+    a print no student code runs for a figure of plain Axes with no draw_event callback
+    (`_only_plain_axes_and_no_callbacks`), so rcParams, locators and formatters cannot
+    change: an axis' ticks are placed again only if its view, its length on the canvas (the
+    tight crop moves an axes but does not resize it), its scale, a locator or formatter or
+    its number of ticks changed (each is in the key), and
+    a text measured at the same dpi with the same font by either Agg renderer is
+    measured once. Other figures, other renderers (PDF, SVG, usetex) and anything outside a
+    print are matplotlib's own. The same PNG bytes: tests/test_sandbox_tight_figures.py.
+    """
+    import functools
+    from matplotlib import axis as maxis, text as mtext, ticker
+    from matplotlib.backend_bases import FigureCanvasBase
+    from matplotlib.backends.backend_agg import RendererAgg
+    own_print = FigureCanvasBase.print_figure
+    if getattr(own_print, "shares_layout_within_a_print", False):
+        return
+    own_metrics = mtext._get_text_metrics_with_cache
+    own_update_ticks = maxis.Axis._update_ticks
+    pure = tuple(getattr(ticker, name) for name in _PURE_TICKERS)
+    prints = []    # one dict per print in progress: {"metrics": {...}, "ticks": {...}}
+
+    @functools.wraps(own_print)
+    def print_figure(self, *args, **kwargs):
+        if not _only_plain_axes_and_no_callbacks(self.figure):
+            return own_print(self, *args, **kwargs)
+        prints.append({"metrics": {}, "ticks": {}})
+        try:
+            return own_print(self, *args, **kwargs)
+        finally:
+            prints.pop()
+
+    @functools.wraps(own_metrics)
+    def text_metrics(renderer, text, fontprop, ismath, dpi):
+        if not prints or type(renderer) is not RendererAgg or ismath not in (True, False):
+            return own_metrics(renderer, text, fontprop, ismath, dpi)
+        key = (text, fontprop.copy(), ismath, dpi, renderer.dpi)
+        measured = prints[-1]["metrics"]
+        if key not in measured:
+            measured[key] = own_metrics(renderer, text, fontprop, ismath, dpi)
+        return measured[key]
+
+    @functools.wraps(own_update_ticks)
+    def update_ticks(self):
+        tickers = (self.major.locator, self.major.formatter, self.minor.locator, self.minor.formatter)
+        if not prints or not all(type(t) in pure for t in tickers):
+            return own_update_ticks(self)
+        def made():   # majorTicks is a lazy list that makes its first tick when read
+            return len(vars(self).get("majorTicks", ())), len(vars(self).get("minorTicks", ()))
+        key = (*map(id, tickers), tuple(self.get_view_interval()), tuple(self.axes.bbox.size), id(self._scale))
+        placed = prints[-1]["ticks"].get(self)
+        if placed is None or placed[0] != (*key, *made()):
+            ticks = own_update_ticks(self)
+            placed = prints[-1]["ticks"][self] = ((*key, *made()), ticks)
+        return list(placed[1])
+
+    print_figure.shares_layout_within_a_print = True
+    FigureCanvasBase.print_figure = print_figure
+    mtext._get_text_metrics_with_cache = text_metrics
+    maxis.Axis._update_ticks = update_ticks
 
 
 def _reap_children():
