@@ -83,6 +83,9 @@ def test_a_decoded_expression_is_rebuilt_without_evaluating_it():
     sympy.sin(sympy.Pow(sympy.Integer(10), sympy.Integer(400), evaluate=False), evaluate=False),
     sympy.log(sympy.Integer(0), evaluate=False),
     sympy.Integral(sympy.Symbol("z"), sympy.Symbol("z")),
+    sympy.Mul(sympy.Float("nan"), sympy.Symbol("z"), evaluate=False),
+    sympy.Mul(sympy.I, sympy.Float("1e150"), sympy.Float("1e150"), evaluate=False),   # complex, too large
+    sympy.Add(sympy.I, sympy.Symbol("z") / sympy.Float("1e-250"), evaluate=False),
 ])
 def test_bounded_evaluation_gives_up_on_values_out_of_range(expression):
     assert value_at(expression, {sympy.Symbol("z"): 1.0}) is None

@@ -31,7 +31,7 @@ def value_at(expr, point):
 
 
 def _bounded(v):
-    if mpmath.isnan(v) or mpmath.isinf(v) or abs(v) > LIMIT:
+    if not abs(v) <= LIMIT:     # also refuses NaN and infinity (real or complex): they compare false
         raise _OutOfRange
     return v
 
