@@ -43,8 +43,8 @@ c.Autograde.autograde_preprocessors = [TrustedGrading, SanitizeStudentContent, I
                                        CheckCellMetadataCompiled]
 c.Autograde.pre_convert_hook = set_aside_unreadable_notebooks
 # nbconvert checks the whole notebook against the nbformat schema after each of the
-# twelve preprocessors above; once, after the last of each pass, finds the same invalid
-# notebook (its error no longer names the preprocessor that made it).
+# twelve preprocessors above; here after the last of each pass, and SaveAutoGradesAtOnce
+# checks it before it writes a score (an invalid notebook gets none, as before).
 c.Exporter.optimistic_validation = True
 c.TrustedGrading.report_directory = os.path.join(ROOT, "grading_reports")
 

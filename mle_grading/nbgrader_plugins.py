@@ -109,10 +109,19 @@ class SaveAutoGradesAtOnce(SaveAutoGrades):
     round trip with PostgreSQL. Here its own code does the same reads and writes, its
     commits only flush (so each query still sees the rows written before it), and the
     notebook's rows are committed together after its last cell: a notebook's new scores
-    are in the gradebook whole or, if grading it fails half-way, not at all.
+    are in the gradebook whole or, if grading it fails half-way, not at all. A notebook
+    that does not validate against the nbformat schema gets none.
     """
 
     def preprocess(self, nb, resources):
+        # nbconvert validates the notebook only after the last preprocessor of a pass
+        # (course_config.py: Exporter.optimistic_validation): scores are written for a
+        # notebook the preprocessors before this one left valid, or not at all.
+        try:
+            nbformat.validate(nb, relax_add_props=True)
+        except nbformat.ValidationError:
+            self.log.error("Notebook is invalid before its scores are saved; none are saved")
+            raise
         self._last_cell = len(nb.cells) - 1
         return super().preprocess(nb, resources)
 

@@ -116,6 +116,18 @@ def test_a_notebook_that_fails_half_way_leaves_none_of_its_scores_behind(tmp_pat
     assert _rows(url)[0]["test_a"] == (3, False)
 
 
+def test_a_notebook_made_invalid_before_its_scores_are_saved_gets_none(tmp_path):
+    url = _gradebook(str(tmp_path))
+    nb = _notebook()
+    nb.cells[1].outputs = [{"output_type": "stream", "name": "stdout"}]     # a stream output without its text
+    with pytest.raises(nbformat.ValidationError):
+        _save(SaveAutoGradesAtOnce, url, nb)
+    grades, comments = _rows(url)
+    assert all(score is None for score, _ in grades.values()) and all(c is None for c in comments.values())
+    _save(SaveAutoGradesAtOnce, url, _notebook())      # the same notebook, valid: saved
+    assert _rows(url)[0]["test_a"] == (3, False)
+
+
 def _statements(action):
     return _events("before_cursor_execute", action)
 
