@@ -33,11 +33,12 @@ passes = [0]
 own_axes_draw = Axes.draw
 def counted(self, renderer):
     passes[0] += 1
+    work["axes drawn"] += 1
     return own_axes_draw(self, renderer)
 Axes.draw = counted
 from matplotlib.axis import XTick, YTick
 from matplotlib.backends.backend_agg import RendererAgg
-work = {"ticks placed": 0, "texts measured": 0}
+work = {"ticks placed": 0, "texts measured": 0, "axes drawn": 0}
 course_work = dict(work)     # of that, printing the course's own figures
 def counting(owner, name, what):
     own = getattr(owner, name)
@@ -132,6 +133,46 @@ def odd_figures():
     axes[1, 0].xaxis.set_major_locator(EveryOther())
     fig.align_ylabels()
     yield fig
+    from matplotlib.ticker import ScalarFormatter
+    fig, (left, right) = plt.subplots(1, 2)     # one formatter, two axes: each its own offset and exponent
+    left.plot([0, 1e-5])
+    right.plot([0, 3e6])
+    shared = ScalarFormatter(useMathText=True)
+    shared.set_powerlimits((-2, 2))
+    left.yaxis.set_major_formatter(shared)
+    right.yaxis.set_major_formatter(shared)
+    yield fig
+    fig, axes = plt.subplots(2, 2)
+    shared = ScalarFormatter(useOffset=True)
+    for k, ax in enumerate(axes.flat):
+        ax.plot([10 ** (3 * k), 10 ** (3 * k) + 0.3 * k + 0.01], [5e5, 5e5 + 0.3])
+        ax.xaxis.set_major_formatter(shared)
+        ax.yaxis.set_major_formatter(shared)
+    yield fig
+    # Extents set only when drawn: a legend stretched by mode="expand" (of an axes, of the
+    # figure), an arrow's size at a dpi other than 72 (an annotation's, a ConnectionPatch).
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], label="a")
+    ax.plot([2, 1], label="b")
+    ax.legend(bbox_to_anchor=(-0.3, 1.02, 1.6, 0.1), loc="lower left", ncols=2, mode="expand", borderaxespad=0)
+    yield fig
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], label="first")
+    ax.plot([2, 1], label="second")
+    fig.legend(loc="lower left", bbox_to_anchor=(0, 0.92, 1, 0.08), ncols=2, mode="expand")
+    yield fig
+    fig, ax = plt.subplots(dpi=100)
+    ax.plot(range(10))
+    ax.annotate("top", xy=(1.05, 1.08), xycoords="axes fraction", xytext=(0.6, 0.8), textcoords="axes fraction",
+                arrowprops={"facecolor": "black", "shrink": 0.05})
+    yield fig
+    from matplotlib.patches import ConnectionPatch
+    fig, (left, right) = plt.subplots(1, 2, dpi=100)
+    left.plot([0, 1])
+    right.plot([1, 0])
+    fig.add_artist(ConnectionPatch(xyA=(1, 1), coordsA=left.transData, xyB=(0.5, 1.3), coordsB=right.transAxes,
+                                   arrowstyle="-|>", mutation_scale=30))
+    yield fig
     fig, ax = plt.subplots()     # printed twice, changed in between: nothing of the first print is kept
     ax.plot([0, 10], [0, 1], label="before")
     ax.set_title("first print")
@@ -179,9 +220,10 @@ def test_figures_shown_tight_in_the_sandbox_are_the_bytes_matplotlib_draws_with_
     own, sandbox = _draw("matplotlib"), _draw("sandbox")
     assert len(own["pngs"]) >= 15 and len(set(own["pngs"])) == len(own["pngs"])
     assert sandbox["pngs"] == own["pngs"]
-    # matplotlib draws each axes twice per tight PNG (layout, then pixels); the sandbox once, but
-    # still twice where a layout engine is set (the constrained and tight_layout figures).
-    assert sandbox["axes_passes"] <= 0.7 * own["axes_passes"]
+    # matplotlib draws each axes twice per tight PNG (layout, then pixels); the sandbox once where
+    # the figure allows it: every figure of the course, not many of the odd ones.
+    assert sandbox["course_work"]["axes drawn"] <= 0.55 * own["course_work"]["axes drawn"]
+    assert sandbox["axes_passes"] < own["axes_passes"]
     assert sandbox["labels_after_layout"] == own["labels_after_layout"] and any(sandbox["labels_after_layout"])
     # Within one print matplotlib places an axis' ticks about ten times and measures each text
     # once per renderer; the sandbox about once each. Many of the odd figures keep
@@ -190,5 +232,5 @@ def test_figures_shown_tight_in_the_sandbox_are_the_bytes_matplotlib_draws_with_
         assert own[work]["ticks placed"] > 1000 and own[work]["texts measured"] > 300
     assert sandbox["course_work"]["ticks placed"] <= 0.2 * own["course_work"]["ticks placed"]
     assert sandbox["course_work"]["texts measured"] <= 0.6 * own["course_work"]["texts measured"]
-    assert sandbox["work"]["ticks placed"] <= 0.7 * own["work"]["ticks placed"]
-    assert sandbox["work"]["texts measured"] <= 0.7 * own["work"]["texts measured"]
+    assert sandbox["work"]["ticks placed"] < own["work"]["ticks placed"]
+    assert sandbox["work"]["texts measured"] < own["work"]["texts measured"]

@@ -199,13 +199,55 @@ def _every_axes(figure):   # figure.axes holds the subfigures' axes too, but not
         yield ax
 
 
-def _only_plain_axes_and_no_callbacks(figure):
-    """A figure whose layout only matplotlib's own plain-Axes code does, start to end of a print:
-    no layout engine, no draw_event callback, no 3-D, polar or axisartist axes."""
-    from matplotlib.axes import Axes
-    return (figure.get_layout_engine() is None
-            and not figure.canvas.callbacks.callbacks.get("draw_event")
-            and all(type(ax) is Axes for ax in _every_axes(figure)))
+# Artists whose extent get_tightbbox works out from their own state, as drawing them would:
+# matplotlib's own classes, exactly. Not among them: FancyArrowPatch (an annotation's arrow,
+# ConnectionPatch; scaled for the dpi only when drawn), a legend with mode="expand" (widened
+# only when drawn), 3-D and axisartist axes (ticks and labels placed only when drawn), and
+# any class of a student's own.
+_STATIC_ARTISTS = {
+    "matplotlib.figure": ("Figure",),
+    "matplotlib.axes._axes": ("Axes",),
+    "matplotlib.axis": ("XAxis", "YAxis", "XTick", "YTick"),
+    "matplotlib.spines": ("Spine",),
+    "matplotlib.lines": ("Line2D",),
+    "matplotlib.text": ("Text", "Annotation"),
+    "matplotlib.patches": ("Rectangle", "FancyBboxPatch", "Polygon", "PathPatch", "Circle", "Ellipse", "Wedge"),
+    "matplotlib.collections": ("PathCollection", "LineCollection", "PolyCollection", "FillBetweenPolyCollection",
+                               "QuadMesh", "EventCollection"),
+    "matplotlib.image": ("AxesImage",),
+    "matplotlib.legend": ("Legend",),
+    "matplotlib.offsetbox": ("DrawingArea", "HPacker", "VPacker", "TextArea"),
+}
+
+
+def _static_artist_types():
+    import importlib
+    return {getattr(importlib.import_module(module), name)
+            for module, names in _STATIC_ARTISTS.items() for name in names}
+
+
+def _laid_out_by_matplotlib_alone(figure, static_types):
+    """A figure whose layout, start to end of a print, is matplotlib's own code on state that is
+    complete before drawing: no layout engine, no draw_event or axis-limit callback, only
+    matplotlib's plain artists (`_STATIC_ARTISTS`), an annotation without an arrow, a legend
+    not stretched by mode="expand"."""
+    from matplotlib.legend import Legend
+    from matplotlib.text import Annotation
+    if figure.get_layout_engine() is not None or figure.canvas.callbacks.callbacks.get("draw_event"):
+        return False
+    for artist in figure.findobj():
+        kind = type(artist)
+        if kind not in static_types:
+            return False
+        if kind is Annotation and artist.arrow_patch is not None:
+            return False
+        if kind is Legend and artist._mode == "expand":
+            return False
+        callbacks = getattr(artist, "callbacks", None)    # an axes' xlim_changed and ylim_changed
+        if callbacks is not None and any(callbacks.callbacks.get(signal)
+                                         for signal in ("xlim_changed", "ylim_changed")):
+            return False
+    return True
 
 
 def _lay_out_tight_figures_once():
@@ -217,9 +259,8 @@ def _lay_out_tight_figures_once():
     again, then draws the PNG. The first pass is the expensive one, every tick and label
     made; here it is cut down to what get_tightbbox does not redo (fixing each axes' aspect
     and locator, which figure-level text and legends anchored to an axes depend on) for an
-    Agg figure of plain Axes with no layout engine and no draw_event callback. 3-D and
-    axisartist axes place their ticks and labels only when drawn, so their figures keep the
-    whole pass. The same PNG bytes: tests/test_sandbox_tight_figures.py.
+    Agg figure that `_laid_out_by_matplotlib_alone` accepts; any other keeps the whole pass.
+    The same PNG bytes: tests/test_sandbox_tight_figures.py.
     """
     import functools
     from matplotlib.backends.backend_agg import RendererAgg
@@ -227,6 +268,7 @@ def _lay_out_tight_figures_once():
     own_draw = Figure.draw
     if getattr(own_draw, "skips_layout_before_tight_bbox", False):
         return
+    static_types = _static_artist_types()
 
     def fix_aspects(figure, renderer):   # what Figure.draw (and SubFigure.draw) do first
         figure._get_draw_artists(renderer)
@@ -237,7 +279,7 @@ def _lay_out_tight_figures_once():
     def draw(self, renderer):
         drawing_disabled = "draw_path" in vars(renderer)   # RendererBase._draw_disabled() shadows it
         if (isinstance(renderer, RendererAgg) and drawing_disabled and self.canvas.is_saving()
-                and _only_plain_axes_and_no_callbacks(self)):
+                and _laid_out_by_matplotlib_alone(self, static_types)):
             fix_aspects(self, renderer)
             return None
         return own_draw(self, renderer)
@@ -248,7 +290,8 @@ def _lay_out_tight_figures_once():
 # Locators and formatters whose answer depends only on the axis' view, its length and
 # rcParams: matplotlib's own classes exactly (a subclass or FuncFormatter runs other code).
 _PURE_TICKERS = ("AutoLocator", "MaxNLocator", "LogLocator", "FixedLocator", "NullLocator",
-                 "MultipleLocator", "LinearLocator", "AutoMinorLocator", "ScalarFormatter",
+                 "MultipleLocator", "LinearLocator", "AutoMinorLocator", "SymmetricalLogLocator",
+                 "LogitLocator", "AsinhLocator", "ScalarFormatter", "LogitFormatter", "EngFormatter",
                  "LogFormatterSciNotation", "LogFormatterMathtext", "LogFormatter", "FixedFormatter",
                  "NullFormatter", "StrMethodFormatter", "FormatStrFormatter", "PercentFormatter")
 
@@ -260,8 +303,8 @@ def _share_layout_within_a_print():
     with one Agg renderer, then the PNG is drawn with another, and on the way each axis'
     ticks are placed and labelled about ten times (for the axis, each spine, the label's
     alignment) and each text is measured once per renderer. From the start to the end of
-    a print no student code runs for a figure of plain Axes with no draw_event callback
-    (`_only_plain_axes_and_no_callbacks`), so rcParams, locators and formatters cannot
+    a print no student code runs for a figure of matplotlib's own plain artists and no
+    callbacks (`_laid_out_by_matplotlib_alone`), so rcParams, locators and formatters cannot
     change: an axis' ticks are placed again only if its view, its length on the canvas (the
     tight crop moves an axes but does not resize it), its scale, a locator or formatter or
     its number of ticks changed (each is in the key), and
@@ -270,6 +313,7 @@ def _share_layout_within_a_print():
     print are matplotlib's own. The same PNG bytes: tests/test_sandbox_tight_figures.py.
     """
     import functools
+    import threading
     from matplotlib import axis as maxis, text as mtext, ticker
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.backends.backend_agg import RendererAgg
@@ -278,13 +322,21 @@ def _share_layout_within_a_print():
         return
     own_metrics = mtext._get_text_metrics_with_cache
     own_update_ticks = maxis.Axis._update_ticks
+    static_types = _static_artist_types()
     pure = tuple(getattr(ticker, name) for name in _PURE_TICKERS)
-    prints = []    # one dict per print in progress: {"metrics": {...}, "ticks": {...}}
+    local = threading.local()     # a print in progress, per thread: {"metrics": {...}, "ticks": {...}}
+
+    def tickers_of(axis):
+        return (axis.major.locator, axis.major.formatter, axis.minor.locator, axis.minor.formatter)
+
+    def only_pure_tickers(figure):    # a FuncFormatter, or a ticker of a student's own, runs their code mid-print
+        return all(type(t) in pure for ax in figure.axes for axis in ax._axis_map.values() for t in tickers_of(axis))
 
     @functools.wraps(own_print)
     def print_figure(self, *args, **kwargs):
-        if not _only_plain_axes_and_no_callbacks(self.figure):
+        if not (only_pure_tickers(self.figure) and _laid_out_by_matplotlib_alone(self.figure, static_types)):
             return own_print(self, *args, **kwargs)
+        prints = vars(local).setdefault("prints", [])
         prints.append({"metrics": {}, "ticks": {}})
         try:
             return own_print(self, *args, **kwargs)
@@ -293,6 +345,7 @@ def _share_layout_within_a_print():
 
     @functools.wraps(own_metrics)
     def text_metrics(renderer, text, fontprop, ismath, dpi):
+        prints = getattr(local, "prints", None)
         if not prints or type(renderer) is not RendererAgg or ismath not in (True, False):
             return own_metrics(renderer, text, fontprop, ismath, dpi)
         key = (text, fontprop.copy(), ismath, dpi, renderer.dpi)
@@ -303,16 +356,24 @@ def _share_layout_within_a_print():
 
     @functools.wraps(own_update_ticks)
     def update_ticks(self):
-        tickers = (self.major.locator, self.major.formatter, self.minor.locator, self.minor.formatter)
+        tickers = tickers_of(self)
+        prints = getattr(local, "prints", None)
         if not prints or not all(type(t) in pure for t in tickers):
             return own_update_ticks(self)
         def made():   # majorTicks is a lazy list that makes its first tick when read
             return len(vars(self).get("majorTicks", ())), len(vars(self).get("minorTicks", ()))
-        key = (*map(id, tickers), tuple(self.get_view_interval()), tuple(self.axes.bbox.size), id(self._scale))
+        key = (*tickers, tuple(self.get_view_interval()), tuple(self.axes.bbox.size), self._scale)
         placed = prints[-1]["ticks"].get(self)
         if placed is None or placed[0] != (*key, *made()):
             ticks = own_update_ticks(self)
-            placed = prints[-1]["ticks"][self] = ((*key, *made()), ticks)
+            # A formatter keeps what it worked out for the last ticks it labelled (a
+            # ScalarFormatter its offset and order of magnitude), and the axis reads it
+            # after placing its ticks; one formatter may label several axes.
+            states = [dict(vars(formatter)) for formatter in tickers[1::2]]
+            placed = prints[-1]["ticks"][self] = ((*key, *made()), ticks, states)
+        else:
+            for formatter, state in zip(tickers[1::2], placed[2]):
+                vars(formatter).update(state)
         return list(placed[1])
 
     print_figure.shares_layout_within_a_print = True
