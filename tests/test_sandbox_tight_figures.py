@@ -173,6 +173,38 @@ def odd_figures():
     fig.add_artist(ConnectionPatch(xyA=(1, 1), coordsA=left.transData, xyB=(0.5, 1.3), coordsB=right.transAxes,
                                    arrowstyle="-|>", mutation_scale=30))
     yield fig
+    # Placed or sized only in the pass the sandbox leaves out (a third review): markers sized in
+    # points at pixel offsets, an annotation relative to another axes' label, a text in the
+    # coordinates of an inset's inset of fixed aspect, a formatter that counts its calls.
+    import matplotlib.transforms as mtransforms
+    fig, ax = plt.subplots(dpi=100)
+    ax.plot([0, 1])
+    ax.scatter([5], [5], s=4000, transform=mtransforms.IdentityTransform(), clip_on=False)
+    yield fig
+    fig, (left, right) = plt.subplots(1, 2)
+    left.plot([0, 1])
+    right.plot([1, 0])
+    right.set_xlabel("the right x label")
+    left.annotate("a note under it", xy=(0.5, 0), xycoords=right.xaxis.label, xytext=(0, -4),
+                  textcoords="offset points", ha="center", va="top")
+    yield fig
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    outer = ax.inset_axes([0.5, 0.5, 0.5, 0.5])
+    outer.plot([0, 1])
+    inner = outer.inset_axes([0, 0, 1, 1])
+    inner.plot([0, 10], [0, 1])
+    inner.set_aspect("equal")
+    ax.text(0.5, 3, "above the inner inset", transform=inner.transAxes, va="top")
+    yield fig
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    calls = [0]
+    def counting(x, pos):
+        calls[0] += 1
+        return f"{x:.1f}" if calls[0] < 40 else f"{x:.3f}"
+    ax.yaxis.set_major_formatter(FuncFormatter(counting))
+    yield fig
     fig, ax = plt.subplots()     # printed twice, changed in between: nothing of the first print is kept
     ax.plot([0, 10], [0, 1], label="before")
     ax.set_title("first print")

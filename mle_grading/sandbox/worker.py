@@ -226,20 +226,49 @@ def _static_artist_types():
             for module, names in _STATIC_ARTISTS.items() for name in names}
 
 
-def _laid_out_by_matplotlib_alone(figure, static_types):
+# Locators and formatters whose answer depends only on the axis' view, its length and
+# rcParams: matplotlib's own classes exactly (a subclass or FuncFormatter runs other code).
+_PURE_TICKERS = ("AutoLocator", "MaxNLocator", "LogLocator", "FixedLocator", "NullLocator",
+                 "MultipleLocator", "LinearLocator", "AutoMinorLocator", "SymmetricalLogLocator",
+                 "LogitLocator", "AsinhLocator", "ScalarFormatter", "LogitFormatter", "EngFormatter",
+                 "LogFormatterSciNotation", "LogFormatterMathtext", "LogFormatter", "FixedFormatter",
+                 "NullFormatter", "StrMethodFormatter", "FormatStrFormatter", "PercentFormatter")
+_PURE_SCALES = ("LinearScale", "LogScale", "SymmetricalLogScale", "LogitScale", "AsinhScale")
+
+
+def _tickers_of(axis):
+    return (axis.major.locator, axis.major.formatter, axis.minor.locator, axis.minor.formatter)
+
+
+def _pure_kinds():
+    from matplotlib import scale, ticker
+    return ({getattr(ticker, name) for name in _PURE_TICKERS}, {getattr(scale, name) for name in _PURE_SCALES})
+
+
+def _plain_coordinates(coords):   # "data", "axes fraction", ("data", "axes fraction"): no artist, no callable
+    return isinstance(coords, str) or (isinstance(coords, tuple) and all(isinstance(c, str) for c in coords))
+
+
+def _laid_out_by_matplotlib_alone(figure, static_types, pure_kinds=None):
     """A figure whose layout, start to end of a print, is matplotlib's own code on state that is
-    complete before drawing: no layout engine, no draw_event or axis-limit callback, only
-    matplotlib's plain artists (`_STATIC_ARTISTS`), an annotation without an arrow, a legend
-    not stretched by mode="expand"."""
+    complete before drawing: no layout engine; no draw_event, axis-limit or property callback;
+    only matplotlib's plain artists (`_STATIC_ARTISTS`) without path effects; an annotation
+    without an arrow, placed in named coordinates (not relative to another artist, which may be
+    placed later in the pass); a legend not stretched by mode="expand"; matplotlib's own tickers
+    and scales (a FuncFormatter or FuncScale runs the student's code, maybe counting its calls)."""
     from matplotlib.legend import Legend
     from matplotlib.text import Annotation
+    pure_tickers, pure_scales = pure_kinds or _pure_kinds()
     if figure.get_layout_engine() is not None or figure.canvas.callbacks.callbacks.get("draw_event"):
         return False
     for artist in figure.findobj():
         kind = type(artist)
-        if kind not in static_types:
+        if kind not in static_types or artist.get_path_effects():
             return False
-        if kind is Annotation and artist.arrow_patch is not None:
+        if artist._callbacks.callbacks.get("pchanged"):
+            return False
+        if kind is Annotation and (artist.arrow_patch is not None or not _plain_coordinates(artist.xycoords)
+                                   or not _plain_coordinates(artist._textcoords)):
             return False
         if kind is Legend and artist._mode == "expand":
             return False
@@ -247,6 +276,10 @@ def _laid_out_by_matplotlib_alone(figure, static_types):
         if callbacks is not None and any(callbacks.callbacks.get(signal)
                                          for signal in ("xlim_changed", "ylim_changed")):
             return False
+    for ax in _every_axes(figure):
+        for axis in ax._axis_map.values():
+            if type(axis._scale) not in pure_scales or not all(type(t) in pure_tickers for t in _tickers_of(axis)):
+                return False
     return True
 
 
@@ -264,36 +297,46 @@ def _lay_out_tight_figures_once():
     """
     import functools
     from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.collections import _CollectionWithSizes
     from matplotlib.figure import Figure
     own_draw = Figure.draw
     if getattr(own_draw, "skips_layout_before_tight_bbox", False):
         return
     static_types = _static_artist_types()
+    pure_kinds = _pure_kinds()
 
-    def fix_aspects(figure, renderer):   # what Figure.draw (and SubFigure.draw) do first
+    def fix_aspects(figure, renderer):
+        # What the skipped pass does that get_tightbbox does not redo: Figure.draw (and
+        # SubFigure.draw) fix each axes' aspect and that of its insets, Axes.draw that of
+        # deeper insets, and a collection sized in points scales its sizes for the dpi.
         figure._get_draw_artists(renderer)
+        def insets_below(ax):
+            for child in ax.child_axes:
+                for inset in child.child_axes:
+                    locator = inset.get_axes_locator()
+                    inset.apply_aspect(locator(inset, renderer) if locator else None)
+                insets_below(child)
+        for ax in figure._localaxes:
+            insets_below(ax)
         for subfigure in figure.subfigs:
             fix_aspects(subfigure, renderer)
+
+    def fix_before_tight_bbox(figure, renderer):
+        fix_aspects(figure, renderer)
+        for collection in figure.findobj(lambda a: isinstance(a, _CollectionWithSizes)):
+            collection.set_sizes(collection.get_sizes(), figure.dpi)
 
     @functools.wraps(own_draw)
     def draw(self, renderer):
         drawing_disabled = "draw_path" in vars(renderer)   # RendererBase._draw_disabled() shadows it
         if (isinstance(renderer, RendererAgg) and drawing_disabled and self.canvas.is_saving()
-                and _laid_out_by_matplotlib_alone(self, static_types)):
-            fix_aspects(self, renderer)
+                and _laid_out_by_matplotlib_alone(self, static_types, pure_kinds)):
+            fix_before_tight_bbox(self, renderer)
             return None
         return own_draw(self, renderer)
     draw.skips_layout_before_tight_bbox = True
     Figure.draw = draw
 
-
-# Locators and formatters whose answer depends only on the axis' view, its length and
-# rcParams: matplotlib's own classes exactly (a subclass or FuncFormatter runs other code).
-_PURE_TICKERS = ("AutoLocator", "MaxNLocator", "LogLocator", "FixedLocator", "NullLocator",
-                 "MultipleLocator", "LinearLocator", "AutoMinorLocator", "SymmetricalLogLocator",
-                 "LogitLocator", "AsinhLocator", "ScalarFormatter", "LogitFormatter", "EngFormatter",
-                 "LogFormatterSciNotation", "LogFormatterMathtext", "LogFormatter", "FixedFormatter",
-                 "NullFormatter", "StrMethodFormatter", "FormatStrFormatter", "PercentFormatter")
 
 
 def _share_layout_within_a_print():
@@ -314,7 +357,7 @@ def _share_layout_within_a_print():
     """
     import functools
     import threading
-    from matplotlib import axis as maxis, text as mtext, ticker
+    from matplotlib import axis as maxis, text as mtext
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.backends.backend_agg import RendererAgg
     own_print = FigureCanvasBase.print_figure
@@ -323,18 +366,12 @@ def _share_layout_within_a_print():
     own_metrics = mtext._get_text_metrics_with_cache
     own_update_ticks = maxis.Axis._update_ticks
     static_types = _static_artist_types()
-    pure = tuple(getattr(ticker, name) for name in _PURE_TICKERS)
+    pure_kinds = _pure_kinds()
     local = threading.local()     # a print in progress, per thread: {"metrics": {...}, "ticks": {...}}
-
-    def tickers_of(axis):
-        return (axis.major.locator, axis.major.formatter, axis.minor.locator, axis.minor.formatter)
-
-    def only_pure_tickers(figure):    # a FuncFormatter, or a ticker of a student's own, runs their code mid-print
-        return all(type(t) in pure for ax in figure.axes for axis in ax._axis_map.values() for t in tickers_of(axis))
 
     @functools.wraps(own_print)
     def print_figure(self, *args, **kwargs):
-        if not (only_pure_tickers(self.figure) and _laid_out_by_matplotlib_alone(self.figure, static_types)):
+        if not _laid_out_by_matplotlib_alone(self.figure, static_types, pure_kinds):
             return own_print(self, *args, **kwargs)
         prints = vars(local).setdefault("prints", [])
         prints.append({"metrics": {}, "ticks": {}})
@@ -356,9 +393,9 @@ def _share_layout_within_a_print():
 
     @functools.wraps(own_update_ticks)
     def update_ticks(self):
-        tickers = tickers_of(self)
+        tickers = _tickers_of(self)
         prints = getattr(local, "prints", None)
-        if not prints or not all(type(t) in pure for t in tickers):
+        if not prints or not all(type(t) in pure_kinds[0] for t in tickers):
             return own_update_ticks(self)
         def made():   # majorTicks is a lazy list that makes its first tick when read
             return len(vars(self).get("majorTicks", ())), len(vars(self).get("minorTicks", ()))
