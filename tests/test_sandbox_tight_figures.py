@@ -29,6 +29,14 @@ if sys.argv[1] == "sandbox":
     worker._share_layout_within_a_print()
     from matplotlib.backend_bases import FigureCanvasBase
     assert not getattr(FigureCanvasBase.print_figure.__wrapped__, "shares_layout_within_a_print", False)
+    judge = worker._laid_out_by_matplotlib_alone
+    judged = [0]
+    def counted_judge(*args):
+        judged[0] += 1
+        return judge(*args)
+    worker._laid_out_by_matplotlib_alone = counted_judge
+else:
+    judged = [None]
 passes = [0]
 own_axes_draw = Axes.draw
 def counted(self, renderer):
@@ -240,7 +248,7 @@ ax.plot([0, 1], [0, 1])
 fig.draw_without_rendering()
 labels = [t.get_text() for t in ax.get_xticklabels()]
 print(json.dumps({"pngs": pngs, "axes_passes": passes[0], "labels_after_layout": labels,
-                  "work": work, "course_work": course_work}))
+                  "work": work, "course_work": course_work, "judged": judged[0]}))
 '''
 
 
@@ -257,6 +265,7 @@ def test_figures_shown_tight_in_the_sandbox_are_the_bytes_matplotlib_draws_with_
     assert sandbox["course_work"]["axes drawn"] <= 0.55 * own["course_work"]["axes drawn"]
     assert sandbox["axes_passes"] < own["axes_passes"]
     assert sandbox["labels_after_layout"] == own["labels_after_layout"] and any(sandbox["labels_after_layout"])
+    assert sandbox["judged"] == len(sandbox["pngs"])      # each figure's artists walked once per print
     # Within one print matplotlib places an axis' ticks about ten times and measures each text
     # once per renderer; the sandbox about once each. Many of the odd figures keep
     # matplotlib's way; the course's own figures all take the sandbox's.

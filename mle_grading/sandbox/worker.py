@@ -19,6 +19,7 @@ the table can only make its own outer function look wrong.
 import io
 import os
 import sys
+import threading
 
 if __name__ == "__main__":
     # Run with python -I, which leaves this folder off sys.path: wire.py lies beside us.
@@ -283,6 +284,18 @@ def _laid_out_by_matplotlib_alone(figure, static_types, pure_kinds=None):
     return True
 
 
+_PRINTS = threading.local()     # the prints in progress in this thread, innermost last (`_share_layout_within_a_print`)
+
+
+def _judged_for_this_print(figure, static_types, pure_kinds):
+    """`_laid_out_by_matplotlib_alone`, judged once per print: a print in progress already has
+    the answer (walking every artist of a figure costs about 5 ms)."""
+    for scope in reversed(getattr(_PRINTS, "scopes", ())):
+        if scope["figure"] is figure:
+            return scope["plain"]
+    return _laid_out_by_matplotlib_alone(figure, static_types, pure_kinds)
+
+
 def _lay_out_tight_figures_once():
     """Leave out the layout pass that print_figure makes before a tight bounding box (once: a second call does nothing).
 
@@ -330,7 +343,7 @@ def _lay_out_tight_figures_once():
     def draw(self, renderer):
         drawing_disabled = "draw_path" in vars(renderer)   # RendererBase._draw_disabled() shadows it
         if (isinstance(renderer, RendererAgg) and drawing_disabled and self.canvas.is_saving()
-                and _laid_out_by_matplotlib_alone(self, static_types, pure_kinds)):
+                and _judged_for_this_print(self, static_types, pure_kinds)):
             fix_before_tight_bbox(self, renderer)
             return None
         return own_draw(self, renderer)
@@ -356,7 +369,6 @@ def _share_layout_within_a_print():
     print are matplotlib's own. The same PNG bytes: tests/test_sandbox_tight_figures.py.
     """
     import functools
-    import threading
     from matplotlib import axis as maxis, text as mtext
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.backends.backend_agg import RendererAgg
@@ -367,26 +379,29 @@ def _share_layout_within_a_print():
     own_update_ticks = maxis.Axis._update_ticks
     static_types = _static_artist_types()
     pure_kinds = _pure_kinds()
-    local = threading.local()     # a print in progress, per thread: {"metrics": {...}, "ticks": {...}}
+
+    def this_print():     # the innermost print in progress in this thread, if its figure allows sharing
+        scopes = getattr(_PRINTS, "scopes", None)
+        return scopes[-1] if scopes and scopes[-1]["plain"] else None
 
     @functools.wraps(own_print)
     def print_figure(self, *args, **kwargs):
-        if not _laid_out_by_matplotlib_alone(self.figure, static_types, pure_kinds):
-            return own_print(self, *args, **kwargs)
-        prints = vars(local).setdefault("prints", [])
-        prints.append({"metrics": {}, "ticks": {}})
+        figure = self.figure
+        scopes = vars(_PRINTS).setdefault("scopes", [])
+        scopes.append({"figure": figure, "plain": _laid_out_by_matplotlib_alone(figure, static_types, pure_kinds),
+                       "metrics": {}, "ticks": {}})
         try:
             return own_print(self, *args, **kwargs)
         finally:
-            prints.pop()
+            scopes.pop()
 
     @functools.wraps(own_metrics)
     def text_metrics(renderer, text, fontprop, ismath, dpi):
-        prints = getattr(local, "prints", None)
-        if not prints or type(renderer) is not RendererAgg or ismath not in (True, False):
+        scope = this_print()
+        if scope is None or type(renderer) is not RendererAgg or ismath not in (True, False):
             return own_metrics(renderer, text, fontprop, ismath, dpi)
         key = (text, fontprop.copy(), ismath, dpi, renderer.dpi)
-        measured = prints[-1]["metrics"]
+        measured = scope["metrics"]
         if key not in measured:
             measured[key] = own_metrics(renderer, text, fontprop, ismath, dpi)
         return measured[key]
@@ -394,20 +409,20 @@ def _share_layout_within_a_print():
     @functools.wraps(own_update_ticks)
     def update_ticks(self):
         tickers = _tickers_of(self)
-        prints = getattr(local, "prints", None)
-        if not prints or not all(type(t) in pure_kinds[0] for t in tickers):
+        scope = this_print()
+        if scope is None or not all(type(t) in pure_kinds[0] for t in tickers):
             return own_update_ticks(self)
         def made():   # majorTicks is a lazy list that makes its first tick when read
             return len(vars(self).get("majorTicks", ())), len(vars(self).get("minorTicks", ()))
         key = (*tickers, tuple(self.get_view_interval()), tuple(self.axes.bbox.size), self._scale)
-        placed = prints[-1]["ticks"].get(self)
+        placed = scope["ticks"].get(self)
         if placed is None or placed[0] != (*key, *made()):
             ticks = own_update_ticks(self)
             # A formatter keeps what it worked out for the last ticks it labelled (a
             # ScalarFormatter its offset and order of magnitude), and the axis reads it
             # after placing its ticks; one formatter may label several axes.
             states = [dict(vars(formatter)) for formatter in tickers[1::2]]
-            placed = prints[-1]["ticks"][self] = ((*key, *made()), ticks, states)
+            placed = scope["ticks"][self] = ((*key, *made()), ticks, states)
         else:
             for formatter, state in zip(tickers[1::2], placed[2]):
                 vars(formatter).update(state)
