@@ -351,7 +351,6 @@ def _lay_out_tight_figures_once():
     Figure.draw = draw
 
 
-
 def _share_layout_within_a_print():
     """Within one print of a figure, lay each axis' ticks out and measure each text once.
 
