@@ -16,6 +16,7 @@ mle_grading.trusted_inner (sent as source with the call), so that a mistake in t
 outer one. The parent still judges every result; a submission that tampers with
 the table can only make its own outer function look wrong.
 """
+import functools
 import io
 import os
 import sys
@@ -177,7 +178,6 @@ class SharedMathtextParser:
 
 def _share_mathtext_parses():
     """Give every Agg renderer of this process the one SharedMathtextParser (once: a second call does nothing)."""
-    import functools
     from matplotlib.backends import backend_agg
     own_init = backend_agg.RendererAgg.__init__
     if getattr(own_init, "shares_mathtext_parses", False):
@@ -221,6 +221,7 @@ _STATIC_ARTISTS = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def _static_artist_types():
     import importlib
     return {getattr(importlib.import_module(module), name)
@@ -241,6 +242,7 @@ def _tickers_of(axis):
     return (axis.major.locator, axis.major.formatter, axis.minor.locator, axis.minor.formatter)
 
 
+@functools.lru_cache(maxsize=None)
 def _pure_kinds():
     from matplotlib import scale, ticker
     return ({getattr(ticker, name) for name in _PURE_TICKERS}, {getattr(scale, name) for name in _PURE_SCALES})
@@ -250,7 +252,7 @@ def _plain_coordinates(coords):   # "data", "axes fraction", ("data", "axes frac
     return isinstance(coords, str) or (isinstance(coords, tuple) and all(isinstance(c, str) for c in coords))
 
 
-def _laid_out_by_matplotlib_alone(figure, static_types, pure_kinds=None):
+def _laid_out_by_matplotlib_alone(figure):
     """A figure whose layout, start to end of a print, is matplotlib's own code on state that is
     complete before drawing: no layout engine; no draw_event, axis-limit or property callback;
     only matplotlib's plain artists (`_STATIC_ARTISTS`) without path effects; an annotation
@@ -259,7 +261,8 @@ def _laid_out_by_matplotlib_alone(figure, static_types, pure_kinds=None):
     and scales (a FuncFormatter or FuncScale runs the student's code, maybe counting its calls)."""
     from matplotlib.legend import Legend
     from matplotlib.text import Annotation
-    pure_tickers, pure_scales = pure_kinds or _pure_kinds()
+    static_types = _static_artist_types()
+    pure_tickers, pure_scales = _pure_kinds()
     if figure.get_layout_engine() is not None or figure.canvas.callbacks.callbacks.get("draw_event"):
         return False
     for artist in figure.findobj():
@@ -287,13 +290,13 @@ def _laid_out_by_matplotlib_alone(figure, static_types, pure_kinds=None):
 _PRINTS = threading.local()     # the prints in progress in this thread, innermost last (`_share_layout_within_a_print`)
 
 
-def _judged_for_this_print(figure, static_types, pure_kinds):
+def _judged_for_this_print(figure):
     """`_laid_out_by_matplotlib_alone`, judged once per print: a print in progress already has
     the answer (walking every artist of a figure costs about 5 ms)."""
     for scope in reversed(getattr(_PRINTS, "scopes", ())):
         if scope["figure"] is figure:
             return scope["plain"]
-    return _laid_out_by_matplotlib_alone(figure, static_types, pure_kinds)
+    return _laid_out_by_matplotlib_alone(figure)
 
 
 def _lay_out_tight_figures_once():
@@ -308,20 +311,16 @@ def _lay_out_tight_figures_once():
     Agg figure that `_laid_out_by_matplotlib_alone` accepts; any other keeps the whole pass.
     The same PNG bytes: tests/test_sandbox_tight_figures.py.
     """
-    import functools
     from matplotlib.backends.backend_agg import RendererAgg
     from matplotlib.collections import _CollectionWithSizes
     from matplotlib.figure import Figure
     own_draw = Figure.draw
     if getattr(own_draw, "skips_layout_before_tight_bbox", False):
         return
-    static_types = _static_artist_types()
-    pure_kinds = _pure_kinds()
 
     def fix_aspects(figure, renderer):
-        # What the skipped pass does that get_tightbbox does not redo: Figure.draw (and
-        # SubFigure.draw) fix each axes' aspect and that of its insets, Axes.draw that of
-        # deeper insets, and a collection sized in points scales its sizes for the dpi.
+        # Figure.draw (and SubFigure.draw) fix each axes' aspect and its insets', Axes.draw
+        # those of deeper insets.
         figure._get_draw_artists(renderer)
         def insets_below(ax):
             for child in ax.child_axes:
@@ -335,6 +334,8 @@ def _lay_out_tight_figures_once():
             fix_aspects(subfigure, renderer)
 
     def fix_before_tight_bbox(figure, renderer):
+        # What the left-out pass does that get_tightbbox does not redo: the aspects, and each
+        # collection sized in points scales its sizes for the dpi.
         fix_aspects(figure, renderer)
         for collection in figure.findobj(lambda a: isinstance(a, _CollectionWithSizes)):
             collection.set_sizes(collection.get_sizes(), figure.dpi)
@@ -343,7 +344,7 @@ def _lay_out_tight_figures_once():
     def draw(self, renderer):
         drawing_disabled = "draw_path" in vars(renderer)   # RendererBase._draw_disabled() shadows it
         if (isinstance(renderer, RendererAgg) and drawing_disabled and self.canvas.is_saving()
-                and _judged_for_this_print(self, static_types, pure_kinds)):
+                and _judged_for_this_print(self)):
             fix_before_tight_bbox(self, renderer)
             return None
         return own_draw(self, renderer)
@@ -362,12 +363,10 @@ def _share_layout_within_a_print():
     callbacks (`_laid_out_by_matplotlib_alone`), so rcParams, locators and formatters cannot
     change: an axis' ticks are placed again only if its view, its length on the canvas (the
     tight crop moves an axes but does not resize it), its scale, a locator or formatter or
-    its number of ticks changed (each is in the key), and
-    a text measured at the same dpi with the same font by either Agg renderer is
-    measured once. Other figures, other renderers (PDF, SVG, usetex) and anything outside a
+    its number of ticks changed (each is in the key), and a text measured at the same dpi
+    with the same font by either Agg renderer is measured once. Other figures, other renderers (PDF, SVG, usetex) and anything outside a
     print are matplotlib's own. The same PNG bytes: tests/test_sandbox_tight_figures.py.
     """
-    import functools
     from matplotlib import axis as maxis, text as mtext
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.backends.backend_agg import RendererAgg
@@ -376,8 +375,7 @@ def _share_layout_within_a_print():
         return
     own_metrics = mtext._get_text_metrics_with_cache
     own_update_ticks = maxis.Axis._update_ticks
-    static_types = _static_artist_types()
-    pure_kinds = _pure_kinds()
+    pure_tickers = _pure_kinds()[0]
 
     def this_print():     # the innermost print in progress in this thread, if its figure allows sharing
         scopes = getattr(_PRINTS, "scopes", None)
@@ -387,7 +385,7 @@ def _share_layout_within_a_print():
     def print_figure(self, *args, **kwargs):
         figure = self.figure
         scopes = vars(_PRINTS).setdefault("scopes", [])
-        scopes.append({"figure": figure, "plain": _laid_out_by_matplotlib_alone(figure, static_types, pure_kinds),
+        scopes.append({"figure": figure, "plain": _laid_out_by_matplotlib_alone(figure),
                        "metrics": {}, "ticks": {}})
         try:
             return own_print(self, *args, **kwargs)
@@ -409,7 +407,7 @@ def _share_layout_within_a_print():
     def update_ticks(self):
         tickers = _tickers_of(self)
         scope = this_print()
-        if scope is None or not all(type(t) in pure_kinds[0] for t in tickers):
+        if scope is None or not all(type(t) in pure_tickers for t in tickers):
             return own_update_ticks(self)
         def made():   # majorTicks is a lazy list that makes its first tick when read
             return len(vars(self).get("majorTicks", ())), len(vars(self).get("minorTicks", ()))
