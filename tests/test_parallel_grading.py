@@ -152,6 +152,25 @@ def test_without_force_graded_students_are_left_as_they_were_and_the_rest_graded
     assert nbgrader_run.submission_counts(url, ASSIGNMENT) == {s: 1 for s in small_class()}
 
 
+def test_the_local_cluster_runs_without_the_profiler_and_with_dask_housekeeping_slowed_down():
+    from mle_grading.parallel import GRADING_CLUSTER_CONFIG, dask_client
+
+    def housekeeping(dask_worker=None, dask_scheduler=None):
+        import dask
+        server = dask_worker or dask_scheduler
+        return sorted(server.periodic_callbacks), {key: dask.config.get(key) for key in GRADING_CLUSTER_CONFIG}
+
+    with dask_client(workers=1) as client:
+        on_workers = list(client.run(housekeeping).values())
+        on_scheduler = client.run_on_scheduler(housekeeping)
+    assert len(on_workers) == 1
+    for callbacks, config in on_workers + [on_scheduler]:
+        assert config == GRADING_CLUSTER_CONFIG
+    worker_callbacks = on_workers[0][0]
+    assert "profile" not in worker_callbacks and "heartbeat" in worker_callbacks, worker_callbacks
+    assert GRADING_CLUSTER_CONFIG["distributed.worker.profile.enabled"] is False
+
+
 def test_a_worker_that_cannot_see_the_course_reports_the_student_with_the_reason(tmp_path):
     from mle_grading.parallel import grade_student
     result = grade_student(str(tmp_path / "nowhere"), ASSIGNMENT, "alice", f"sqlite:///{tmp_path / 'g.db'}")
