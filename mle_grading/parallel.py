@@ -1,6 +1,7 @@
 """Grade a class on Dask: every core of this machine, or an existing Dask cluster.
 
     python -m mle_grading.parallel [ASSIGNMENT ...] [--workers W | --scheduler tcp://HOST:PORT] [--force]
+    python -m mle_grading.parallel --dask-environment
 
 Run it from the course root (where nbgrader_config.py is). Without an assignment it
 grades every assignment of the course that has a source/ folder. It shows a progress
@@ -78,8 +79,8 @@ def _worker_name():
 
 # Dask's housekeeping, set for a grading cluster. Measured on 2 cores (27 students, default
 # against these): the workers' event loops 0.16-0.23 -> 0.014-0.017 s of CPU per student, the
-# scheduler's and nannies' process 0.09-0.12 -> 0.02-0.025. docs/scale.md says the same for
-# clusters started by hand.
+# scheduler's and nannies' process 0.09-0.12 -> 0.02-0.025. Clusters started by hand get them
+# from `--dask-environment` (docs/scale.md).
 GRADING_CLUSTER_CONFIG = {
     # The statistical profiler samples the task's thread 100 times a second; a grading
     # task's thread spends its time waiting for its sandbox, another process, so the
@@ -94,6 +95,12 @@ GRADING_CLUSTER_CONFIG = {
     # second instead of 50.
     "distributed.admin.tick.interval": "200ms",
 }
+
+
+def dask_environment():
+    """`GRADING_CLUSTER_CONFIG` as the environment variables Dask reads, for clusters started by hand."""
+    return {"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+            for key, value in GRADING_CLUSTER_CONFIG.items()}
 
 
 @contextlib.contextmanager
@@ -217,7 +224,13 @@ def main(argv=None):
                        help="send the work to this Dask scheduler instead of a local cluster")
     parser.add_argument("--force", action="store_true", help="regrade students already graded")
     parser.add_argument("--course-root", default=".", help="the course directory (default: here)")
+    parser.add_argument("--dask-environment", action="store_true",
+                        help="print the Dask settings of a grading cluster as shell exports (for the "
+                             "scheduler and workers of a cluster started by hand) and exit")
     args = parser.parse_args(argv)
+    if args.dask_environment:
+        print("\n".join(f"export {name}={value}" for name, value in dask_environment().items()))
+        return 0
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
     root = os.path.abspath(args.course_root)

@@ -171,6 +171,19 @@ def test_the_local_cluster_runs_without_the_profiler_and_with_dask_housekeeping_
     assert GRADING_CLUSTER_CONFIG["distributed.worker.profile.enabled"] is False
 
 
+def test_the_printed_dask_environment_gives_a_hand_started_cluster_the_same_settings():
+    import dask
+    from mle_grading.parallel import GRADING_CLUSTER_CONFIG
+    proc = subprocess.run([sys.executable, "-m", "mle_grading.parallel", "--dask-environment"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == len(GRADING_CLUSTER_CONFIG) and all(line.startswith("export DASK_") for line in lines)
+    env = dict(line[len("export "):].split("=", 1) for line in lines)
+    read_by_dask = dask.config.update({}, dask.config.collect_env(env))
+    assert {key: dask.config.get(key, config=read_by_dask) for key in GRADING_CLUSTER_CONFIG} == GRADING_CLUSTER_CONFIG
+
+
 def test_a_worker_that_cannot_see_the_course_reports_the_student_with_the_reason(tmp_path):
     from mle_grading.parallel import grade_student
     result = grade_student(str(tmp_path / "nowhere"), ASSIGNMENT, "alice", f"sqlite:///{tmp_path / 'g.db'}")

@@ -95,13 +95,16 @@ def dask_program():
 def dask_cluster_on_loopback():
     """A `dask scheduler` and two single-threaded `dask worker` processes on 127.0.0.1: (address, {name: Popen})."""
     from distributed import Client
+    from mle_grading.parallel import dask_environment
     address = f"tcp://127.0.0.1:{free_port()}"
     logs = tempfile.mkdtemp(prefix="mle-grading-dask-")
     processes = []
 
     def start(name, *args):
         log = open(os.path.join(logs, f"{name}.log"), "w")
-        processes.append(subprocess.Popen([dask_program(), *args], env=nbgrader_env(), cwd=logs,
+        # with Dask's grading settings in the environment, as docs/scale.md starts a cluster by hand
+        env = {**nbgrader_env(), **dask_environment()}
+        processes.append(subprocess.Popen([dask_program(), *args], env=env, cwd=logs,
                                           stdout=log, stderr=subprocess.STDOUT))
         return processes[-1]
     try:
