@@ -16,8 +16,8 @@ at their own size, as they would be without the tight crop), the sandbox's one m
 parser for every renderer (`--parser-per-renderer`: matplotlib's own, a parser per
 renderer), the layout pass the sandbox leaves out before a tight bounding box
 (`--layout-before-tight-bbox`: matplotlib's own print_figure), and the sandbox's ticks
-placed and texts measured once per print (`--layout-per-pass`: matplotlib's own, again
-in each pass and for each renderer). Each notebook's row is its fastest child of `--repeats`.
+placed, texts measured and texts laid out once per print (`--layout-per-pass`: matplotlib's
+own, again in each pass and for each renderer). Each notebook's row is its fastest child of `--repeats`.
 """
 import argparse
 import json
@@ -49,7 +49,7 @@ def _layout_before_tight_bbox():
 
 
 def _layout_per_pass():
-    """Undo the sandbox's layout shared within a print: ticks placed and texts measured in every pass."""
+    """Undo the sandbox's layout shared within a print: ticks placed, texts measured and laid out in every pass."""
     from matplotlib import axis, text
     from matplotlib.backend_bases import FigureCanvasBase
     shared_print = FigureCanvasBase.print_figure
@@ -58,6 +58,7 @@ def _layout_per_pass():
     FigureCanvasBase.print_figure = shared_print.__wrapped__
     text._get_text_metrics_with_cache = text._get_text_metrics_with_cache.__wrapped__
     axis.Axis._update_ticks = axis.Axis._update_ticks.__wrapped__
+    text.Text._get_layout = text.Text._get_layout.__wrapped__
 
 
 def _cells_seconds(path, bbox):

@@ -1,5 +1,5 @@
-"""The sandbox lays out a figure shown with a tight bounding box once less, and places ticks and
-measures text once per print: the same PNG bytes, fewer passes."""
+"""The sandbox lays out a figure shown with a tight bounding box once less, and places ticks,
+measures text and lays out text once per print: the same PNG bytes, fewer passes."""
 from notebook_namespace import json_of_script
 
 # Every figure of the course's notebooks, then figures whose layout is decided late in a draw:
@@ -46,7 +46,7 @@ def counted(self, renderer):
 Axes.draw = counted
 from matplotlib.axis import XTick, YTick
 from matplotlib.backends.backend_agg import RendererAgg
-work = {"ticks placed": 0, "texts measured": 0, "axes drawn": 0}
+work = {"ticks placed": 0, "texts measured": 0, "texts laid out": 0, "axes drawn": 0}
 course_work = dict(work)     # of that, printing the course's own figures
 def counting(owner, name, what):
     own = getattr(owner, name)
@@ -57,6 +57,8 @@ def counting(owner, name, what):
 counting(XTick, "update_position", "ticks placed")
 counting(YTick, "update_position", "ticks placed")
 counting(RendererAgg, "get_text_width_height_descent", "texts measured")
+from matplotlib.text import Text
+counting(Text, "_get_multialignment", "texts laid out")    # read by Text._get_layout alone
 
 pngs = []
 def odd_figures():
@@ -273,5 +275,9 @@ def test_figures_shown_tight_in_the_sandbox_are_the_bytes_matplotlib_draws_with_
         assert own[work]["ticks placed"] > 1000 and own[work]["texts measured"] > 300
     assert sandbox["course_work"]["ticks placed"] <= 0.2 * own["course_work"]["ticks placed"]
     assert sandbox["course_work"]["texts measured"] <= 0.6 * own["course_work"]["texts measured"]
+    # and lays out each text's lines about ten times per print; the sandbox about once
+    assert own["course_work"]["texts laid out"] > 3000
+    assert sandbox["course_work"]["texts laid out"] <= 0.2 * own["course_work"]["texts laid out"]
+    assert sandbox["work"]["texts laid out"] < own["work"]["texts laid out"]
     assert sandbox["work"]["ticks placed"] < own["work"]["ticks placed"]
     assert sandbox["work"]["texts measured"] < own["work"]["texts measured"]

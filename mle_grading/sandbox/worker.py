@@ -363,9 +363,11 @@ def _share_layout_within_a_print():
     callbacks (`_laid_out_by_matplotlib_alone`), so rcParams, locators and formatters cannot
     change: an axis' ticks are placed again only if its view, its length on the canvas (the
     tight crop moves an axes but does not resize it), its scale, a locator or formatter or
-    its number of ticks changed (each is in the key), and a text measured at the same dpi
-    with the same font by either Agg renderer is measured once. Other figures, other renderers (PDF, SVG, usetex) and anything outside a
-    print are matplotlib's own. The same PNG bytes: tests/test_sandbox_tight_figures.py.
+    its number of ticks changed (each is in the key), a text measured at the same dpi
+    with the same font by either Agg renderer is measured once, and a text's lines are laid
+    out again only when something its layout reads changed (wrapped and TeX texts always).
+    Other figures, other renderers (PDF, SVG, usetex) and anything outside a print are
+    matplotlib's own. The same PNG bytes: tests/test_sandbox_tight_figures.py.
     """
     from matplotlib import axis as maxis, text as mtext
     from matplotlib.backend_bases import FigureCanvasBase
@@ -375,6 +377,7 @@ def _share_layout_within_a_print():
         return
     own_metrics = mtext._get_text_metrics_with_cache
     own_update_ticks = maxis.Axis._update_ticks
+    own_layout = mtext.Text._get_layout
     pure_tickers = _pure_kinds()[0]
 
     def this_print():     # the innermost print in progress in this thread, if its figure allows sharing
@@ -386,7 +389,7 @@ def _share_layout_within_a_print():
         figure = self.figure
         scopes = vars(_PRINTS).setdefault("scopes", [])
         scopes.append({"figure": figure, "plain": _laid_out_by_matplotlib_alone(figure),
-                       "metrics": {}, "ticks": {}})
+                       "metrics": {}, "ticks": {}, "layouts": {}})
         try:
             return own_print(self, *args, **kwargs)
         finally:
@@ -425,10 +428,29 @@ def _share_layout_within_a_print():
                 vars(formatter).update(state)
         return list(placed[1])
 
+    @functools.wraps(own_layout)
+    def get_layout(self, renderer):
+        scope = this_print()
+        root = self.get_figure(root=True)
+        if (scope is None or type(renderer) is not RendererAgg or root is None
+                or self.get_wrap() or self.get_usetex()):
+            return own_layout(self, renderer)
+        # Everything _get_layout reads of the text, besides the metrics (the same for both
+        # Agg renderers at one dpi, as text_metrics above shares them).
+        state = (self._text, self._parse_math, self._linespacing, self.get_rotation(),
+                 self._multialignment, self._horizontalalignment, self._verticalalignment,
+                 self.get_rotation_mode(), root.dpi, renderer.dpi)
+        laid_out = scope["layouts"].get(self)
+        if laid_out is None or laid_out[0] != state or laid_out[1] != self._fontproperties:
+            laid_out = scope["layouts"][self] = (state, self._fontproperties.copy(), own_layout(self, renderer))
+        bbox, lines, descent = laid_out[2]
+        return bbox.frozen(), list(lines), descent      # nothing handed out is shared
+
     print_figure.shares_layout_within_a_print = True
     FigureCanvasBase.print_figure = print_figure
     mtext._get_text_metrics_with_cache = text_metrics
     maxis.Axis._update_ticks = update_ticks
+    mtext.Text._get_layout = get_layout
 
 
 def _reap_children():
