@@ -168,7 +168,6 @@ def test_the_local_cluster_runs_without_the_profiler_and_with_dask_housekeeping_
         assert config == GRADING_CLUSTER_CONFIG
     worker_callbacks = on_workers[0][0]
     assert "profile" not in worker_callbacks and "heartbeat" in worker_callbacks, worker_callbacks
-    assert GRADING_CLUSTER_CONFIG["distributed.worker.profile.enabled"] is False
 
 
 def test_the_printed_dask_environment_gives_a_hand_started_cluster_the_same_settings():

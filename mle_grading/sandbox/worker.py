@@ -431,9 +431,8 @@ def _share_layout_within_a_print():
     @functools.wraps(own_layout)
     def get_layout(self, renderer):
         scope = this_print()
-        root = self.get_figure(root=True)
-        if (scope is None or type(renderer) is not RendererAgg or root is None
-                or self.get_wrap() or self.get_usetex()):
+        root = self.get_figure(root=True) if scope is not None else None
+        if root is None or type(renderer) is not RendererAgg or self.get_wrap() or self.get_usetex():
             return own_layout(self, renderer)
         # Everything _get_layout reads of the text, besides the metrics (the same for both
         # Agg renderers at one dpi, as text_metrics above shares them).
