@@ -13,11 +13,9 @@ from nbgrader.preprocessors import (AssignLatePenalties, ClearOutput,
                                     GetGrades, IgnorePattern, LimitOutput,
                                     OverwriteKernelspec)
 
-from mle_grading.nbgrader_plugins import (CheckCellMetadataCompiled, RebuildSubmission, SaveAutoGradesAtOnce,
-                                          StripHiddenTests, TrustedGrading, feedback_pages_only,
-                                          set_aside_unreadable_notebooks)
-from mle_grading.nbgrader_run import gradebook_url
-from mle_grading.sanitize import SanitizeStudentContent
+from mle_grading.nbgrader_integration.preprocessors import CheckCellMetadataCompiled, RebuildSubmission, SaveAutoGradesAtOnce, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
+from mle_grading.nbgrader_integration.run import gradebook_url
+from mle_grading.nbgrader_integration.sanitize import SanitizeStudentContent
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads the config)
 
@@ -82,14 +80,14 @@ c.HTMLExporter.sanitize_html = True
 
 # The exchange (docs/exchange.md): collect copies only the student's own regular
 # files, refuses folders posing as another student, and trusts the kernel's clock.
-c.ExchangeFactory.collect = "mle_grading.exchange.CourseExchangeCollect"
-c.ExchangeFactory.release_assignment = "mle_grading.exchange.CourseExchangeReleaseAssignment"
-c.ExchangeFactory.release_feedback = "mle_grading.exchange.CourseExchangeReleaseFeedback"
+c.ExchangeFactory.collect = "mle_grading.nbgrader_integration.exchange.CourseExchangeCollect"
+c.ExchangeFactory.release_assignment = "mle_grading.nbgrader_integration.exchange.CourseExchangeReleaseAssignment"
+c.ExchangeFactory.release_feedback = "mle_grading.nbgrader_integration.exchange.CourseExchangeReleaseFeedback"
 
 # Validation (instructor's `nbgrader validate` and students' Validate button).
 c.Execute.timeout = 120
 
 # Export: nbgrader's own CSV by default; with a roster, the CSV of Canvas's or Moodle's
-# gradebook import (mle_grading/lms_export.py), e.g.
+# gradebook import (mle_grading/nbgrader_integration/lms_export.py), e.g.
 #   nbgrader export --LmsExport.lms=canvas --LmsExport.roster=roster.csv --to canvas.csv
-c.ExportApp.plugin_class = "mle_grading.lms_export.LmsExport"
+c.ExportApp.plugin_class = "mle_grading.nbgrader_integration.lms_export.LmsExport"

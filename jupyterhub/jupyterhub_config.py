@@ -124,7 +124,7 @@ if PROFILE != "tljh" and importlib.util.find_spec("jupyterhub_idle_culler"):
     roles.append({"name": "idle-culler", "services": ["idle-culler"],
                   "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]})
 
-# Feedback on submit (mle_grading/grading_service.py, docs/feedback_service.md): the hub
+# Feedback on submit (mle_grading/operations/grading_service.py, docs/feedback_service.md): the hub
 # starts the grading service, and starts it again if it stops. Enable it on the machine
 # that holds the course and the exchange with MLE_GRADING_SERVICE=1. It needs no hub API
 # access: it reads the exchange's inbound folder and releases feedback into the exchange.
@@ -133,7 +133,7 @@ if PROFILE != "tljh" and importlib.util.find_spec("jupyterhub_idle_culler"):
 #   MLE_GRADING_SERVICE_USER       run it as this unix user (the instructor's), if set
 if os.environ.get("MLE_GRADING_SERVICE") == "1":
     _service = {"name": "grading-service", "cwd": COURSE_ROOT,
-                "command": [os.environ.get("MLE_COURSE_PYTHON", sys.executable), "-m", "mle_grading.grading_service",
+                "command": [os.environ.get("MLE_COURSE_PYTHON", sys.executable), "-m", "mle_grading.operations.grading_service",
                             "--course", COURSE_ROOT, "--exchange", EXCHANGE_ROOT,
                             "--course-id", os.environ.get("MLE_COURSE_ID", "mle_losses_course"),
                             "--per-hour", os.environ.get("MLE_FEEDBACK_PER_HOUR", "3"),

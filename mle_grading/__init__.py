@@ -1,13 +1,16 @@
 """Grading library of the `mle_losses` course pack.
 
-- `reference`: naive float64 reference implementations of every contract function.
-- `torch_reference`: the same quantities computed by PyTorch.
-- `checks`: one trusted check per graded test cell, keyed by nbgrader grade_id.
-- `wire`: the plain-data format in which student results leave the sandbox.
-- `sandbox`: runs a submission's code in a locked-down process and answers calls.
-- `nbgrader_plugins`: preprocessors that plug the above into `nbgrader autograde`
-  and `nbgrader generate_feedback`.
-- `pipeline`: the instructor's whole pipeline in one command.
+Folders by role, lowest layer last (the layers are contracts in .importlinter):
+- `operations/`: what an instructor runs: the pipeline, grading on Dask, the feedback
+  service, the class report, the demo class.
+- `nbgrader_integration/`: nbgrader's side: preprocessors for `autograde` and
+  `generate_feedback`, the exchange, LMS exports, running nbgrader's applications.
+- `checks/`: one trusted check per graded test cell, keyed by nbgrader grade_id, with
+  the references they compare against (`checks.reference`, `checks.torch_reference`).
+- `sandbox/`: starts a submission's code in a locked-down process and talks to it.
+- `boundary/`: what a call and its outcome are; decoding what comes back.
+- `inside_sandbox/`: the code that runs in the sandbox, mounted there whole.
+- `hidden`: the name the hidden-test line of every test cell imports.
 """
 
 # The course's assignments and their notebooks, in teaching order: the one home of
@@ -16,7 +19,3 @@ ASSIGNMENTS = {
     "mle_losses": ("01_gaussian_mse", "02_bernoulli_bce", "03_categorical_ce", "04_gradients"),
     "mle_beyond": ("01_learned_variance", "02_soft_targets", "03_softmax_regression"),
 }
-
-# The first assignment, for code that has not yet learned to handle several.
-ASSIGNMENT_ID = "mle_losses"
-NOTEBOOK_IDS = ASSIGNMENTS[ASSIGNMENT_ID]

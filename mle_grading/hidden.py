@@ -5,7 +5,7 @@ kernel, so there the trusted check runs against the notebook's own namespace.
 Under `nbgrader autograde` this line is never executed: `TrustedGrading` runs the
 same check against the sandboxed submission instead.
 """
-from . import checks
+from mle_grading import checks
 
 
 def run_trusted_check(grade_id, namespace):

@@ -5,7 +5,8 @@ import subprocess
 import sys
 import tempfile
 
-from mle_grading import ASSIGNMENTS, nbgrader_run
+from mle_grading import ASSIGNMENTS
+from mle_grading.nbgrader_integration import run as nbgrader_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRST_ASSIGNMENT = next(iter(ASSIGNMENTS))
@@ -24,7 +25,7 @@ def copy_course(target, with_release=False):
 
 
 def nbgrader_env():
-    """nbgrader's environment (mle_grading.nbgrader_run), on the copy's own SQLite gradebook."""
+    """nbgrader's environment (mle_grading.nbgrader_integration.run), on the copy's own SQLite gradebook."""
     return nbgrader_run.environment(db_url="", quiet=False)
 
 
@@ -37,7 +38,7 @@ def run_nbgrader(course, *args, check=True, db_url=""):
 
 
 def run_pipeline(course, *args):
-    return subprocess.run([sys.executable, "-m", "mle_grading.pipeline", "--course-root", course, *args],
+    return subprocess.run([sys.executable, "-m", "mle_grading.operations.pipeline", "--course-root", course, *args],
                           env=nbgrader_env(), capture_output=True, text=True)
 
 

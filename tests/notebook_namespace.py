@@ -37,7 +37,7 @@ def graded_notebooks():
         for notebook_id in ASSIGNMENTS[assignment]:
             path = os.path.join(ROOT, "source", assignment, f"{notebook_id}.ipynb")
             if not os.path.exists(path):
-                raise FileNotFoundError(f"{path} is missing: build it with python -m mle_grading.notebook_build")
+                raise FileNotFoundError(f"{path} is missing: build it with python -m mle_grading.operations.notebook_build")
             found.append((assignment, notebook_id))
     return found
 

@@ -5,7 +5,7 @@ import shutil
 
 from traitlets.config import Config
 
-from mle_grading.benchmark import keep_only, sample_of, submissions, submitted_assignments, variant
+from benchmarks.grading_benchmark import keep_only, sample_of, submissions, submitted_assignments, variant
 from notebook_namespace import ROOT
 
 

@@ -20,8 +20,9 @@ import sys
 import nbformat
 import pytest
 
-from mle_grading import ASSIGNMENT_ID
-from mle_grading.demo_class import solutions
+from course_copy import FIRST_ASSIGNMENT
+
+from mle_grading.operations.demo_class import solutions
 
 from servers import (ROOT, free_port, loopback_browser, save_screenshot, server_process, tail,
                      wait_for_http)
@@ -30,11 +31,11 @@ import playwright.sync_api  # noqa: F401  (installed by requirements-test.txt: a
 from playwright.sync_api import expect  # noqa: E402
 
 NB_ID = "01_gaussian_mse"
-RELEASED = os.path.join(ROOT, "release", ASSIGNMENT_ID, f"{NB_ID}.ipynb")
+RELEASED = os.path.join(ROOT, "release", FIRST_ASSIGNMENT, f"{NB_ID}.ipynb")
 # What a student types: the instructor's solution without nbgrader's solution markers
 # (demo_class.solutions leaves a final "### END SOLUTION" that has no newline after it).
 ANSWERS = {gid: re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$\n?", "", src, flags=re.M).rstrip()
-           for gid, src in solutions(os.path.join(ROOT, "source", ASSIGNMENT_ID), NB_ID).items()}
+           for gid, src in solutions(os.path.join(ROOT, "source", FIRST_ASSIGNMENT), NB_ID).items()}
 KERNEL_START = 120_000   # ms: first kernel start and imports on a busy 2-core machine
 RUN_ALL = 180_000        # ms: the whole notebook
 VALIDATE = 240_000       # ms: nbgrader validate executes the whole notebook in a fresh kernel
@@ -68,9 +69,9 @@ def write_settings(settings_dir):
 def lab(tmp_path_factory):
     base = str(tmp_path_factory.mktemp("jupyterlab"))
     home, root, settings = (os.path.join(base, d) for d in ("home", "student", "settings"))
-    os.makedirs(os.path.join(root, ASSIGNMENT_ID))
+    os.makedirs(os.path.join(root, FIRST_ASSIGNMENT))
     os.makedirs(home)
-    shutil.copy(RELEASED, os.path.join(root, ASSIGNMENT_ID))
+    shutil.copy(RELEASED, os.path.join(root, FIRST_ASSIGNMENT))
     write_settings(settings)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "IPYTHON", "MPL"))}
     env.update(HOME=home, JUPYTERLAB_SETTINGS_DIR=settings, JUPYTERLAB_WORKSPACES_DIR=os.path.join(base, "ws"),
@@ -96,7 +97,7 @@ def page(lab):
         page = context.new_page()
         page.set_default_timeout(60_000)
         expect.set_options(timeout=60_000)
-        page.goto(f"{lab['origin']}/lab/tree/{ASSIGNMENT_ID}/{NB_ID}.ipynb?token={lab['token']}")
+        page.goto(f"{lab['origin']}/lab/tree/{FIRST_ASSIGNMENT}/{NB_ID}.ipynb?token={lab['token']}")
         page.blocked_requests = context.blocked_requests
         yield page
 
@@ -232,7 +233,7 @@ def test_validate_passes_and_the_typed_answers_were_saved(page, lab):
     save_screenshot(page, "lab-validate-success", docs=True)
     close_dialog(page)
     assert "Success! Your notebook passes all the tests." in text
-    saved = nbformat.read(os.path.join(lab["root"], ASSIGNMENT_ID, f"{NB_ID}.ipynb"), as_version=4)
+    saved = nbformat.read(os.path.join(lab["root"], FIRST_ASSIGNMENT, f"{NB_ID}.ipynb"), as_version=4)
     for grade_id, source in ANSWERS.items():
         assert saved.cells[CELLS[grade_id]].source.strip() == source.strip(), grade_id
 

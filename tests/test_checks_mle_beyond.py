@@ -9,8 +9,9 @@ import pytest
 from nbgrader.preprocessors import ClearSolutions
 
 from demo_submissions import all_mistakes
-from mle_grading import ASSIGNMENTS, wire
-from mle_grading.protocol import InProcessStudent
+from mle_grading import ASSIGNMENTS
+from mle_grading.inside_sandbox import wire
+from mle_grading.boundary.protocol import InProcessStudent
 
 from notebook_namespace import failing_cells, graded_cell_ids, run_notebook_code, source_notebook
 

@@ -1,4 +1,4 @@
-"""The instructor's class report (mle_grading.class_report).
+"""The instructor's class report (mle_grading.operations.class_report).
 
 Two classes:
 
@@ -21,8 +21,9 @@ import numpy as np
 import nbformat
 import pytest
 
-from mle_grading import ASSIGNMENTS, class_report
-from mle_grading.demo_class import fill, solutions, write_submission
+from mle_grading import ASSIGNMENTS
+from mle_grading.operations import class_report
+from mle_grading.operations.demo_class import fill, solutions, write_submission
 from demo_submissions import all_mistakes
 
 from course_copy import copy_course, run_nbgrader, scores_by_cell
@@ -368,8 +369,8 @@ def test_the_truncated_notebook_is_listed_as_ungraded_with_why(report_page, grad
 
 
 def test_the_demo_pipeline_builds_the_class_report_after_the_export(tmp_path, monkeypatch, capsys):
-    """mle_grading.pipeline (./course demo) run for real, on three students instead of the whole demo class."""
-    from mle_grading import pipeline
+    """mle_grading.operations.pipeline (./course demo) run for real, on three students instead of the whole demo class."""
+    from mle_grading.operations import pipeline
     course = copy_course(str(tmp_path / "course"))
     for folder in ("source", "notebooks"):   # a course of the one assignment this small class submits
         for assignment in ASSIGNMENTS:

@@ -40,7 +40,7 @@ def test_environment_yml_pins_the_same_versions_as_requirements():
 
 
 def test_source_notebooks_are_built_from_their_text_versions():
-    proc = subprocess.run([sys.executable, "-m", "mle_grading.notebook_build", "--check"],
+    proc = subprocess.run([sys.executable, "-m", "mle_grading.operations.notebook_build", "--check"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout
 

@@ -34,8 +34,8 @@ from html import unescape
 import nbformat
 import pytest
 
-from mle_grading import ASSIGNMENT_ID
-from mle_grading.demo_class import fill, solutions
+from course_copy import FIRST_ASSIGNMENT as ASSIGNMENT_ID
+from mle_grading.operations.demo_class import fill, solutions
 from demo_submissions import all_mistakes
 
 from course_copy import copy_course, nbgrader_env, scores_by_cell

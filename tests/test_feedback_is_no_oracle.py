@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from mle_grading import checks
-from mle_grading import reference as ref
-from mle_grading.protocol import InProcessStudent
+from mle_grading.checks import reference as ref
+from mle_grading.boundary.protocol import InProcessStudent
 
 from notebook_namespace import graded_cell_ids
 

@@ -5,11 +5,11 @@ import subprocess
 import sys
 
 from mle_grading import ASSIGNMENTS
-from mle_grading.figure_benchmark import ROOT
+from benchmarks.figure_benchmark import ROOT
 
 
 def test_every_notebook_is_timed_with_its_figures_counted():
-    proc = subprocess.run([sys.executable, "-m", "mle_grading.figure_benchmark", "--repeats", "1",
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.figure_benchmark", "--repeats", "1",
                            "--parser-per-renderer", "--layout-before-tight-bbox", "--layout-per-pass",
                            "--slowest", "3"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -10,8 +10,8 @@ from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from mle_grading.nbgrader_plugins import SaveAutoGradesAtOnce
-from mle_grading.nbgrader_run import scores_by_cell
+from mle_grading.nbgrader_integration.preprocessors import SaveAutoGradesAtOnce
+from mle_grading.nbgrader_integration.run import scores_by_cell
 
 GRADE_CELLS = {"test_a": 3, "test_b": 2, "test_c": 4}
 

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mle_grading import nbgrader_plugins as plugins
+from mle_grading.nbgrader_integration import preprocessors as plugins
 
 REPORT = {"outputs": [{"type": "stream", "text": "p = [0.5]\n"},
                       {"type": "image/png", "data": "iVBORw0KGgo="},
@@ -60,7 +60,7 @@ def _order_notebook():
 
 
 def test_the_source_notebooks_cell_order_is_read_again_once_the_instructor_changes_it(tmp_path):
-    from mle_grading.nbgrader_plugins import _source_grade_ids
+    from mle_grading.nbgrader_integration.preprocessors import _source_grade_ids
     path = str(tmp_path / "nb.ipynb")
     nbformat.write(_order_notebook(), path)
     first = _source_grade_ids(path)

@@ -9,7 +9,7 @@ import pytest
 
 from demo_submissions import all_mistakes
 from mle_grading import ASSIGNMENTS
-from mle_grading.demo_class import COMMITTED_STUDENTS, roster
+from mle_grading.operations.demo_class import COMMITTED_STUDENTS, roster
 
 from course_copy import ROOT, copy_course, run_pipeline, scores_by_cell
 

@@ -12,7 +12,7 @@ import sqlite3
 import nbformat
 import pytest
 
-from mle_grading.demo_class import fill, solutions
+from mle_grading.operations.demo_class import fill, solutions
 
 from corpus.cases import ALL, ATTACKS, BROKEN, HONEST
 from course_copy import ARTIFACTS, ROOT, copy_course, run_nbgrader, scores_by_cell

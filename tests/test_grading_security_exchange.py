@@ -33,8 +33,8 @@ import tempfile
 import nbformat
 import pytest
 
-from mle_grading import ASSIGNMENT_ID
-from mle_grading.demo_class import fill, solutions
+from course_copy import FIRST_ASSIGNMENT as ASSIGNMENT_ID
+from mle_grading.operations.demo_class import fill, solutions
 
 from course_copy import copy_course, nbgrader_env, scores_by_cell
 

@@ -20,7 +20,7 @@ import re
 import nbformat
 import pytest
 
-from mle_grading.demo_class import fill, solutions
+from mle_grading.operations.demo_class import fill, solutions
 
 from course_copy import copy_course, run_nbgrader, scores_by_cell
 
@@ -184,12 +184,12 @@ def test_feedback_holds_the_notebooks_pages_only(graded):
 @pytest.mark.parametrize("link", ["javascript:alert(1)", "JavaScript:alert(1)", " jav&#x61;script:alert(1)",
                                   "vbscript:msgbox", "data:text/html;base64,PHNjcmlwdD4="])
 def test_markdown_links_with_a_script_scheme_go_nowhere(link):
-    from mle_grading.sanitize import neutralise_markdown_links
+    from mle_grading.nbgrader_integration.sanitize import neutralise_markdown_links
     for source in (f"[notes]({link})", f"![figure]({link})", f"[notes]: {link}"):
         assert "#unsafe-link-removed" in neutralise_markdown_links(source), source
 
 
 def test_markdown_links_to_the_web_and_embedded_images_are_kept():
-    from mle_grading.sanitize import neutralise_markdown_links
+    from mle_grading.nbgrader_integration.sanitize import neutralise_markdown_links
     source = "[docs](https://numpy.org) ![plot](data:image/png;base64,iVBORw0KGgo=) [mail](mailto:a@b.c) [s](#sec)"
     assert neutralise_markdown_links(source) == source

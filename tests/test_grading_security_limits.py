@@ -2,7 +2,7 @@
 import os
 import re
 
-from mle_grading.nbgrader_plugins import TrustedGrading
+from mle_grading.nbgrader_integration.preprocessors import TrustedGrading
 from mle_grading.sandbox.runner import SandboxLimits, configured_limits
 
 from course_copy import ROOT

@@ -12,8 +12,7 @@ import time
 import pytest
 
 from mle_grading.sandbox import packages, seccomp
-from mle_grading.sandbox.runner import (SandboxLimits, SandboxSession, SandboxStudent, SandboxUnavailable,
-                                        check_uid_range, submission_files)
+from mle_grading.sandbox.runner import SandboxLimits, SandboxSession, SandboxStudent, SandboxUnavailable, check_uid_range, submission_files
 
 
 def run(cells, **limits):

@@ -1,4 +1,4 @@
-"""Feedback on submit (mle_grading.grading_service).
+"""Feedback on submit (mle_grading.operations.grading_service).
 
 The policy (rate limit, newest submission, deadline, restart) is checked on the
 journal alone with a made-up clock, fast. Then the service runs for real, as a
@@ -19,9 +19,9 @@ import time
 
 import pytest
 
-from mle_grading import ASSIGNMENT_ID
-from mle_grading.demo_class import solutions
-from mle_grading.grading_service import Journal, Policy, diagnostics_page, plan, utc_epoch
+from course_copy import FIRST_ASSIGNMENT as ASSIGNMENT_ID
+from mle_grading.operations.demo_class import solutions
+from mle_grading.operations.grading_service import Journal, Policy, diagnostics_page, plan, utc_epoch
 from demo_submissions import all_mistakes
 
 from course_copy import scores_by_cell
@@ -107,7 +107,7 @@ def test_a_restart_grades_again_only_what_was_interrupted(tmp_path):
 
 
 def test_a_folder_named_for_a_student_but_owned_by_another_account_is_refused_not_graded(tmp_path):
-    from mle_grading.grading_service import GradingService
+    from mle_grading.operations.grading_service import GradingService
     inbound = tmp_path / "exchange" / COURSE_ID / "inbound"
     me = pwd.getpwuid(os.getuid()).pw_name
     stamp = "2026-12-01 10:00:00.000000 UTC"
@@ -124,7 +124,7 @@ def test_a_folder_named_for_a_student_but_owned_by_another_account_is_refused_no
 
 
 def test_a_fifo_or_link_as_the_submission_secret_cannot_stall_the_service(tmp_path):
-    from mle_grading.grading_service import read_small_regular_file
+    from mle_grading.operations.grading_service import read_small_regular_file
     os.mkfifo(tmp_path / "fifo")
     os.symlink("/dev/zero", tmp_path / "zero")
     (tmp_path / "huge").write_text("x" * 10_000)
@@ -177,7 +177,7 @@ def wait_until(predicate, timeout, what, proc=None):
 
 class Service:
     def __init__(self, course, exchange, state, log):
-        self.cmd = [sys.executable, "-m", "mle_grading.grading_service", "--course", course, "--exchange", exchange,
+        self.cmd = [sys.executable, "-m", "mle_grading.operations.grading_service", "--course", course, "--exchange", exchange,
                     "--course-id", COURSE_ID, "--assignment", ASSIGNMENT_ID, "--per-hour", "1",
                     "--rate-window", "180", "--poll", "0.5", "--state", state,
                     "--no-check-owner"]   # the test's students submit as root
@@ -327,7 +327,7 @@ def test_the_deferred_submission_gets_its_real_feedback_after_the_wait(served):
 
 def test_jupyterhub_starts_the_service_with_arguments_it_accepts(tmp_path, monkeypatch, capsys):
     from traitlets.config import Config
-    from mle_grading import grading_service
+    from mle_grading.operations import grading_service
     course, exchange = tmp_path / "course", tmp_path / "exchange"
     (course).mkdir()
     (course / "nbgrader_config.py").write_text("c = get_config()\n")
@@ -342,6 +342,6 @@ def test_jupyterhub_starts_the_service_with_arguments_it_accepts(tmp_path, monke
     exec(compile(open(path).read(), path, "exec"), {"get_config": lambda: config, "__file__": path})
     (service,) = [s for s in config.JupyterHub.services if s["name"] == "grading-service"]
     command = service["command"]
-    assert command[1:3] == ["-m", "mle_grading.grading_service"] and "5" in command
+    assert command[1:3] == ["-m", "mle_grading.operations.grading_service"] and "5" in command
     assert grading_service.main(command[3:] + ["--status", "--state", str(tmp_path / "j.sqlite")]) == 0
     assert "submission" in capsys.readouterr().out

@@ -23,9 +23,8 @@ import urllib.request
 
 import pytest
 
-from mle_grading import ASSIGNMENT_ID
 
-from course_copy import copy_course
+from course_copy import FIRST_ASSIGNMENT, copy_course
 from servers import (ROOT, free_port, loopback_browser, save_screenshot, server_process, tail,
                      wait_for_http)
 
@@ -260,14 +259,14 @@ def test_the_hub_and_its_proxy_listen_on_loopback_only(hub):
 
 
 def test_the_instructor_releases_the_assignment_from_the_formgrader(hub, instructor):
-    status = post(instructor, hub, "instructor", f"/formgrader/api/assignment/{ASSIGNMENT_ID}/assign")
+    status = post(instructor, hub, "instructor", f"/formgrader/api/assignment/{FIRST_ASSIGNMENT}/assign")
     assert status["success"], status.get("error") or status
-    status = post(instructor, hub, "instructor", f"/formgrader/api/assignment/{ASSIGNMENT_ID}/release")
+    status = post(instructor, hub, "instructor", f"/formgrader/api/assignment/{FIRST_ASSIGNMENT}/release")
     assert status["success"], status.get("error") or status
-    released = os.path.join(hub["exchange"], COURSE_ID, "outbound", ASSIGNMENT_ID)
+    released = os.path.join(hub["exchange"], COURSE_ID, "outbound", FIRST_ASSIGNMENT)
     assert "01_gaussian_mse.ipynb" in os.listdir(released)
     instructor.goto(f"{hub['origin']}/user/instructor/formgrader/manage_assignments")
-    row = instructor.locator("tr", has_text=ASSIGNMENT_ID)
+    row = instructor.locator("tr", has_text=FIRST_ASSIGNMENT)
     expect(row).to_be_visible()
     save_screenshot(instructor, "hub-formgrader-assignments", docs=True)
 
@@ -275,34 +274,34 @@ def test_the_instructor_releases_the_assignment_from_the_formgrader(hub, instruc
 def test_a_student_finds_the_released_assignment_and_fetches_it(hub, student):
     listed = student.request.get(f"{hub['origin']}/user/alice/assignments?course_id={COURSE_ID}").json()
     assert listed["success"], listed
-    released = [a for a in listed["value"] if a["assignment_id"] == ASSIGNMENT_ID]
+    released = [a for a in listed["value"] if a["assignment_id"] == FIRST_ASSIGNMENT]
     assert released and released[0]["status"] == "released", listed
     # In JupyterLab: Nbgrader > Assignment List, then the Fetch button of the released assignment.
     student.get_by_role("menuitem", name="Nbgrader", exact=True).click()
     student.get_by_role("menuitem", name="Assignment List").click()
     released_list = student.locator("#released_assignments_list")
-    expect(released_list).to_contain_text(ASSIGNMENT_ID, timeout=60_000)
+    expect(released_list).to_contain_text(FIRST_ASSIGNMENT, timeout=60_000)
     save_screenshot(student, "hub-student-released", docs=True)
     released_list.get_by_role("button", name="Fetch").click()
-    expect(student.locator("#fetched_assignments_list")).to_contain_text(ASSIGNMENT_ID, timeout=60_000)
-    contents = student.request.get(f"{hub['origin']}/user/alice/api/contents/{ASSIGNMENT_ID}").json()
+    expect(student.locator("#fetched_assignments_list")).to_contain_text(FIRST_ASSIGNMENT, timeout=60_000)
+    contents = student.request.get(f"{hub['origin']}/user/alice/api/contents/{FIRST_ASSIGNMENT}").json()
     names = {item["name"] for item in contents["content"]}
     assert "01_gaussian_mse.ipynb" in names, names
     notebook = student.request.get(
-        f"{hub['origin']}/user/alice/api/contents/{ASSIGNMENT_ID}/01_gaussian_mse.ipynb").json()
+        f"{hub['origin']}/user/alice/api/contents/{FIRST_ASSIGNMENT}/01_gaussian_mse.ipynb").json()
     assert any("raise NotImplementedError()" in "".join(c["source"]) for c in notebook["content"]["cells"])
-    student.locator("#fetched_assignments_list").get_by_text(ASSIGNMENT_ID).first.click()   # list its notebooks
+    student.locator("#fetched_assignments_list").get_by_text(FIRST_ASSIGNMENT).first.click()   # list its notebooks
     expect(student.locator("#fetched_assignments_list")).to_contain_text("01_gaussian_mse")
     save_screenshot(student, "hub-student-fetched", docs=True)
 
 
 def test_a_students_submission_is_filed_under_their_hub_name(hub, student):
     result = post(student, hub, "alice", "/assignments/submit", {"course_id": COURSE_ID,
-                                                                 "assignment_id": ASSIGNMENT_ID})
+                                                                 "assignment_id": FIRST_ASSIGNMENT})
     assert result.get("success", True), result
     inbound = os.listdir(os.path.join(hub["exchange"], COURSE_ID, "inbound"))
     # Every server runs as root here: without the students' config the id would be "root".
-    assert inbound and all(name.startswith(f"alice+{ASSIGNMENT_ID}+") for name in inbound), inbound
+    assert inbound and all(name.startswith(f"alice+{FIRST_ASSIGNMENT}+") for name in inbound), inbound
 
 
 def test_students_have_no_formgrader_and_the_instructor_has_one(hub, student, instructor):

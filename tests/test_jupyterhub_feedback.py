@@ -2,7 +2,7 @@
 
 The hub of tests/test_jupyterhub.py (its local-test profile) runs here with
 MLE_GRADING_SERVICE=1, so JupyterHub itself starts and watches
-mle_grading.grading_service, with one grading per student an hour
+mle_grading.operations.grading_service, with one grading per student an hour
 (MLE_FEEDBACK_PER_HOUR=1) and, before the deadline, feedback that shows each
 behaviour and its diagnosis but no points (MLE_FEEDBACK_BEFORE_DEADLINE=diagnostics).
 A hub of its own, so that the service never sees the other hub test's submissions.
@@ -34,8 +34,8 @@ import time
 import nbformat
 import pytest
 
-from mle_grading import ASSIGNMENT_ID
-from mle_grading.demo_class import fill, solutions
+from course_copy import FIRST_ASSIGNMENT as ASSIGNMENT_ID
+from mle_grading.operations.demo_class import fill, solutions
 
 from servers import loopback_browser, save_screenshot
 from test_exchange_workflow import MISTAKE, SOLUTION_MARKER, Student, run_steps, text_of
@@ -57,7 +57,7 @@ def service_pids(course):
     for entry in filter(str.isdigit, os.listdir("/proc")):
         with contextlib.suppress(OSError):
             argv = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
-            if b"mle_grading.grading_service" in argv and course.encode() in argv:
+            if b"mle_grading.operations.grading_service" in argv and course.encode() in argv:
                 found.append(int(entry))
     return found
 
@@ -403,7 +403,7 @@ def test_killed_mid_queue_and_restarted_by_the_hub_every_submission_is_graded_ex
     assert subs[facts["alice_second"]]["attempts"] == 0
 
     # What the operator sees.
-    proc = subprocess.run([sys.executable, "-m", "mle_grading.grading_service", "--course", course,
+    proc = subprocess.run([sys.executable, "-m", "mle_grading.operations.grading_service", "--course", course,
                            "--exchange", exchange, "--course-id", COURSE_ID, "--status"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -1,55 +1,57 @@
-"""The grading library's layers: protocol at the bottom; checks and sandbox beside each other, never importing each other."""
-import ast
+"""The grading library's layers, as import-linter contracts (.importlinter), hold, and a broken layer is caught."""
 import os
-
-import pytest
+import shutil
+import subprocess
+import sys
 
 from course_copy import ROOT
 
-LIBRARY = os.path.join(ROOT, "mle_grading")
+LINT_IMPORTS = os.path.join(os.path.dirname(sys.executable), "lint-imports")
 
 
-def imported_modules(path, package):
-    """Absolute names of the mle_grading modules a file imports (relative imports resolved)."""
-    tree = ast.parse(open(path).read())
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = package.split(".")
-            base = base[: len(base) - node.level + 1] if node.level else []
-            module = ".".join(base + ([node.module] if node.module else []))
-            names |= {module} | {f"{module}.{alias.name}" for alias in node.names}
-    return {n for n in names if n.startswith("mle_grading")}
+def lint_imports(root):
+    return subprocess.run([LINT_IMPORTS, "--config", os.path.join(root, ".importlinter"), "--no-cache"],
+                          cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": root, "COLUMNS": "1000", "TERM": "dumb"})
 
 
-def modules_of(subpackage):
-    folder = os.path.join(LIBRARY, subpackage)
-    found = [os.path.join(root, f) for root, _, files in os.walk(folder) for f in files if f.endswith(".py")]
-    assert found, folder
-    return found
+def library_copy(tmp_path):
+    for name in ("mle_grading", "benchmarks", "demo_submissions"):
+        shutil.copytree(os.path.join(ROOT, name), tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(os.path.join(ROOT, ".importlinter"), tmp_path / ".importlinter")
+    return tmp_path
 
 
-@pytest.mark.parametrize("importer, forbidden", [("checks", "mle_grading.sandbox"), ("sandbox", "mle_grading.checks")])
-def test_checks_and_sandbox_never_import_each_other(importer, forbidden):
-    for path in modules_of(importer):
-        package = "mle_grading." + os.path.relpath(os.path.dirname(path), LIBRARY).replace(os.sep, ".")
-        bad = {n for n in imported_modules(path, package) if n == forbidden or n.startswith(forbidden + ".")}
-        assert not bad, (path, bad)
+def test_every_layer_contract_of_the_grading_library_is_kept():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout, result.stdout
 
 
-def test_the_protocol_imports_nothing_of_the_library_but_the_wire_format_and_the_trusted_inner_functions():
-    assert imported_modules(os.path.join(LIBRARY, "protocol.py"), "mle_grading") <= {
-        "mle_grading", "mle_grading.wire", "mle_grading.trusted_inner", "mle_grading.trusted_inner.TRUSTED_INNER"}
+def plant(path, line):
+    text = open(path).read()
+    open(path, "w").write(line + "\n" + text)
 
 
-def test_the_trusted_inner_functions_import_nothing_but_numpy():
-    # Their source is sent into the sandbox, where only NumPy and the standard library exist.
-    assert imported_modules(os.path.join(LIBRARY, "trusted_inner.py"), "mle_grading") <= {"numpy"}
+def test_a_check_that_imports_the_sandbox_breaks_the_contracts(tmp_path):
+    root = library_copy(tmp_path)
+    plant(root / "mle_grading" / "checks" / "parts.py", "from mle_grading.sandbox import runner  # planted")
+    result = lint_imports(str(root))
+    assert result.returncode != 0
+    assert "The trusted checks and the sandbox's runner never import each other BROKEN" in result.stdout, result.stdout
+
+
+def test_code_inside_the_sandbox_that_imports_the_checks_breaks_the_contracts(tmp_path):
+    root = library_copy(tmp_path)
+    plant(root / "mle_grading" / "inside_sandbox" / "wire.py", "import mle_grading.checks.reference  # planted")
+    result = lint_imports(str(root))
+    assert result.returncode != 0
+    assert "imports nothing of the grading library (it is alone there) BROKEN" in result.stdout, result.stdout
 
 
 def test_the_grading_library_ships_no_demo_submissions():
-    assert not os.path.exists(os.path.join(LIBRARY, "mistakes"))
-    for path in modules_of("checks") + modules_of("sandbox"):
-        assert "demo_submissions" not in open(path).read(), path
+    for folder in ("checks", "sandbox", "inside_sandbox", "boundary"):
+        for here, _, files in os.walk(os.path.join(ROOT, "mle_grading", folder)):
+            for name in files:
+                if name.endswith(".py"):
+                    assert "demo_submissions" not in open(os.path.join(here, name)).read(), (here, name)

@@ -1,4 +1,4 @@
-"""`nbgrader export` with the course's exporter (mle_grading.lms_export.LmsExport).
+"""`nbgrader export` with the course's exporter (mle_grading.nbgrader_integration.lms_export.LmsExport).
 
 A gradebook written with nbgrader.api in a copy of the course holds two
 assignments and four students, each a case the export must handle:

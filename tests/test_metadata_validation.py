@@ -6,7 +6,7 @@ import pytest
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.preprocessors import CheckCellMetadata
 
-from mle_grading.nbgrader_plugins import CheckCellMetadataCompiled, _CompiledMetadataValidator
+from mle_grading.nbgrader_integration.preprocessors import CheckCellMetadataCompiled, _CompiledMetadataValidator
 
 from course_copy import ROOT
 

@@ -13,7 +13,7 @@ from nbgrader.api import Gradebook
 
 from course_copy import copy_course, run_nbgrader
 from demo_submissions import all_mistakes
-from mle_grading import demo_class
+from mle_grading.operations import demo_class
 
 ASSIGNMENT = "mle_beyond"
 MISTAKE = "kl-clipped-p"

@@ -10,11 +10,12 @@ the claim would be empty), and that the binding is undone after every call.
 import numpy as np
 import pytest
 
-from mle_grading import checks, reference as ref
+from mle_grading import checks
+from mle_grading.checks import reference as ref
 from mle_grading.checks import INNER_FUNCTIONS
 from demo_submissions import all_mistakes
-from mle_grading.trusted_inner import TRUSTED_INNER
-from mle_grading.wire import call_with_trusted_inner
+from mle_grading.inside_sandbox.trusted_inner import TRUSTED_INNER
+from mle_grading.inside_sandbox.wire import call_with_trusted_inner
 
 from notebook_namespace import graded_cell_ids, run_notebook_code, source_notebook
 

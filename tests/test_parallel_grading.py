@@ -2,7 +2,7 @@
 
 The same small class is graded in private copies of the course: by plain sequential
 `nbgrader autograde` on SQLite (the reference; tests/test_postgres_gradebook.py compares
-with it too), and by `python -m mle_grading.parallel` on its default local Dask cluster
+with it too), and by `python -m mle_grading.operations.parallel` on its default local Dask cluster
 (one worker per core) into SQLite. Both run at once, to keep the test short. One more
 student of the Dask run cannot be graded (a file stands where nbgrader must write their
 autograded folder), so the failure report is checked on the same run.
@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from course_copy import copy_course, nbgrader_env, run_nbgrader, scores_by_cell
-from mle_grading import nbgrader_run
+from course_copy import FIRST_ASSIGNMENT, copy_course, nbgrader_env, run_nbgrader, scores_by_cell
+from mle_grading.nbgrader_integration import run as nbgrader_run
 from demo_submissions import all_mistakes
 
 ASSIGNMENT = "mle_losses"
@@ -37,10 +37,10 @@ def small_class():
 
 def build_class_course(target, students, db_url="", broken=False):
     """A course copy with the assignment generated (into db_url if given) and these submissions."""
-    from mle_grading.demo_class import build_demo_class
+    from mle_grading.operations.demo_class import build_demo_class
     course = copy_course(str(target), with_release=True)
     run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", db_url=db_url)
-    for student in build_demo_class(course):
+    for student in build_demo_class(course, FIRST_ASSIGNMENT):
         if student not in students:
             shutil.rmtree(os.path.join(course, "submitted", student))
     # (a demo class with other assignments keeps only this one's submissions)
@@ -80,7 +80,7 @@ def finish_sequential(graded):
 
 
 def run_parallel(course, *args, env=None):
-    return subprocess.run([sys.executable, "-m", "mle_grading.parallel", ASSIGNMENT, *args], cwd=course,
+    return subprocess.run([sys.executable, "-m", "mle_grading.operations.parallel", ASSIGNMENT, *args], cwd=course,
                           env=env or nbgrader_env(), capture_output=True, text=True, timeout=1500)
 
 
@@ -153,7 +153,7 @@ def test_without_force_graded_students_are_left_as_they_were_and_the_rest_graded
 
 
 def test_the_local_cluster_runs_without_the_profiler_and_with_dask_housekeeping_slowed_down():
-    from mle_grading.parallel import GRADING_CLUSTER_CONFIG, dask_client
+    from mle_grading.operations.parallel import GRADING_CLUSTER_CONFIG, dask_client
 
     def housekeeping(dask_worker=None, dask_scheduler=None):
         import dask
@@ -172,8 +172,8 @@ def test_the_local_cluster_runs_without_the_profiler_and_with_dask_housekeeping_
 
 def test_the_printed_dask_environment_gives_a_hand_started_cluster_the_same_settings():
     import dask
-    from mle_grading.parallel import GRADING_CLUSTER_CONFIG
-    proc = subprocess.run([sys.executable, "-m", "mle_grading.parallel", "--dask-environment"],
+    from mle_grading.operations.parallel import GRADING_CLUSTER_CONFIG
+    proc = subprocess.run([sys.executable, "-m", "mle_grading.operations.parallel", "--dask-environment"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -184,7 +184,7 @@ def test_the_printed_dask_environment_gives_a_hand_started_cluster_the_same_sett
 
 
 def test_a_worker_that_cannot_see_the_course_reports_the_student_with_the_reason(tmp_path):
-    from mle_grading.parallel import grade_student
+    from mle_grading.operations.parallel import grade_student
     result = grade_student(str(tmp_path / "nowhere"), ASSIGNMENT, "alice", f"sqlite:///{tmp_path / 'g.db'}")
     assert result["graded"] is False and result["student"] == "alice"
     assert "is not a course directory here" in result["why"] and "same path" in result["why"]
@@ -223,9 +223,9 @@ def test_a_warm_grader_shares_one_database_engine_per_gradebook_and_each_gradebo
 
 
 def test_bad_command_lines_are_refused_with_the_reason(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "mle_grading.parallel", "--workers", "0"], cwd=tmp_path,
+    proc = subprocess.run([sys.executable, "-m", "mle_grading.operations.parallel", "--workers", "0"], cwd=tmp_path,
                           env=nbgrader_env(), capture_output=True, text=True)
     assert proc.returncode == 2 and "--workers must be at least 1" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "mle_grading.parallel", ASSIGNMENT], cwd=tmp_path,
+    proc = subprocess.run([sys.executable, "-m", "mle_grading.operations.parallel", ASSIGNMENT], cwd=tmp_path,
                           env=nbgrader_env(), capture_output=True, text=True)
     assert proc.returncode == 2 and "is not a course directory" in proc.stderr

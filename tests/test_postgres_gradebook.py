@@ -4,7 +4,7 @@ A throwaway PostgreSQL server (Debian's, installed by scripts/setup_extras.sh) i
 started on 127.0.0.1, on a free port, with its data and socket in a temporary
 directory; as root it runs as the `postgres` user, since PostgreSQL refuses to run
 as root. A `dask scheduler` and two `dask worker` processes (no nanny, so a killed
-worker stays dead) are started on loopback. `python -m mle_grading.parallel
+worker stays dead) are started on loopback. `python -m mle_grading.operations.parallel
 --scheduler` grades the class on them; as soon as one worker is inside a student's
 sandbox, it is killed with SIGKILL. Every student must still end graded exactly once,
 with the scores of sequential `nbgrader autograde` on SQLite, cell by cell. Servers
@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from course_copy import nbgrader_env, scores_by_cell
-from mle_grading import nbgrader_run
+from mle_grading.nbgrader_integration import run as nbgrader_run
 from test_parallel_grading import (ASSIGNMENT, build_class_course, finish_sequential, sequentially_graded_class,
                                    small_class, summary)
 
@@ -95,7 +95,7 @@ def dask_program():
 def dask_cluster_on_loopback():
     """A `dask scheduler` and two single-threaded `dask worker` processes on 127.0.0.1: (address, {name: Popen})."""
     from distributed import Client
-    from mle_grading.parallel import dask_environment
+    from mle_grading.operations.parallel import dask_environment
     address = f"tcp://127.0.0.1:{free_port()}"
     logs = tempfile.mkdtemp(prefix="mle-grading-dask-")
     processes = []
@@ -139,7 +139,7 @@ def graded_on_a_cluster_that_loses_a_worker(postgres_url, dask_cluster_on_loopba
     course = build_class_course(tmp_path_factory.mktemp("postgres"), small_class(), db_url=postgres_url)
     env = nbgrader_env()
     env["MLE_GRADING_DB_URL"] = postgres_url
-    run = subprocess.Popen([sys.executable, "-m", "mle_grading.parallel", ASSIGNMENT, "--scheduler", address,
+    run = subprocess.Popen([sys.executable, "-m", "mle_grading.operations.parallel", ASSIGNMENT, "--scheduler", address,
                             "--force"], cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed, interrupted = None, set()
     with Client(address, timeout="60s") as client:

@@ -7,9 +7,10 @@ and no text the submission chose may reach a check's message.
 import sympy
 import pytest
 
-from mle_grading import checks, wire
+from mle_grading import checks
+from mle_grading.inside_sandbox import wire
 from mle_grading.checks.tree_value import value_at
-from mle_grading.protocol import OWN_EXCEPTION, InProcessStudent, decode_outcome
+from mle_grading.boundary.protocol import OWN_EXCEPTION, InProcessStudent, decode_outcome
 
 from notebook_namespace import graded_cell_ids, graded_notebooks
 

@@ -1,6 +1,6 @@
 """The naive references of notebook 02 agree with PyTorch on many generated inputs.
 
-The trusted checks compare students with `mle_grading.reference`; these tests make
+The trusted checks compare students with `mle_grading.checks.reference`; these tests make
 sure that reference is itself right: against `torch.sigmoid`,
 `F.binary_cross_entropy` and `F.binary_cross_entropy_with_logits` in float64, with
 logits up to ±1e4, certain predictions and every shape the checks use. The
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mle_grading import reference as ref
-from mle_grading import torch_reference as tref
+from mle_grading.checks import reference as ref
+from mle_grading.checks import torch_reference as tref
 
 RTOL, ATOL = 1e-6, 1e-8  # the contract's float64 tolerance
 

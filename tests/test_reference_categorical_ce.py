@@ -1,7 +1,7 @@
 """The naive references of notebook 03 agree with torch, on generated inputs.
 
 The trusted checks of `03_categorical_ce` compare students with
-`mle_grading.reference`; these tests are why that reference can be trusted:
+`mle_grading.checks.reference`; these tests are why that reference can be trusted:
 softmax, log_softmax and cross-entropy against `F.softmax`, `F.log_softmax` and
 `F.cross_entropy`, on logits of every size up to +-1e4 and shapes of up to four axes.
 """
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mle_grading import reference as ref
+from mle_grading.checks import reference as ref
 
-from mle_grading import torch_reference  # an error, never a skip, if torch is broken
+from mle_grading.checks import torch_reference  # an error, never a skip, if torch is broken
 
 SETTINGS = settings(max_examples=100, deadline=None)
 RTOL, ATOL = 1e-10, 1e-9

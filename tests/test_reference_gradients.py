@@ -10,10 +10,10 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from mle_grading import checks
-from mle_grading import reference as ref
-from mle_grading import torch_reference as tref
+from mle_grading.checks import reference as ref
+from mle_grading.checks import torch_reference as tref
 from mle_grading.checks import gradients as checks04
-from mle_grading.protocol import CALLABLES, InProcessStudent
+from mle_grading.boundary.protocol import CALLABLES, InProcessStudent
 
 from notebook_namespace import run_notebook_code, source_notebook
 

@@ -1,7 +1,7 @@
 """The naive references of `mle_beyond` agree with torch, on generated inputs.
 
 The trusted checks of the second assignment compare students with
-`mle_grading.reference`; these tests are why that reference can be trusted: the
+`mle_grading.checks.reference`; these tests are why that reference can be trusted: the
 learned-variance Gaussian NLL and its gradients against `F.gaussian_nll_loss(full=True)`
 and autograd (log-variances in [-50, 50]; torch clamps the variance at 1e-6, so
 below that the contract's formula is the yardstick), soft-target cross-entropy,
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mle_grading import reference as ref
+from mle_grading.checks import reference as ref
 
-from mle_grading import torch_reference  # an error, never a skip, if torch is broken
+from mle_grading.checks import torch_reference  # an error, never a skip, if torch is broken
 
 SETTINGS = settings(max_examples=80, deadline=None)
 TORCH_LOG_VAR_FLOOR = math.log(1e-6)

@@ -18,12 +18,12 @@ from IPython.core.pylabtools import print_figure
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.mathtext import MathTextParser
 if sys.argv[1] in ("shared", "parsed ahead"):
-    from mle_grading.sandbox import worker
+    from mle_grading.inside_sandbox import worker
     worker._share_mathtext_parses()
     worker._share_mathtext_parses()   # a second call must not wrap the renderer twice
     assert not getattr(RendererAgg.__init__.__wrapped__, "shares_mathtext_parses", False)
 if sys.argv[1] == "parsed ahead":   # the warm parent's own warm-up
-    from mle_grading.sandbox import zygote
+    from mle_grading.inside_sandbox import zygote
     zygote._warm_up()
 before = MathTextParser._parse_cached.cache_info().misses
 pngs = []

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 sys.path.insert(0, "tests")
 from notebook_namespace import graded_notebooks, run_notebook_code
 if sys.argv[1] == "sandbox":
-    from mle_grading.sandbox import worker
+    from mle_grading.inside_sandbox import worker
     worker._lay_out_tight_figures_once()
     worker._lay_out_tight_figures_once()   # a second call must not wrap the draw twice
     assert not getattr(Figure.draw.__wrapped__, "skips_layout_before_tight_bbox", False)

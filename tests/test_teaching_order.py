@@ -8,7 +8,9 @@ import re
 
 import pytest
 
-from mle_grading import NOTEBOOK_IDS
+from mle_grading import ASSIGNMENTS
+
+NOTEBOOK_IDS = ASSIGNMENTS["mle_losses"]
 
 from notebook_namespace import source_notebook
 
@@ -148,7 +150,7 @@ def test_the_numbers_the_texts_quote_are_what_numpy_and_torch_compute():
 
 def test_the_slope_of_the_nll_in_the_mse_is_one_over_two_sigma2_and_the_legend_keeps_it():
     import numpy as np
-    from mle_grading import reference as ref
+    from mle_grading.checks import reference as ref
     rng = np.random.default_rng(1)
     x = np.linspace(-1, 1, 20)
     y = 2 * x + 1 + rng.normal(0, 0.1, size=x.shape)

@@ -1,6 +1,6 @@
 """Warm sandboxes: forked from one pre-imported parent, yet each as fresh as a new interpreter.
 
-The parent (mle_grading/sandbox/zygote.py) imports the course's libraries once per
+The parent (mle_grading/inside_sandbox/zygote.py) imports the course's libraries once per
 grading process and forks one sandbox per notebook. These tests run one sandbox
 that tampers with everything it can reach, then another in the same grading
 process, and compare what the second sees with what a sandbox saw before any
@@ -279,7 +279,7 @@ def test_a_dead_parent_is_replaced_by_a_new_one():
 
 GRADE_IN_ONE_PROCESS = r'''
 import json, os, sys
-from mle_grading import nbgrader_run
+from mle_grading.nbgrader_integration import run as nbgrader_run
 from mle_grading.sandbox import warm
 course, students = sys.argv[1], sys.argv[2:]
 grader = nbgrader_run.WarmAutograder(course, f"sqlite:///{course}/gradebook.db?timeout=60")
@@ -296,7 +296,7 @@ def graded_view(course, student):
     """Everything grading gave one student: scores, the reports' verdicts, every output of every cell."""
     import nbformat
     from course_copy import scores_by_cell
-    from mle_grading import nbgrader_run
+    from mle_grading.nbgrader_integration import run as nbgrader_run
     reports = nbgrader_run.grading_reports(course, "mle_losses", student)
     folder = os.path.join(course, "autograded", student, "mle_losses")
     outputs = {name: [c.get("outputs", []) for c in nbformat.read(os.path.join(folder, name), 4).cells]
@@ -312,10 +312,10 @@ def test_an_honest_student_graded_right_after_a_tamperer_in_one_process_gets_wha
     import sys
     import nbformat
     from course_copy import copy_course, nbgrader_env, run_nbgrader
-    from mle_grading.demo_class import build_demo_class
+    from mle_grading.operations.demo_class import build_demo_class
     course = copy_course(str(tmp_path / "course"), with_release=True)
     run_nbgrader(course, "generate_assignment", "mle_losses", "--force")
-    build_demo_class(course)
+    build_demo_class(course, "mle_losses")
     submitted = os.path.join(course, "submitted")
     for student in os.listdir(submitted):
         if student != "reference":

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from mle_grading import wire
+from mle_grading.inside_sandbox import wire
 
 
 def round_trip(value):

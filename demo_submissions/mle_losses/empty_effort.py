@@ -4,7 +4,7 @@ Each is built from what the release shows (its printed numbers, the contract's
 error names) and names the test cells it must not pass. They are graded by the
 tests only, never part of the demo class.
 """
-from mle_grading import reference as ref
+from mle_grading.checks import reference as ref
 
 from .. import EmptyEffort
 from . import ASSIGNMENT

@@ -1,8 +1,8 @@
 """Trusted checks: one per graded test cell, keyed by (notebook id, grade_id).
 
-A check never runs student code itself. It asks a `Student` (`mle_grading.protocol`)
+A check never runs student code itself. It asks a `Student` (`mle_grading.boundary.protocol`)
 to call a named function or read a named variable, gets back an `Outcome` holding
-plain data, and compares that data with `mle_grading.reference` and with torch,
+plain data, and compares that data with `mle_grading.checks.reference` and with torch,
 here, in the trusted process. The same check serves two transports:
 
 - `protocol.InProcessStudent`: the notebook's own namespace, for `nbgrader validate`
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..protocol import InProcessStudent, Outcome, Student, SYMBOLS  # noqa: F401  (the checks' vocabulary)
-from ..protocol import INNER_FUNCTIONS
+from mle_grading.boundary.protocol import InProcessStudent, Outcome, Student, SYMBOLS  # noqa: F401  (the checks' vocabulary)
+from mle_grading.boundary.protocol import INNER_FUNCTIONS
 
 
 class CheckFailed(AssertionError):

@@ -41,7 +41,7 @@ raises) are in `families.py`, instantiated from a table.
 """
 import numpy as np
 
-from . import CheckFailed, ReferenceDisagrees
+from mle_grading.checks import CheckFailed, ReferenceDisagrees
 
 RTOL, ATOL = 1e-6, 1e-8           # the contract's float64 tolerance
 F32 = {"rtol": 1e-5, "atol": 1e-6}   # float32 inputs: compared with the exact answer for those values

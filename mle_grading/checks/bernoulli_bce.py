@@ -1,6 +1,6 @@
 """Checks of notebook 02_bernoulli_bce: Bernoulli likelihood -> binary cross-entropy.
 
-Every value is compared with the naive float64 reference (`mle_grading.reference`)
+Every value is compared with the naive float64 reference (`mle_grading.checks.reference`)
 after the reference itself has been compared with torch (`F.binary_cross_entropy`,
 `F.binary_cross_entropy_with_logits`, `torch.sigmoid`).
 """
@@ -9,12 +9,12 @@ import math
 import numpy as np
 import sympy
 
-from .. import reference as ref
-from .. import torch_reference as tref
-from . import CheckFailed, check
-from .api import f64
-from .families import Graded, drawn, given, lists_scalars_float32, one_entry_out_of_range, register, rejects, values
-from .symbolic import expect_equivalent, sym
+from mle_grading.checks import reference as ref
+from mle_grading.checks import torch_reference as tref
+from mle_grading.checks import CheckFailed, check
+from mle_grading.checks.api import f64
+from mle_grading.checks.families import Graded, drawn, given, lists_scalars_float32, one_entry_out_of_range, register, rejects, values
+from mle_grading.checks.symbolic import expect_equivalent, sym
 
 NB = "02_bernoulli_bce"
 

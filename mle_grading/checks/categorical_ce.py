@@ -1,6 +1,6 @@
 """Checks of notebook 03_categorical_ce: categorical likelihood -> softmax cross-entropy.
 
-Every input is compared in float64 with the naive reference (`mle_grading.reference`)
+Every input is compared in float64 with the naive reference (`mle_grading.checks.reference`)
 after the reference itself has been compared with torch. Inputs with extreme logits
 come in a deliberate order: first one that only the missing max shift breaks, then
 one that only `log(softmax(z))` breaks, so that the first failure names its cause.
@@ -9,11 +9,11 @@ import math
 
 import numpy as np
 
-from .. import reference as ref
-from .. import torch_reference as tref
-from . import check
-from .api import F32, call, close, expect_prediction, f64 as _f64, judge, trusted
-from .families import Case, Graded, drawn, given, register, values
+from mle_grading.checks import reference as ref
+from mle_grading.checks import torch_reference as tref
+from mle_grading.checks import check
+from mle_grading.checks.api import F32, call, close, expect_prediction, f64 as _f64, judge, trusted
+from mle_grading.checks.families import Case, Graded, drawn, given, register, values
 
 NB = "03_categorical_ce"
 

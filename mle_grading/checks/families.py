@@ -41,8 +41,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import CheckFailed, check
-from .api import F32, LISTS_HINT, call, expect_raises, judge, recognised, trusted
+from mle_grading.checks import CheckFailed, check
+from mle_grading.checks.api import F32, LISTS_HINT, call, expect_raises, judge, recognised, trusted
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ def _always(*args):
 class Graded:
     """One contract function, as its checks see it."""
     function: str                            # the contract's name
-    reference: Callable                      # mle_grading.reference
-    torch: Callable = None                   # mle_grading.torch_reference, or None
+    reference: Callable                      # mle_grading.checks.reference
+    torch: Callable = None                   # mle_grading.checks.torch_reference, or None
     mistakes: Callable = _no_mistakes        # (*args) -> [(value the mistake gives, message)]
     scalar: bool = False                     # a loss: one number
     torch_applies: Callable = _always        # (*args) -> is torch's version defined the same here?

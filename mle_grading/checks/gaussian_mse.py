@@ -4,12 +4,12 @@ import math
 import numpy as np
 import sympy
 
-from .. import reference as ref
-from .. import torch_reference as tref
-from . import check
-from .api import expect_prediction
-from .families import Graded, drawn, given, lists_scalars_float32, one_entry_out_of_range, register, rejects, values
-from .symbolic import expect_equivalent, sym
+from mle_grading.checks import reference as ref
+from mle_grading.checks import torch_reference as tref
+from mle_grading.checks import check
+from mle_grading.checks.api import expect_prediction
+from mle_grading.checks.families import Graded, drawn, given, lists_scalars_float32, one_entry_out_of_range, register, rejects, values
+from mle_grading.checks.symbolic import expect_equivalent, sym
 
 NB = "01_gaussian_mse"
 

@@ -1,6 +1,6 @@
 """Checks of notebook 04_gradients: analytic gradients, the gradient check, the vanishing gradient.
 
-Analytic gradients are compared with `mle_grading.reference` and with torch
+Analytic gradients are compared with `mle_grading.checks.reference` and with torch
 autograd of the summed losses (per-example gradients). `numerical_grad` is run by
 the submission on the fixed scalar functions of `protocol.CALLABLES`; their true
 gradients come from torch autograd of the same functions, written here again in
@@ -15,15 +15,14 @@ import sympy
 import torch
 import torch.nn.functional as F
 
-from .. import reference as ref
-from .. import torch_reference as tref
-from .. import wire
-from ..protocol import CALLABLES
-from . import CheckFailed, check
-from .api import (F32, agree, call, close, describe_failure, expect_prediction, f64, judge, recognised, value_of,
-                  whole_number)
-from .families import Case, Graded, drawn, given, lists_scalars_float32, register, values
-from .symbolic import expect_equivalent, sym
+from mle_grading.checks import reference as ref
+from mle_grading.checks import torch_reference as tref
+from mle_grading.inside_sandbox import wire
+from mle_grading.boundary.protocol import CALLABLES
+from mle_grading.checks import CheckFailed, check
+from mle_grading.checks.api import F32, agree, call, close, describe_failure, expect_prediction, f64, judge, recognised, value_of, whole_number
+from mle_grading.checks.families import Case, Graded, drawn, given, lists_scalars_float32, register, values
+from mle_grading.checks.symbolic import expect_equivalent, sym
 
 NB = "04_gradients"
 

@@ -9,11 +9,11 @@ import math
 
 import numpy as np
 
-from .. import reference as ref
-from .. import torch_reference as tref
-from .families import Graded, drawn, given, lists_scalars_float32, register, values
-from .parts import Parts, parts_values
-from .properties import properties
+from mle_grading.checks import reference as ref
+from mle_grading.checks import torch_reference as tref
+from mle_grading.checks.families import Graded, drawn, given, lists_scalars_float32, register, values
+from mle_grading.checks.parts import Parts, parts_values
+from mle_grading.checks.properties import properties
 
 NB = "01_learned_variance"
 TORCH_LOG_VAR_FLOOR = math.log(1e-6)

@@ -10,9 +10,9 @@ from typing import Callable
 
 import numpy as np
 
-from . import CheckFailed, ReferenceDisagrees
-from .api import TORCH_ATOL, TORCH_RTOL, close, describe_failure, f64, judge, matches
-from .families import _always, _no_mistakes, named
+from mle_grading.checks import CheckFailed, ReferenceDisagrees
+from mle_grading.checks.api import TORCH_ATOL, TORCH_RTOL, close, describe_failure, f64, judge, matches
+from mle_grading.checks.families import _always, _no_mistakes, named
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import CheckFailed
-from .api import LISTS_HINT, close, matches, recognised
-from .families import named
-from .parts import Parts
+from mle_grading.checks import CheckFailed
+from mle_grading.checks.api import LISTS_HINT, close, matches, recognised
+from mle_grading.checks.families import named
+from mle_grading.checks.parts import Parts
 
 
 def _no_diagnoses(*args):

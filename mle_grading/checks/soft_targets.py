@@ -8,12 +8,12 @@ import math
 
 import numpy as np
 
-from .. import reference as ref
-from .. import torch_reference as tref
-from . import check
-from .api import expect_prediction
-from .families import Graded, drawn, given, register, rejects, values
-from .properties import as_lists, combined, properties
+from mle_grading.checks import reference as ref
+from mle_grading.checks import torch_reference as tref
+from mle_grading.checks import check
+from mle_grading.checks.api import expect_prediction
+from mle_grading.checks.families import Graded, drawn, given, register, rejects, values
+from mle_grading.checks.properties import as_lists, combined, properties
 
 NB = "02_soft_targets"
 LOG2 = math.log(2)

@@ -9,13 +9,13 @@ import math
 
 import numpy as np
 
-from .. import reference as ref
-from .. import torch_reference as tref
-from . import check
-from .api import F32, expect_prediction
-from .families import Graded, drawn, register, values
-from .parts import Parts, parts_values
-from .properties import as_lists, properties
+from mle_grading.checks import reference as ref
+from mle_grading.checks import torch_reference as tref
+from mle_grading.checks import check
+from mle_grading.checks.api import F32, expect_prediction
+from mle_grading.checks.families import Graded, drawn, register, values
+from mle_grading.checks.parts import Parts, parts_values
+from mle_grading.checks.properties import as_lists, properties
 
 NB = "03_softmax_regression"
 NUM_CLASSES = 4              # the notebook's data set

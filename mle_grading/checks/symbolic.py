@@ -19,9 +19,9 @@ import random
 
 import sympy
 
-from . import CheckFailed, SYMBOLS
-from .api import variable
-from .tree_value import value_at
+from mle_grading.checks import CheckFailed, SYMBOLS
+from mle_grading.checks.api import variable
+from mle_grading.checks.tree_value import value_at
 
 REL = 1e-9
 

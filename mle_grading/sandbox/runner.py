@@ -17,14 +17,12 @@ import sys
 import sysconfig
 import time
 
-from .. import wire
-from ..protocol import Outcome, Student, decode_outcome, inner_functions, trusted_inner_source
+from mle_grading import inside_sandbox
+from mle_grading.inside_sandbox import wire
+from mle_grading.boundary.protocol import Outcome, Student, decode_outcome, inner_functions, trusted_inner_source
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-WORKER = os.path.join(HERE, "worker.py")
-ZYGOTE = os.path.join(HERE, "zygote.py")
-WIRE = os.path.join(os.path.dirname(HERE), "wire.py")
-BLOCKED_PACKAGE = os.path.join(HERE, "blocked_package")
+INSIDE = os.path.dirname(os.path.abspath(inside_sandbox.__file__))   # mounted whole at /opt/grader
+BLOCKED_PACKAGE = os.path.join(INSIDE, "blocked_package")
 
 # Names that get the explanatory ImportError of blocked_package instead of a bare
 # ModuleNotFoundError (the allow-list in packages.py is what keeps them out).
@@ -32,7 +30,7 @@ EXPLAINED_ABSENT = ("torch", "scipy", "sklearn", "jax", "tensorflow", "mle_gradi
 
 MAX_REPLY = 64 * 1024 * 1024
 
-from . import packages, seccomp  # noqa: E402
+from mle_grading.sandbox import packages, seccomp  # noqa: E402
 from traitlets import Bool, Float, Integer  # noqa: E402
 from traitlets.config import Configurable  # noqa: E402
 
@@ -155,11 +153,7 @@ def sandbox_command(files, limits, seccomp_fd=None, control_fd=None):
     cmd += _allowed_packages_mounts(roots)
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--size", str(limits.home_bytes), "--tmpfs", "/home/student",
-            "--dir", "/opt/grader",
-            "--ro-bind", WORKER, "/opt/grader/worker.py",
-            "--ro-bind", WIRE, "/opt/grader/wire.py"]
-    if control_fd is not None:
-        cmd += ["--ro-bind", ZYGOTE, "/opt/grader/zygote.py"]
+            "--ro-bind", INSIDE, "/opt/grader"]
     for cache_file in _matplotlib_font_cache():
         # A writable config dir holding a read-only copy of the font cache: without
         # it matplotlib rebuilds the cache in every sandbox.
@@ -433,7 +427,7 @@ class SandboxSession:
 
     def _spawn(self):
         self._buffer = b""
-        from . import warm
+        from mle_grading.sandbox import warm
         if warm.available(self.limits):
             self.proc = warm.parent(self.limits).spawn(self.files, self.limits)
             return

@@ -16,8 +16,8 @@ import subprocess
 import tempfile
 import threading
 
-from . import seccomp
-from .runner import SandboxUnavailable, _python_roots, sandbox_command, sandbox_environment, sandbox_uid
+from mle_grading.sandbox import seccomp
+from mle_grading.sandbox.runner import SandboxUnavailable, _python_roots, sandbox_command, sandbox_environment, sandbox_uid
 
 _PARENT = {}
 _LOCK = threading.Lock()

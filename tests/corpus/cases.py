@@ -124,8 +124,8 @@ ATTACKS = [
         "def mse(y_pred, y):\n    return float(len(_found))\n")},
         what="looks for other students' notebooks"),
     Case("atk-read-grading-library", "attack", zero=MSE_CELLS, answers={"mse_answer": (
-        "def mse(y_pred, y):\n    try:\n        from mle_grading import reference\n        return reference.mse(y_pred, y)\n"
-        "    except Exception:\n        import sys, glob\n        hits = glob.glob('/**/mle_grading/reference.py', recursive=True)\n"
+        "def mse(y_pred, y):\n    try:\n        from mle_grading.checks import reference\n        return reference.mse(y_pred, y)\n"
+        "    except Exception:\n        import sys, glob\n        hits = glob.glob('/**/mle_grading/checks/reference.py', recursive=True)\n"
         "        if hits:\n            ns = {}\n            exec(open(hits[0]).read(), ns)\n            return ns['mse'](y_pred, y)\n"
         "        return -1.0\n")},
         what="imports or finds the grader's reference implementation"),

@@ -12,7 +12,7 @@ each request {"id", "function" | "variable", "args", "kwargs", "return_args",
 "trusted_inner"} gets one reply {"id", "outcome": {...}}. `trusted_inner` names
 student functions that the called one may build on (log_softmax inside
 categorical_nll): for that one call they are bound to the plain implementations of
-mle_grading.trusted_inner (sent as source with the call), so that a mistake in the inner function is not charged again to the
+mle_grading.inside_sandbox.trusted_inner (sent as source with the call), so that a mistake in the inner function is not charged again to the
 outer one. The parent still judges every result; a submission that tampers with
 the table can only make its own outer function look wrong.
 """
@@ -32,7 +32,7 @@ CAPTURE_LIMIT = 20_000
 import numpy as np  # noqa: E402  (after the globals, before student code)
 
 try:
-    from mle_grading import wire  # imported in-process, by the checks' own transport
+    from mle_grading.inside_sandbox import wire  # imported in-process, by the checks' own transport
 except ImportError:
     import wire  # noqa: E402  (in the sandbox, where the grading library is absent)
 
@@ -129,7 +129,7 @@ class SharedMathtextParser:
     matplotlib makes a parser per renderer, and a figure shown inline is laid out by
     more than one (print_figure's bbox_inches="tight" pass, the PNG itself, and
     fig.tight_layout() where a cell calls it), so each `$...$` label and each log-axis
-    tick label was parsed again in each (`python -m mle_grading.figure_benchmark
+    tick label was parsed again in each (`python -m benchmarks.figure_benchmark
     --parser-per-renderer` measures the difference). matplotlib keys its cache by the
     text, dpi, font and antialiasing; a parse also reads rcParams that are not in that
     key, so there is one parser for each state of those, looked up at every parse:

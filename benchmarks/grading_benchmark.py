@@ -13,7 +13,7 @@ measures, one after the other on this machine:
 - plain nbgrader: sequential `nbgrader autograde` with nbgrader's own Execute
   (course_config.py without TrustedGrading: every cell, hidden-test lines
   included, runs in an ordinary kernel, as the instructor);
-- pack, 1 worker: `mle_grading.parallel` on a local Dask cluster of one worker
+- pack, 1 worker: `mle_grading.operations.parallel` on a local Dask cluster of one worker
   (course_config.py as it is: sandboxed submission, trusted checks; nbgrader warm
   in the worker);
 - pack, W workers: the same on W workers (default: one per core);
@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 
-from . import nbgrader_run
+from mle_grading.nbgrader_integration import run as nbgrader_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COURSE_FILES = ("notebooks", "source", "release", "course_config.py", "nbgrader_config.py")
@@ -89,7 +89,7 @@ def run_nbgrader(course, args, log_path):
 
 def build_course(base, n_students, log_path):
     """A course with its assignments generated and n_students simulated students; returns the students."""
-    from .demo_class import build_demo_class
+    from mle_grading.operations.demo_class import build_demo_class
     os.makedirs(base)
     for name in COURSE_FILES:
         src = os.path.join(ROOT, name)
@@ -100,7 +100,7 @@ def build_course(base, n_students, log_path):
     for assignment in nbgrader_run.course_assignments(base):
         if run_nbgrader(base, ["generate_assignment", assignment, "--force"], log_path) != 0:
             raise SystemExit(f"nbgrader generate_assignment {assignment} failed: see {log_path}")
-    roster = build_demo_class(base)
+    roster = build_demo_class(base, "mle_losses")
     submitted = os.path.join(base, "submitted")
     templates = os.path.join(base, ".roster")
     os.rename(submitted, templates)
@@ -220,11 +220,11 @@ def _own_peak_mb():
 
 
 def run_pack(course, workers):
-    """mle_grading.parallel on a local Dask cluster of `workers` workers, cluster start included.
+    """mle_grading.operations.parallel on a local Dask cluster of `workers` workers, cluster start included.
 
     Returns (wall, results of the tasks, peak memory of each worker process in MB).
     """
-    from .parallel import dask_client, grade_class
+    from mle_grading.operations.parallel import dask_client, grade_class
     log_path = os.path.join(course, "autograde.log")
     db_url = f"sqlite:///{os.path.join(course, 'gradebook.db')}"
     env_backup = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
@@ -315,10 +315,10 @@ def sandbox_kernel_peak_mb(course, student):
     """Peak RSS of the sandbox worker that ran one notebook's code and answered all its checks."""
     import nbformat
     from nbgrader import utils
-    from . import checks
-    from .nbgrader_plugins import student_cells
-    from .sandbox import SandboxSession, SandboxStudent
-    from .sandbox.runner import Limits
+    from mle_grading import checks
+    from mle_grading.nbgrader_integration.preprocessors import student_cells
+    from mle_grading.sandbox import SandboxSession, SandboxStudent
+    from mle_grading.sandbox.runner import Limits
     peaks = {}
     for path in submission_notebooks(course, student):
         nb_id = os.path.splitext(os.path.basename(path))[0]
@@ -490,7 +490,7 @@ def main(argv=None):
         for key, workers in (("pack1", 1), ("packW", w)):
             if key in args.skip:
                 continue
-            say(f"pack, {workers} worker{'s' * (workers > 1)}: mle_grading.parallel on a local Dask cluster")
+            say(f"pack, {workers} worker{'s' * (workers > 1)}: mle_grading.operations.parallel on a local Dask cluster")
             on = baseline if key == "pack1" else students
             course = keep_only(variant(base, os.path.join(tmp, key)), on)
             load = loadavg()

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from . import ASSIGNMENTS
+from mle_grading import ASSIGNMENTS
 
 DB_URL_ENV = "MLE_GRADING_DB_URL"          # course_config.py reads the gradebook URL from it
 SQLITE_BUSY_TIMEOUT = 60                   # seconds a SQLite writer waits for another
@@ -185,7 +185,7 @@ def _read(path):
 
 def report_directory(course_root):
     """Where TrustedGrading writes its reports (course_config.py, or MLE_GRADING_REPORT_DIR)."""
-    from .nbgrader_plugins import REPORT_DIR_ENV
+    from mle_grading.nbgrader_integration.preprocessors import REPORT_DIR_ENV
     return os.environ.get(REPORT_DIR_ENV) or os.path.join(course_root, "grading_reports")
 
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import trusted_inner, wire
-from .trusted_inner import TRUSTED_INNER
+from mle_grading.inside_sandbox import trusted_inner, wire
+from mle_grading.inside_sandbox.trusted_inner import TRUSTED_INNER
 
 CALLABLES = wire.CALLABLES
 OUTCOME_KINDS = ("returned", "raised", "missing", "timeout", "crashed", "invalid")
@@ -52,7 +52,7 @@ class Outcome:
 
 # One mistake costs once: the student functions each function may build on. While
 # a check calls the outer function, the transport binds these names to trusted
-# plain-NumPy versions (`mle_grading.trusted_inner`, sent as source with the call) for that one call, so a
+# plain-NumPy versions (`mle_grading.inside_sandbox.trusted_inner`, sent as source with the call) for that one call, so a
 # mistake in log_softmax costs log_softmax's cells and not categorical_nll's too.
 INNER_FUNCTIONS = {
     "gaussian_nll": ("mse",),
@@ -65,7 +65,7 @@ INNER_FUNCTIONS = {
 
 
 def trusted_inner_source():
-    """The source text of mle_grading/trusted_inner.py, which travels with a call that needs it."""
+    """The source text of mle_grading/inside_sandbox/trusted_inner.py, which travels with a call that needs it."""
     if not _TRUSTED_SOURCE:
         with open(trusted_inner.__file__) as fh:
             _TRUSTED_SOURCE.append(fh.read())

@@ -1,6 +1,6 @@
 """Feedback on submit: a grading service that watches nbgrader's exchange.
 
-    python -m mle_grading.grading_service --course COURSE_ROOT --exchange EXCHANGE_ROOT
+    python -m mle_grading.operations.grading_service --course COURSE_ROOT --exchange EXCHANGE_ROOT
         [--course-id ID] [--assignment A ...] [--per-hour 3] [--before-deadline diagnostics]
         [--after-deadline full] [--deadline "2026-12-24 23:59 UTC"] [--state FILE] [--status]
 
@@ -53,8 +53,9 @@ import subprocess
 import sys
 import time
 
-from . import ASSIGNMENTS, nbgrader_run
-from .submission_files import why_not_own_file
+from mle_grading import ASSIGNMENTS
+from mle_grading.nbgrader_integration import run as nbgrader_run
+from mle_grading.nbgrader_integration.submission_files import why_not_own_file
 
 VISIBILITY = ("full", "diagnostics", "receipt")
 PR_SET_PDEATHSIG = 1
@@ -222,7 +223,7 @@ def note_page(title, text):
 
 def diagnostics_page(notebook, stamp, report, deadline):
     """Which behaviours pass and the grader's diagnosis of each that does not; no points."""
-    from . import checks
+    from mle_grading import checks
     items = []
     for grade_id, message in report.get("checks", {}).items():
         chk = checks.find(notebook, grade_id)

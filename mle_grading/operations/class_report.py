@@ -1,6 +1,6 @@
 """What the instructor learns from a graded class: one static HTML page and CSV files.
 
-    python -m mle_grading.class_report <assignment> [--db-url URL] [--out reports/]
+    python -m mle_grading.operations.class_report <assignment> [--db-url URL] [--out reports/]
                                        [--course-root DIR] [--reports-dir DIR]
 
 Built from the gradebook (nbgrader.api.Gradebook, SQLite or PostgreSQL by URL) and
@@ -33,7 +33,7 @@ import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from . import ASSIGNMENTS
+from mle_grading import ASSIGNMENTS
 
 # Below this many graded submissions a correlation says little; the page says so.
 FEW_STUDENTS = 10

@@ -9,7 +9,7 @@ notebook: it diffs and reviews like code. Cell headers carry three keys:
 
 Every other cell is locked instructor material. Each test cell gets a hidden-test
 line appended that runs the trusted check registered for its id, so the visible
-asserts are all an author writes. `python -m mle_grading.notebook_build` writes
+asserts are all an author writes. `python -m mle_grading.operations.notebook_build` writes
 `source/<assignment>/*.ipynb`; `--check` fails if any is out of date.
 """
 import argparse
@@ -20,9 +20,9 @@ import sys
 import jupytext
 import nbformat
 
-from . import ASSIGNMENTS
+from mle_grading import ASSIGNMENTS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the course directory
 
 HIDDEN_LINE = ("### BEGIN HIDDEN TESTS\n"
                "from mle_grading.hidden import run_trusted_check; run_trusted_check({gid!r}, globals())\n"
@@ -37,7 +37,7 @@ def text_path(assignment, notebook_id, root=ROOT):
     return os.path.join(root, "notebooks", assignment, f"{notebook_id}.py")
 
 
-def build(notebook_id, root=ROOT, assignment="mle_losses"):
+def build(notebook_id, root, assignment):
     path = text_path(assignment, notebook_id, root)
     text_nb = jupytext.read(path, fmt="py:percent")
     nb = nbformat.v4.new_notebook()
@@ -125,7 +125,7 @@ def main(argv=None):
                     fh.write(text)
                 print(f"wrote {os.path.relpath(target, args.root)}")
     if stale:
-        print(f"out of date: {stale}; run python -m mle_grading.notebook_build")
+        print(f"out of date: {stale}; run python -m mle_grading.operations.notebook_build")
         return 1
     return 0
 

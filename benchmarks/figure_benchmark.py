@@ -1,6 +1,6 @@
 """What the notebooks' own cells cost in a warm sandbox, figure cells apart (prints figures).
 
-    .venv/bin/python -m mle_grading.figure_benchmark [--without-bbox] [--parser-per-renderer]
+    .venv/bin/python -m benchmarks.figure_benchmark [--without-bbox] [--parser-per-renderer]
                                                      [--layout-before-tight-bbox] [--layout-per-pass]
                                                      [--repeats 3]
 
@@ -25,8 +25,8 @@ import os
 import sys
 import time
 
-from . import ASSIGNMENTS
-from .sandbox import worker, zygote
+from mle_grading import ASSIGNMENTS
+from mle_grading.inside_sandbox import worker, zygote
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

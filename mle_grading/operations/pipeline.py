@@ -1,12 +1,12 @@
 """The instructor's whole pipeline in one command, on a demo class.
 
-    python -m mle_grading.pipeline [--workers W | --scheduler tcp://HOST:PORT]
+    python -m mle_grading.operations.pipeline [--workers W | --scheduler tcp://HOST:PORT]
 
 For every assignment of the course that has a source/ folder:
 1. builds source/ from notebooks/<assignment>/*.py and regenerates release/ (nbgrader generate_assignment);
 2. builds the demo class in submitted/ (reference, untouched release, known mistakes);
 3. autogrades it on Dask (nbgrader's autograder, warm in each worker, with the trusted
-   sandboxed checks of course_config.py: mle_grading.parallel);
+   sandboxed checks of course_config.py: mle_grading.operations.parallel);
 4. generates feedback and exports grades to reports/grades.csv;
 5. prints students by question, saves reports/question_scores.png, and says where things are.
 
@@ -24,10 +24,11 @@ import shutil
 import sys
 import time
 
-from . import ASSIGNMENTS, nbgrader_run
-from .demo_class import build_demo_class, roster
+from mle_grading import ASSIGNMENTS
+from mle_grading.nbgrader_integration import run as nbgrader_run
+from mle_grading.operations.demo_class import build_demo_class, roster
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the course directory
 MARKER = ".demo_class_roster"
 SYMBOL_FULL, SYMBOL_ZERO, SYMBOL_PART = "+", ".", "~"
 
@@ -209,7 +210,7 @@ def main(argv=None):
     db_url = nbgrader_run.gradebook_url(ROOT)
     try:
         say("1/6", "building source/ from notebooks/<assignment>/*.py and regenerating release/")
-        from . import notebook_build
+        from mle_grading.operations import notebook_build
         if notebook_build.main(["--root", ROOT]) != 0:
             raise PipelineError("could not build the source notebooks")
         assignments = nbgrader_run.course_assignments(ROOT)
@@ -234,7 +235,7 @@ def main(argv=None):
             classes[assignment] = [s for s in students if s in present]
             say("2/6", f"{assignment}: {len(classes[assignment])} submissions: {', '.join(classes[assignment])}")
 
-        from .parallel import dask_client, dashboard_address, failure_lines, grade_class
+        from mle_grading.operations.parallel import dask_client, dashboard_address, failure_lines, grade_class
         grade_started = time.time()
         with dask_client(args.scheduler, args.workers) as client:
             workers = len(client.scheduler_info(n_workers=-1)["workers"])
@@ -252,7 +253,7 @@ def main(argv=None):
         grades_csv = os.path.join(reports, "grades.csv")
         if nbgrader(["export", "--to", grades_csv], log_path) != 0:
             raise PipelineError(f"nbgrader export failed: see {log_path}")
-        from .class_report import ReportError, build_report  # the instructor's class report (issue 14)
+        from mle_grading.operations.class_report import ReportError, build_report  # the instructor's class report (issue 14)
         for assignment in assignments:
             try:
                 say("4/6", "class report: " + os.path.relpath(build_report(assignment, db_url, reports, ROOT)["html"]))

@@ -80,14 +80,14 @@ CALLABLES = {
 
 
 # -- one mistake costs once: trusted inner functions, bound for one call ----------
-# The trusted versions themselves live in mle_grading/trusted_inner.py, which the
+# The trusted versions themselves live in mle_grading/inside_sandbox/trusted_inner.py, which the
 # sandbox never has as a file: their source comes with the one call that needs them
 # (a file beside the worker would hand students working answers).
 _ABSENT = object()
 
 
 def trusted_table(source):
-    """The trusted inner functions, built from the source text of mle_grading/trusted_inner.py."""
+    """The trusted inner functions, built from the source text of mle_grading/inside_sandbox/trusted_inner.py."""
     scope = {"__name__": "trusted_inner"}
     exec(compile(source, "trusted_inner", "exec"), scope)   # noqa: S102 - our own code, sent by the grader
     return scope["TRUSTED_INNER"]

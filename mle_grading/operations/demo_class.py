@@ -14,7 +14,7 @@ import re
 
 import nbformat
 
-from . import ASSIGNMENT_ID, ASSIGNMENTS
+from mle_grading import ASSIGNMENTS
 from demo_submissions import all_mistakes
 
 SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|$)", re.M)
@@ -28,7 +28,7 @@ COMMITTED_STUDENTS = ("reference", "untouched", "gauss-missing-half", "bce-nan-a
                       "logvar-grad-no-precision", "kl-clipped-p", "srgrad-no-max-shift")
 
 
-def roster(assignment=ASSIGNMENT_ID):
+def roster(assignment):
     return ["reference", "untouched"] + [m.student for m in all_mistakes(assignment)]
 
 
@@ -48,12 +48,12 @@ def fill(release_nb, answers):
     return nb
 
 
-def notebooks_present(course_root, assignment=ASSIGNMENT_ID):
+def notebooks_present(course_root, assignment):
     release_dir = os.path.join(course_root, "release", assignment)
     return [nb for nb in ASSIGNMENTS[assignment] if os.path.exists(os.path.join(release_dir, f"{nb}.ipynb"))]
 
 
-def write_submission(course_root, student, notebooks, assignment=ASSIGNMENT_ID):
+def write_submission(course_root, student, notebooks, assignment):
     """notebooks: {notebook_id: NotebookNode}."""
     folder = os.path.join(course_root, "submitted", student, assignment)
     os.makedirs(folder, exist_ok=True)
@@ -64,7 +64,7 @@ def write_submission(course_root, student, notebooks, assignment=ASSIGNMENT_ID):
     return folder
 
 
-def build_demo_class(course_root, assignment=ASSIGNMENT_ID):
+def build_demo_class(course_root, assignment):
     """Write every demo student's submission of `assignment` into submitted/; return the roster."""
     source_dir = os.path.join(course_root, "source", assignment)
     release_dir = os.path.join(course_root, "release", assignment)

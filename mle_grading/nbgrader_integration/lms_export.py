@@ -34,7 +34,7 @@ from nbgrader.api import MissingEntry
 from nbgrader.plugins import CsvExportPlugin
 from traitlets import Dict, Enum, Unicode
 
-from . import ASSIGNMENTS
+from mle_grading import ASSIGNMENTS
 
 ROSTER_COLUMNS = ("nbgrader_id", "name", "first_name", "last_name", "canvas_id", "sis_user_id",
                   "sis_login_id", "section", "email", "idnumber", "username")

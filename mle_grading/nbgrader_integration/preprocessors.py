@@ -23,10 +23,10 @@ from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.nbgraderformat.common import BaseMetadataValidator
 from nbgrader import utils
 
-from . import checks
-from .submission_files import keep_only_own_files
-from .sandbox import SandboxSession, SandboxStudent
-from .sandbox.runner import SandboxLimits, submission_files
+from mle_grading import checks
+from mle_grading.nbgrader_integration.submission_files import keep_only_own_files
+from mle_grading.sandbox import SandboxSession, SandboxStudent
+from mle_grading.sandbox.runner import SandboxLimits, submission_files
 
 HIDDEN_BLOCK = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 HIDDEN_NOTE = "# Hidden tests of this behaviour were run by the grader.\n"

@@ -1,7 +1,7 @@
 """Grade a class on Dask: every core of this machine, or an existing Dask cluster.
 
-    python -m mle_grading.parallel [ASSIGNMENT ...] [--workers W | --scheduler tcp://HOST:PORT] [--force]
-    python -m mle_grading.parallel --dask-environment
+    python -m mle_grading.operations.parallel [ASSIGNMENT ...] [--workers W | --scheduler tcp://HOST:PORT] [--force]
+    python -m mle_grading.operations.parallel --dask-environment
 
 Run it from the course root (where nbgrader_config.py is). Without an assignment it
 grades every assignment of the course that has a source/ folder. It shows a progress
@@ -20,7 +20,7 @@ file system) and the same gradebook (PostgreSQL past one machine).
 One task grades one student's assignment. Each worker process keeps nbgrader's
 AutogradeApp, loaded once with course_config.py (and with it torch and the checks),
 and grades a student with nbgrader's own Autograde converter, `force` on
-(`mle_grading.nbgrader_run.WarmAutograder`): the sandbox, the trusted checks and the
+(`mle_grading.nbgrader_integration.run.WarmAutograder`): the sandbox, the trusted checks and the
 rebuilt submissions apply exactly as for `nbgrader autograde`. Grading a student again
 replaces that student's submission in the gradebook (one row per assignment and
 student), so a task is idempotent: when a worker dies mid-task, Dask runs its tasks
@@ -39,7 +39,7 @@ import os
 import sys
 import time
 
-from . import nbgrader_run
+from mle_grading.nbgrader_integration import run as nbgrader_run
 
 LOG_NAME = "parallel_autograde.log"
 SUMMARY_NAME = "parallel_grading.json"

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (never tests with time limits)."""
