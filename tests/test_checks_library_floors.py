@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from mle_grading.checks import reference as ref
 from mle_grading.checks import torch_reference as tref
 
+from corpus import cases as corpus_cases
 from corpus.styles import FLOORS, HONEST
+from notebook_namespace import failing_cells, run_notebook_code
 from style_grading import assert_fails_as_declared
 
 
@@ -36,3 +38,13 @@ def test_torch_differs_from_the_contract_below_its_floors_which_is_why_the_formu
     p, labels = np.array([1e-60]), np.array([1.0])
     assert not np.isclose(tref.bernoulli_nll(p, labels), ref.bernoulli_nll(p, labels))
     assert np.isclose(ref.bernoulli_nll(p, labels), 60 * np.log(10))
+
+
+CORPUS_HONEST = [c for c in corpus_cases.HONEST if not (c.extra_cells or c.mutate or c.raw or c.extra_files)]
+
+
+@pytest.mark.parametrize("case", CORPUS_HONEST, ids=lambda c: c.student)
+def test_the_corpus_honest_variants_keep_every_point_in_process(case):
+    namespace = run_notebook_code(case.notebook, case.answers, keep_going=True)
+    for student in ("ada", "grace"):
+        assert failing_cells(case.notebook, namespace, student) == {}

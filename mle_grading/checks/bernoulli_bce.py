@@ -12,7 +12,7 @@ import sympy
 from mle_grading.checks import reference as ref
 from mle_grading.checks import torch_reference as tref
 from mle_grading.checks import CheckFailed, check
-from mle_grading.checks.api import f64
+from mle_grading.checks.api import divided_by_rows, f64
 from mle_grading.checks.families import Graded, drawn, given, lists_scalars_float32, one_entry_out_of_range, register, rejects, values
 from mle_grading.checks.symbolic import expect_equivalent, sym
 
@@ -83,7 +83,7 @@ def bernoulli_mistakes(p, y):
          "p is the probability of label 1: log(p) goes with y and log(1 - p) with 1 - y."),
         (np.mean(per) / math.log(10), "this uses log10; the likelihood uses the natural logarithm np.log."),
         (np.mean(per) / math.log(2), "this uses log2; the likelihood uses the natural logarithm np.log."),
-    ]
+    ] + divided_by_rows(per)
     for eps in CLIP_EPSILONS:
         pc = np.clip(p, eps, 1 - eps)
         found.append((np.mean(-_xlogy(y, pc) - _xlogy(1 - y, 1 - pc)),
@@ -184,6 +184,7 @@ def logits_mistakes(z, y):
          "the arguments are swapped: the logits z come first and the labels y second, as in "
          "F.binary_cross_entropy_with_logits(input, target)."),
         (np.mean(per) / math.log(10), "this uses log10; the likelihood uses the natural logarithm."),
+        *divided_by_rows(per),
         (np.mean(np.minimum(y * sp_neg, 100) + np.minimum((1 - y) * sp_pos, 100)),
          "this caps each log at -100, as F.binary_cross_entropy does for probabilities; from logits the "
          "loss needs no cap: -log(sigmoid(z)) = softplus(-z) is exact for every z."),

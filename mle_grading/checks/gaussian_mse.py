@@ -7,7 +7,7 @@ import sympy
 from mle_grading.checks import reference as ref
 from mle_grading.checks import torch_reference as tref
 from mle_grading.checks import check
-from mle_grading.checks.api import expect_prediction
+from mle_grading.checks.api import divided_by_rows, expect_prediction
 from mle_grading.checks.families import Graded, drawn, given, lists_scalars_float32, one_entry_out_of_range, register, rejects, values
 from mle_grading.checks.symbolic import expect_equivalent, sym
 
@@ -36,7 +36,7 @@ def mse_mistakes(y_pred, y):
         (np.mean(np.abs(r)), "this is the mean absolute error: square the residuals."),
         (np.mean(r) ** 2, "this squares the mean residual; take the mean of the squared residuals."),
         (0.5 * np.mean(r ** 2), "there is an extra factor 1/2."),
-    ]
+    ] + divided_by_rows(r ** 2)
 
 
 def gaussian_mistakes(y_pred, y, s2=1.0):
@@ -54,7 +54,7 @@ def gaussian_mistakes(y_pred, y, s2=1.0):
         (np.mean(np.log(2 * np.pi * s2) + r2 / (2 * s2)), "the constant term is missing its factor 1/2."),
         (-np.mean(const + r2 / (2 * s2)), "the sign is flipped: this is the log-likelihood, not its negative."),
         (np.mean(-0.5 * np.log(2 * np.pi * s2) + r2 / (2 * s2)), "the constant term has the wrong sign."),
-    ] + floored_variance(y_pred, y, s2)
+    ] + divided_by_rows(const + r2 / (2 * s2)) + floored_variance(y_pred, y, s2)
 
 
 # Libraries protect the variance: torch's gaussian_nll_loss clamps it at eps=1e-6, others add
@@ -99,7 +99,7 @@ def laplace_mistakes(y_pred, y, b=1.0):
         (np.mean(np.log(2 * b) + a ** 2 / b), "the Laplace density uses |y - y_pred|, not its square."),
         (np.mean(np.log(b) + a / b), "the constant is log(2b), not log(b)."),
         (-np.mean(np.log(2 * b) + a / b), "the sign is flipped."),
-    ] + floored_scale(y_pred, y, b)
+    ] + divided_by_rows(np.log(2 * b) + a / b) + floored_scale(y_pred, y, b)
 
 
 def floored_scale(y_pred, y, b):

@@ -105,4 +105,59 @@ HONEST = [
        "    return sum(terms) / len(terms)\n", kind="honest"),
 ]
 
-ALL = FLOORS + HONEST
+# -- mistakes whose message must name their cause (`fails`: cells that must fail at least) --
+
+CAUSES = [
+    _v("nll-log-p-plus-eps", NB3, "categorical_nll_answer",
+       "import math\n"
+       "def categorical_nll(z, y):\n"
+       "    probs = softmax(np.atleast_2d(np.asarray(z, dtype=float)))\n"
+       "    labels = np.atleast_1d(np.asarray(y)).astype(int)\n"
+       "    return -sum(math.log(probs[i, k] + 1e-7) for i, k in enumerate(labels)) / len(labels)\n",
+       fails={"categorical_nll_large_logits", "categorical_nll_uniform_logits_give_log_c"},
+       cause="adds 1e-07 inside the log", not_said=("the value is wrong",), kind="cause"),
+    _v("mse-mean-over-axis-zero", NB1, "mse_answer",
+       "def mse(y_pred, y):\n"
+       "    y_pred = np.asarray(y_pred, dtype=float)\n"
+       "    y = np.asarray(y, dtype=float)\n"
+       "    return np.mean((y_pred - y) ** 2, axis=0)\n",
+       fails={"mse_matches_torch", "mse_accepts_lists_and_float32"}, cause="axis=0",
+       not_said=("np.asarray(..., dtype=float) before", "the value is wrong"), kind="cause"),
+    _v("sigmoid-frompyfunc-object-array", NB2, "sigmoid_answer",
+       "import math\n"
+       "def _logistic(v):\n"
+       "    return 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))\n"
+       "def sigmoid(z):\n"
+       "    return np.frompyfunc(_logistic, 1, 1)(np.asarray(z, dtype=float))\n",
+       fails={"sigmoid_values", "sigmoid_extreme_logits"}, cause="dtype object",
+       not_said=("not a number, an array or a SymPy expression",), kind="cause"),
+    _v("mse-sum-over-len", NB1, "mse_answer",
+       "def mse(y_pred, y):\n"
+       "    d = np.asarray(y_pred, dtype=float) - np.asarray(y, dtype=float)\n"
+       "    return np.sum(d * d) / len(d)\n",
+       fails={"mse_matches_torch", "mse_seed_value", "mse_accepts_lists_and_float32"}, cause="len",
+       not_said=("the value is wrong", "np.asarray(..., dtype=float) before"), kind="cause"),
+    _v("bce-sum-over-shape-zero", NB2, "bernoulli_nll_answer",
+       "def bernoulli_nll(p, y):\n"
+       "    p, y = np.asarray(p, float), np.asarray(y, float)\n"
+       "    if ((p < 0) | (p > 1)).any():\n"
+       "        raise ValueError('p outside [0, 1]')\n"
+       "    with np.errstate(divide='ignore', invalid='ignore'):\n"
+       "        t = np.where(y == 1, -np.log(np.where(y == 1, p, 1.0)), 0.0) \\\n"
+       "            + np.where(y == 0, -np.log1p(-np.where(y == 0, p, 0.0)), 0.0)\n"
+       "    return t.sum() / p.shape[0]\n",
+       fails={"bernoulli_nll_shapes_and_dtypes"}, cause=".shape[0]",
+       not_said=("the value is wrong",), kind="cause"),
+    _v("sigmoid-empty-like-keeps-int", NB2, "sigmoid_answer",
+       "def sigmoid(z):\n"
+       "    z = np.asarray(z)\n"
+       "    out = np.empty_like(z)\n"
+       "    pos = z >= 0\n"
+       "    out[pos] = 1 / (1 + np.exp(-z[pos]))\n"
+       "    e = np.exp(z[~pos])\n"
+       "    out[~pos] = e / (1 + e)\n"
+       "    return out\n",
+       fails={"sigmoid_values"}, cause="integer dtype", not_said=("the value is wrong",), kind="cause"),
+]
+
+ALL = FLOORS + HONEST + CAUSES
