@@ -257,6 +257,10 @@ def decode_result(data, symbols=None):
         if any(isinstance(item, tuple) for item in decoded):
             raise WireError("nested sequences are not accepted")
         return tuple(decoded)
+    if kind == "unsupported" and data.get("type") == "ndarray" and data.get("dtype") == "object":
+        raise WireError("returned a NumPy array of dtype object (an array of Python objects, as np.frompyfunc "
+                        "or dtype=object make), not an array of numbers: return a float array, for example "
+                        "with np.asarray(..., dtype=float)")
     if kind == "unsupported":
         raise WireError("returned a value that is not a number, an array or a SymPy expression")
     raise WireError("result of unknown kind")
