@@ -28,3 +28,14 @@ def test_the_learned_variance_notebook_shows_the_plain_step_ending_in_a_two_cycl
     assert np.allclose(path[-1], path[-3]) and np.allclose(path[-2], path[-4])
     assert np.max(np.abs(path[-1][:2] - path[-2][:2])) > 0.01
     assert abs(0.05 * ns["lambda_cycle"] - 2) < 1e-3
+
+
+def test_the_calibration_notebook_measures_early_stopping_and_map_beside_temperature_scaling():
+    ns = run_notebook_code("03_softmax_regression")
+    ece = {name: values[3] for name, values in ns["measured"].items()}
+    ml = next(value for name, value in ece.items() if name.startswith("ML (T = 1)"))
+    for remedy in ("temperature", "early stopping", "MAP"):
+        (value,) = [value for name, value in ece.items() if remedy in name]
+        assert value < ml / 2, (remedy, ece)
+    counts = [values[2] for values in ns["measured"].values()]
+    assert all(c.sum() == len(ns["y_test"]) for c in counts)   # the bin counts drawn add up to the test set
