@@ -466,7 +466,7 @@ ax.scatter(x_line[outliers], y_line[outliers], s=30, color="C3", marker="x", lab
 ax.plot(x_line, design @ coef_mse, color="C0", label="MSE fit (Gaussian likelihood)")
 ax.plot(x_line, design @ coef_mae, color="C2", label="MAE fit (Laplace likelihood)")
 ax.set(xlabel="x", ylabel="y", title="Six outliers pull the MSE line; the MAE line stays on the data")
-ax.legend()
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))   # outside: inside it would cover an outlier
 plt.show()
 
 # %% [markdown]
