@@ -19,7 +19,7 @@ from mle_grading.checks import reference as ref
 from mle_grading.checks import torch_reference as tref
 from mle_grading.inside_sandbox import wire
 from mle_grading.boundary.protocol import CALLABLES
-from mle_grading.checks import CheckFailed, check
+from mle_grading.checks import CheckFailed, check, naming_the_mistake
 from mle_grading.checks.api import F32, agree, call, close, describe_failure, expect_prediction, f64, judge, recognised, value_of, whole_number
 from mle_grading.checks.families import Case, Graded, drawn, given, lists_scalars_float32, register, values
 from mle_grading.checks.symbolic import expect_equivalent, sym
@@ -107,7 +107,10 @@ def _mistake_named(got, mistakes, tol=1e-8):
 
 
 def _diagnose(got, mistakes, what, fallback, tol=1e-8):
-    raise CheckFailed(f"{what}: {_mistake_named(got, mistakes, tol) or fallback}")
+    named = _mistake_named(got, mistakes, tol)
+    if named:
+        raise CheckFailed(f"{what}: {named}", hint=f"{what}: {naming_the_mistake(named)}")
+    raise CheckFailed(f"{what}: {fallback}")
 
 
 def _is_a_gradient(got, name, x):
@@ -564,7 +567,7 @@ def _check_logreg(student, X, y, w, b, what, tol=None):
         return
     for (mw, mb), message in logreg_mistakes(X, y, w, b):
         if close(grad_w, mw, **tol) and close(grad_b, mb, **tol):
-            raise CheckFailed(f"{what}: {message}")
+            raise CheckFailed(f"{what}: {message}", hint=f"{what}: {naming_the_mistake(message)}")
     if close(grad_w, want_w, **tol):
         raise CheckFailed(f"{what}: grad_w is right, grad_b is wrong: the logit z_i = w.x_i + b changes by 1 "
                           "per unit of b.")

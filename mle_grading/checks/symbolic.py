@@ -19,7 +19,7 @@ import random
 
 import sympy
 
-from mle_grading.checks import CheckFailed, SYMBOLS
+from mle_grading.checks import CheckFailed, SYMBOLS, naming_the_mistake
 from mle_grading.checks.api import variable
 from mle_grading.checks.tree_value import value_at
 
@@ -66,7 +66,7 @@ def expect_equivalent(student, name, expected, domain, mistakes=(), points=24, r
     for wrong, message in mistakes:
         wrongs = list(wrong) if isinstance(wrong, (list, tuple)) else [wrong]
         if len(wrongs) == len(gots) and all(_equal(g, w, pts[:8]) for g, w in zip(gots, wrongs)):
-            raise CheckFailed(f"`{name}`: {message}")
+            raise CheckFailed(f"`{name}`: {message}", hint=f"`{name}`: {naming_the_mistake(message)}")
     for k, (g, w) in enumerate(zip(gots, wants)):
         if not _equal(g, w, pts):
             where = f"entry {k} of `{name}`" if many else f"`{name}`"
