@@ -21,8 +21,9 @@ from mle_grading import inside_sandbox
 from mle_grading.inside_sandbox import wire
 from mle_grading.boundary.protocol import Outcome, Student, decode_outcome, inner_functions, trusted_inner_source
 
-INSIDE = os.path.dirname(os.path.abspath(inside_sandbox.__file__))   # mounted whole at /opt/grader
+INSIDE = os.path.dirname(os.path.abspath(inside_sandbox.__file__))   # mounted at /opt/grader (but trusted_inner.py)
 BLOCKED_PACKAGE = os.path.join(INSIDE, "blocked_package")
+NOT_MOUNTED_INSIDE = ("trusted_inner.py", "__pycache__")
 
 # Names that get the explanatory ImportError of blocked_package instead of a bare
 # ModuleNotFoundError (the allow-list in packages.py is what keeps them out).
@@ -66,7 +67,7 @@ class SandboxLimits(Configurable):
                        "range Debian, systemd (DynamicUser 61184-65519, nspawn up to 1879048191) and useradd "
                        "give out; checked against the password and group databases.").tag(config=True)
     uid_slots = Integer(4000, help="Size of the sandbox uid range: one uid per grading process (pid mod slots).").tag(config=True)
-    seccomp = Bool(True, help="Apply the seccomp filter of sandbox/seccomp.py (x86_64 only).").tag(config=True)
+    seccomp = Bool(True, help="Apply the seccomp filter of inside_sandbox/syscall_filter.py (built by libseccomp).").tag(config=True)
     warm = Bool(True, help="Fork each notebook's sandbox from a parent that imported the course's libraries "
                 "once per grading process (sandbox/zygote.py; grading as root). False, or grading without "
                 "root: a fresh interpreter per notebook.").tag(config=True)
@@ -116,6 +117,20 @@ def _allowed_packages_mounts(roots):
 ZYGOTE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL", "CAP_NET_ADMIN")
 
 
+# Imported by the warm sandboxes' parent only: libseccomp's and libcap's bindings.
+PARENT_LIBRARIES = ("pyseccomp", "prctl", "_prctl")
+PARENT_LIBRARY_DIRECTORY = "/opt/grader-lib"
+
+
+def _module_files(name):
+    import importlib.util
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin:
+        raise SandboxUnavailable(f"the warm sandboxes' parent needs the Python module {name!r} "
+                                 "(requirements.txt: pyseccomp, python-prctl)")
+    return [os.path.realpath(spec.origin)]
+
+
 def sandbox_command(files, limits, seccomp_fd=None, control_fd=None):
     """The bwrap command line; `files` maps names in the home to host paths.
 
@@ -151,9 +166,15 @@ def sandbox_command(files, limits, seccomp_fd=None, control_fd=None):
         _mount_parents(cmd, root, made)
         cmd += ["--ro-bind", root, root]
     cmd += _allowed_packages_mounts(roots)
+    _mount_parents(cmd, "/opt/grader", made)   # /opt readable by the sandbox uid, not root's alone
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--size", str(limits.home_bytes), "--tmpfs", "/home/student",
-            "--ro-bind", INSIDE, "/opt/grader"]
+            "--perms", "0755", "--dir", "/opt/grader"]
+    for name in sorted(os.listdir(INSIDE)):
+        # All of inside_sandbox/ but the trusted inner functions: their source is sent with the one call
+        # that needs them (boundary/protocol.py), and is never readable in the sandbox otherwise.
+        if name not in NOT_MOUNTED_INSIDE:
+            cmd += ["--ro-bind", os.path.join(INSIDE, name), f"/opt/grader/{name}"]
     for cache_file in _matplotlib_font_cache():
         # A writable config dir holding a read-only copy of the font cache: without
         # it matplotlib rebuilds the cache in every sandbox.
@@ -165,6 +186,10 @@ def sandbox_command(files, limits, seccomp_fd=None, control_fd=None):
     for key, value in sandbox_environment(limits).items():
         cmd += ["--setenv", key, value]
     if control_fd is not None:
+        # The two libraries the parent builds its children with, beside (never in) the allowed packages.
+        for module in PARENT_LIBRARIES:
+            for path in _module_files(module):
+                cmd += ["--ro-bind", path, f"{PARENT_LIBRARY_DIRECTORY}/{os.path.basename(path)}"]
         for capability in ZYGOTE_CAPABILITIES:
             cmd += ["--cap-add", capability]
         return cmd + ["--", os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/zygote.py",

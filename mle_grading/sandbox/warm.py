@@ -144,7 +144,8 @@ def _seccomp_program(limits):
     if not limits.seccomp:
         return None
     try:
-        return seccomp.program().hex()
+        seccomp.program()   # libseccomp is there: the parent builds the same filter for each child
+        return True
     except seccomp.SeccompUnsupported as exc:
         raise SandboxUnavailable(str(exc))
 
