@@ -153,6 +153,7 @@ def sandbox_command(files, limits, seccomp_fd=None, control_fd=None):
     cmd += _allowed_packages_mounts(roots)
     cmd += ["--proc", "/proc", "--dev", "/dev",
             "--perms", "1777", "--size", str(limits.home_bytes), "--tmpfs", "/home/student",
+            "--perms", "0755", "--dir", "/opt",   # else bwrap makes it 0700: the sandbox uid could not reach /opt/grader
             "--ro-bind", INSIDE, "/opt/grader"]
     for cache_file in _matplotlib_font_cache():
         # A writable config dir holding a read-only copy of the font cache: without
