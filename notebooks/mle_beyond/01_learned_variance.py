@@ -271,6 +271,7 @@ ax.plot(x_fit, 1 + 2 * x_fit + 2 * true_std, color="C3", ls="--", lw=1, label="t
 ax.plot(x_fit, 1 + 2 * x_fit - 2 * true_std, color="C3", ls="--", lw=1)
 ax.set(xlabel="x", ylabel="y", title="Gaussian NLL with a learned log-variance: the band widens with x")
 ax.legend()
+fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
 plt.show()
 
 # %% [markdown]
@@ -360,6 +361,7 @@ ax.plot(x_line, design @ coef_mse, color="C0", label="MSE fit (Gaussian likeliho
 ax.plot(x_line, design @ coef_mae, color="C2", label="MAE fit (Laplace likelihood)")
 ax.set(xlabel="x", ylabel="y", title="Six outliers pull the MSE line; the MAE line stays on the data")
 ax.legend()
+fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
 plt.show()
 
 # %% [markdown]

@@ -228,6 +228,7 @@ ax.axhline(math.log(NUM_CLASSES), color="grey", ls="--", label="log C (the start
 ax.set(xlabel="gradient-descent step", ylabel="mean cross-entropy (nats)",
        title="Training NLL keeps falling; validation NLL turns up")
 ax.legend()
+fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
 plt.show()
 
 # %% [markdown]
@@ -359,6 +360,7 @@ ax.plot(after[0], after[1], "s-", label=f"after (T = {T_hat:.2f}): ECE {after[2]
 ax.set(xlabel="mean confidence in the bin", ylabel="accuracy in the bin", xlim=(0, 1), ylim=(0, 1),
        title="Reliability on the test set: temperature scaling")
 ax.legend(loc="upper left")
+fig.subplots_adjust(left=0.13, right=0.96, bottom=0.11, top=0.93)
 plt.show()
 print(f"ECE before {before[2]:.3f}, after {after[2]:.3f}")
 
