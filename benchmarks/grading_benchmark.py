@@ -43,10 +43,11 @@ import tempfile
 import time
 
 from mle_grading.nbgrader_integration import run as nbgrader_run
+from mle_grading.operations.parallel import failure_lines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COURSE_FILES = ("notebooks", "source", "release", "course_config.py", "nbgrader_config.py")
-RUNS = ("floor", "plain", "pack1", "packW")
+RUNS = ("floor", "plain", "pack1", "packW", "cycle_plain", "cycleW")
 
 PLAIN_CONFIG = '''
 
@@ -245,6 +246,49 @@ def run_pack(course, workers):
     return wall, results, peaks
 
 
+def run_cycle_plain(course, students):
+    """The instructor's whole cycle with plain nbgrader, one command after another: autograde,
+    generate_feedback and export of every assignment. Returns the wall time."""
+    log_path = os.path.join(course, "cycle.log")
+    started = time.perf_counter()
+    run_sequential(course, students, "plain nbgrader cycle")
+    for assignment in nbgrader_run.course_assignments(course):
+        if nbgrader_run.submitted_students(course, assignment):
+            code = run_nbgrader(course, ["generate_feedback", assignment, "--force"], log_path)
+            if code != 0:
+                say(f"  plain cycle: nbgrader generate_feedback {assignment} exited with status {code} (see {log_path})")
+    code = run_nbgrader(course, ["export", "--to", os.path.join(course, "grades.csv")], log_path)
+    if code != 0:
+        raise RuntimeError(f"plain cycle: nbgrader export exited with status {code} (see {log_path})")
+    return time.perf_counter() - started
+
+
+def run_cycle_pack(course, workers):
+    """The pack's whole cycle: grading and feedback on the Dask workers (warm), then nbgrader export.
+    Returns (wall, results)."""
+    from mle_grading.operations.parallel import dask_client, grade_class
+    log_path = os.path.join(course, "cycle.log")
+    db_url = f"sqlite:///{os.path.join(course, 'gradebook.db')}"
+    env_backup = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
+    try:
+        started = time.perf_counter()
+        with dask_client(workers=workers) as client:
+            results = grade_class(course, nbgrader_run.course_assignments(course), client, force=True,
+                                  db_url=db_url, log_path=log_path, feedback=True)
+        code = run_nbgrader(course, ["export", "--to", os.path.join(course, "grades.csv")], log_path)
+        wall = time.perf_counter() - started
+    finally:
+        for k, v in env_backup.items():
+            if v is not None:
+                os.environ[k] = v
+    if code != 0:
+        raise RuntimeError(f"pack cycle: nbgrader export exited with status {code} (see {log_path})")
+    for r in results:
+        if not r["graded"] or not r.get("feedback"):
+            say(f"  not graded or no feedback: {r['assignment']}/{r['student']}: {r['why'] or r.get('feedback_why')}")
+    return wall, results
+
+
 def pack_breakdown(course, wall, workers, results):
     """Seconds per notebook: sandbox start, student code, checks, nbgrader bookkeeping; worker start."""
     sums = {"start": 0.0, "cells": 0.0, "calls": 0.0, "total": 0.0}
@@ -383,7 +427,9 @@ def render(result):
     lines.append("| run | submissions | wall (s) | s / submission | x floor | x plain nbgrader | load avg before/after |")
     lines.append("|---|---:|---:|---:|---:|---:|---|")
     names = {"floor": "floor: plain nbclient, no grading", "plain": "plain nbgrader autograde, sequential",
-             "pack1": "pack, 1 Dask worker", "packW": f"pack, {w} Dask workers"}
+             "pack1": "pack, 1 Dask worker", "packW": f"pack, {w} Dask workers",
+             "cycle_plain": "whole cycle, plain nbgrader: autograde, generate_feedback, export",
+             "cycleW": f"whole cycle, pack on {w} Dask workers (x plain: against the plain cycle)"}
     for key in RUNS:
         r = runs.get(key)
         if not r:
@@ -498,6 +544,19 @@ def main(argv=None):
             record(key, wall, on=on, load_before=load, breakdown=pack_breakdown(course, wall, workers, results),
                    failed=[f"{r['assignment']}/{r['student']}: {r['why']}" for r in results if not r["graded"]],
                    worker_peak_mb=max(peaks) if peaks else None)
+        if "cycle_plain" not in args.skip:
+            say("plain cycle: sequential nbgrader autograde, generate_feedback and export")
+            course = keep_only(variant(base, os.path.join(tmp, "cycle_plain"), plain=True), baseline)
+            load = loadavg()
+            wall = run_cycle_plain(course, baseline)
+            record("cycle_plain", wall, on=baseline, load_before=load)
+        if "cycleW" not in args.skip:
+            say(f"pack cycle, {w} workers: grading and feedback on Dask, then nbgrader export")
+            course = keep_only(variant(base, os.path.join(tmp, "cycleW")), students)
+            load = loadavg()
+            wall, results = run_cycle_pack(course, w)
+            record("cycleW", wall, on=students, load_before=load,
+                   failed=[line for line in failure_lines(results)])
         if "pack1" in result["runs"] and "packW" in result["runs"]:
             same = gradebook_scores(os.path.join(tmp, "pack1"), baseline) == \
                 gradebook_scores(os.path.join(tmp, "packW"), baseline)
@@ -519,6 +578,10 @@ def main(argv=None):
                 r["x_floor"] = r["per_submission"] / runs["floor"]["per_submission"]
             if "plain" in runs:
                 r["x_plain"] = r["per_submission"] / runs["plain"]["per_submission"]
+        for r in runs.values():
+            r["s_per_submission"] = r["per_submission"]
+        if "cycle_plain" in runs and "cycleW" in runs:
+            runs["cycleW"]["x_plain"] = runs["cycleW"]["per_submission"] / runs["cycle_plain"]["per_submission"]
         if "pack1" in runs and "packW" in runs:
             result["notes"].append(f"{w} workers grade "
                                    f"{runs['pack1']['per_submission'] / runs['packW']['per_submission']:.2f} times "
@@ -532,6 +595,8 @@ def main(argv=None):
             {"what": f"pack with {w} workers, seconds per submission (200 in 5 minutes)", "limit": 1.5,
              "value": runs.get("packW", {}).get("per_submission")},
             {"what": "peak memory of one sandbox, MB", "limit": 400, "value": mem.get("sandbox_max")},
+            {"what": f"whole cycle (grade, feedback, export) with {w} workers / plain sequential nbgrader cycle "
+                     "(seconds per submission)", "limit": 0.1, "value": runs.get("cycleW", {}).get("x_plain")},
         ]
         if "plain" in runs and runs["plain"]["submissions"] < len(subs):
             result["notes"].append(f"plain nbgrader for the whole class, estimated from its sample: "

@@ -305,8 +305,9 @@ def test_killed_mid_queue_and_restarted_every_submission_is_graded_exactly_once(
     assert sorted(subs) == served["inbound"] and len(subs) == 5
     assert sorted(gradings) == sorted(subs)  # one finished grading per submission, none twice
     assert all(s["state"] == "graded" for s in subs.values())
-    (cut,) = served["killed_during"]
-    assert subs[cut]["attempts"] == 2 and all(s["attempts"] == 1 for f, s in subs.items() if f != cut)
+    cut = served["killed_during"]   # one or both of carol's and dave's: the service grades several at once
+    assert cut and all(subs[f]["attempts"] == 2 for f in cut)
+    assert all(s["attempts"] == 1 for f, s in subs.items() if f not in cut)
 
 
 def test_the_gradebook_holds_each_students_latest_submission(served):

@@ -306,6 +306,69 @@ class WarmAutograder:
                       timings={"notebooks": {nb: r.get("timings", {}) for nb, r in reports.items()}})
 
 
+class WarmFeedback:
+    """nbgrader's own GenerateFeedbackApp, configured once (course_config.py), one student at a time.
+
+    The feedback half of the cycle, kept warm the way `WarmAutograder` keeps grading warm:
+    each student gets a fresh `GenerateFeedback` converter, the object `nbgrader
+    generate_feedback` builds, with `CourseDirectory.student_id` set to that student and
+    `force` on, so a task run twice writes the same pages once.
+    """
+
+    def __init__(self, course_root, db_url):
+        started = time.perf_counter()
+        self.course_root = os.path.abspath(course_root)
+        self.db_url = db_url
+        self.lock = threading.Lock()
+        from nbgrader.apps.generatefeedbackapp import GenerateFeedbackApp
+        os.environ.update(environment(db_url))
+        os.chdir(self.course_root)
+        app = GenerateFeedbackApp()
+        app.initialize([])
+        for handler in list(app.log.handlers):
+            app.log.removeHandler(handler)
+        app.log.propagate = False
+        app.coursedir.db_url = db_url
+        self.app = app
+        self.startup_seconds = time.perf_counter() - started
+
+    def generate(self, assignment, student):
+        """Write one student's feedback pages; returns (written, why not, nbgrader's log). Never raises."""
+        from nbgrader.converters import GenerateFeedback, NbGraderException
+        with self.lock:
+            os.chdir(self.course_root)
+            text = io.StringIO()
+            handler = logging.StreamHandler(text)
+            handler.setFormatter(logging.Formatter("[%(name)s | %(levelname)s] %(message)s"))
+            self.app.log.addHandler(handler)
+            self.app.log.setLevel(logging.INFO)
+            coursedir = self.app.coursedir
+            coursedir.assignment_id = assignment
+            coursedir.student_id = glob.escape(student)
+            converter = GenerateFeedback(coursedir=coursedir, parent=self.app)
+            converter.force = True
+            why = ""
+            try:
+                with contextlib.redirect_stdout(text):
+                    converter.start()
+            except NbGraderException:
+                why = "nbgrader could not generate this student's feedback"
+            except Exception as exc:  # noqa: BLE001  (one student's failure, reported, never raised)
+                why = f"{type(exc).__name__}: {str(exc)[:300]}"
+            finally:
+                self.app.log.removeHandler(handler)
+                coursedir.student_id = "*"
+            if not why:
+                graded = glob.glob(os.path.join(glob.escape(os.path.join(self.course_root, "autograded", student,
+                                                                         assignment)), "*.ipynb"))
+                folder = os.path.join(self.course_root, "feedback", student, assignment)
+                missing = [os.path.basename(p)[:-len(".ipynb")] for p in graded
+                           if not os.path.isfile(os.path.join(folder, os.path.basename(p)[:-len(".ipynb")] + ".html"))]
+                if missing:
+                    why = f"no feedback page was written for {', '.join(sorted(missing))}"
+            return not why, why, text.getvalue()
+
+
 def _recording(method):
     def wrapper(self, *args, **kwargs):
         try:

@@ -6,8 +6,11 @@
 
 Every few seconds it looks at <exchange>/<course id>/inbound/ for new submissions
 (`student+assignment+timestamp[+random]` folders written by `nbgrader submit`) and
-grades each as it comes, one at a time, with the course's own nbgrader
-configuration, so the same sandbox and trusted checks as every other grading:
+grades each as it comes, with the course's own nbgrader configuration, so the same
+sandbox and trusted checks as every other grading. By default it grades on a Dask
+cluster (a local one, one worker per core, or --scheduler), several students at once,
+with the same warm tasks as batch grading (`parallel.grade_student`, feedback included);
+--one-at-a-time runs nbgrader's commands instead, one submission after another:
 
 1. the submission is copied into submitted/<student>/<assignment>/ (that folder
    exactly, symbolic links left out: never what a link points to);
@@ -178,6 +181,16 @@ def plan(journal, policy, now, notify=None):
 
     notify(sub, free_at) is called when a submission is newly deferred by the rate limit.
     """
+    ready = ready_submissions(journal, policy, now, notify)
+    return ready[0] if ready else None
+
+
+def ready_submissions(journal, policy, now, notify=None, busy=()):
+    """Settle every waiting submission's state; every one that may be graded now, oldest first.
+
+    busy: (student, assignment) pairs being graded at this moment; their newest waiting
+    submission stays queued until that grading is over (both would use one submitted/ folder).
+    """
     waiting = journal.rows("state IN ('queued', 'deferred')")
     graded = {}
     for sub in journal.rows("state = 'graded'"):
@@ -198,6 +211,8 @@ def plan(journal, policy, now, notify=None):
         newest[key] = sub
     ready = []
     for sub in newest.values():
+        if (sub["student"], sub["assignment"]) in busy:
+            continue
         free = policy.free_at(journal, sub["student"], now)
         if free > now:
             if sub["state"] != "deferred" or sub["not_before"] != free:
@@ -207,7 +222,7 @@ def plan(journal, policy, now, notify=None):
                     notify(sub, free)
         else:
             ready.append(sub)
-    return min(ready, key=lambda s: s["first_seen"]) if ready else None
+    return sorted(ready, key=lambda s: s["first_seen"])
 
 
 # -- feedback pages ------------------------------------------------------------
@@ -256,7 +271,7 @@ def read_small_regular_file(path, limit=4096):
 
 class GradingService:
     def __init__(self, course, exchange, course_id, assignments, policy, before="diagnostics", after="full",
-                 state=None, poll=2.0, log=print, check_owner=True):
+                 state=None, poll=2.0, log=print, check_owner=True, client=None, db_url=None):
         self.course, self.exchange, self.course_id = course, exchange, course_id
         self.assignments, self.policy, self.before, self.after = set(assignments), policy, before, after
         self.poll, self.log = poll, log
@@ -265,6 +280,11 @@ class GradingService:
         self.outbound_feedback = os.path.join(exchange, course_id, "feedback")
         self.stopping = False
         self.check_owner = check_owner
+        # With a Dask client, submissions are graded on its workers (warm, several at once, the
+        # same tasks as batch grading); without one, by nbgrader's commands, one at a time.
+        self.client = client
+        self.db_url = nbgrader_run.gradebook_url(course, db_url)
+        self.in_flight = {}   # folder -> (submission, future, started, visibility)
 
     def why_refused(self, path, student):
         """Why an inbound folder is not taken as this student's submission, or None.
@@ -381,6 +401,69 @@ class GradingService:
         self.journal.finish(sub["folder"], student, started, time.time(), visibility)
         self.log(f"graded: {sub['folder']} in {time.time() - started:.1f} s")
 
+    def visibility_now(self, now):
+        return self.after if self.policy.deadline is not None and now > self.policy.deadline else self.before
+
+    def start_on_cluster(self, sub):
+        """Copy the submission into submitted/ and hand its grading and feedback to a Dask worker."""
+        from mle_grading.operations.parallel import grade_student
+        started = time.time()
+        visibility = self.visibility_now(started)
+        self.journal.start(sub["folder"])
+        try:
+            self.copy_submission(sub)
+        except Exception as exc:  # noqa: BLE001  (one broken submission never stops the service)
+            self.journal.set_state(sub["folder"], "failed", note=str(exc)[-1500:])
+            self.log(f"failed: {sub['folder']}: {str(exc)[-300:]}")
+            return
+        # A new key for every attempt: a task of a previous attempt or service never answers this one.
+        key = f"service-{sub['assignment']}-{sub['student']}-{time.time_ns()}"
+        future = self.client.submit(grade_student, self.course, sub["assignment"], sub["student"], self.db_url,
+                                    True, key=key)
+        self.in_flight[sub["folder"]] = (sub, future, started, visibility)
+        self.log(f"grading: {sub['folder']} on the cluster (feedback: {visibility})")
+
+    def finish_from_cluster(self):
+        """Release the feedback of every grading the cluster finished; True if any finished."""
+        finished = False
+        for folder, (sub, future, started, visibility) in list(self.in_flight.items()):
+            if not future.done():
+                continue
+            finished = True
+            del self.in_flight[folder]
+            try:
+                result = future.result()
+                if not result["graded"]:
+                    raise RuntimeError(f"not graded: {result['why']}")
+                if not result.get("feedback"):
+                    raise RuntimeError(f"graded, but no feedback: {result.get('feedback_why')}")
+                self.restrict_feedback(sub, visibility)
+                self.release_feedback(sub)
+            except Exception as exc:  # noqa: BLE001  (one broken submission never stops the service)
+                self.journal.set_state(folder, "failed", note=str(exc)[-1500:])
+                self.log(f"failed: {folder}: {str(exc)[-300:]}")
+                continue
+            self.journal.finish(folder, sub["student"], started, time.time(), visibility)
+            self.log(f"graded: {folder} in {time.time() - started:.1f} s")
+        return finished
+
+    def release_feedback(self, sub):
+        """nbgrader's own release_feedback for this student, run in this process (no new interpreter)."""
+        from nbgrader.apps.releasefeedbackapp import ReleaseFeedbackApp
+        previous = os.getcwd()
+        os.chdir(self.course)   # nbgrader reads nbgrader_config.py from here
+        try:
+            app = ReleaseFeedbackApp()
+            app.initialize([sub["assignment"], "--student", sub["student"], f"--Exchange.root={self.exchange}",
+                            f"--CourseDirectory.course_id={self.course_id}", "--log-level=WARN"])
+            try:
+                app.start()
+            except SystemExit as exc:
+                if exc.code:
+                    raise RuntimeError(f"nbgrader release_feedback exited with {exc.code}") from None
+        finally:
+            os.chdir(previous)
+
     def restrict_feedback(self, sub, visibility):
         if visibility == "full":
             return
@@ -405,14 +488,28 @@ class GradingService:
 
     # the loop
     def step(self):
-        """Look once, grade at most one submission; True if something was graded."""
+        """Look once; grade at most one submission, or, on a cluster, start every one there is room for
+        and release what finished. True if something happened."""
         now = time.time()
         self.scan(now)
-        sub = plan(self.journal, self.policy, now, notify=self.notify_deferred)
-        if sub is None:
-            return False
-        self.grade(sub)
-        return True
+        if self.client is None:
+            sub = plan(self.journal, self.policy, now, notify=self.notify_deferred)
+            if sub is None:
+                return False
+            self.grade(sub)
+            return True
+        progressed = self.finish_from_cluster()
+        busy = {(sub["student"], sub["assignment"]) for sub, *_ in self.in_flight.values()}
+        room = max(0, self.cluster_slots() - len(self.in_flight))
+        for sub in ready_submissions(self.journal, self.policy, now, self.notify_deferred, busy)[:room]:
+            self.start_on_cluster(sub)
+            progressed = True
+        return progressed
+
+    def cluster_slots(self):
+        """Gradings under way at once: one per worker thread, and one more waiting at each worker."""
+        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        return max(1, 2 * sum(w.get("nthreads", 1) for w in workers))
 
     def run(self, until_idle=False):
         self.journal.interrupted_to_queue()
@@ -420,9 +517,18 @@ class GradingService:
         while not self.stopping:
             if self.step():
                 continue
-            if until_idle and not self.journal.rows("state IN ('queued', 'grading')"):
+            if until_idle and not self.in_flight and not self.journal.rows("state IN ('queued', 'grading')"):
                 return
-            time.sleep(self.poll)
+            if self.in_flight:
+                # Wake as soon as a grading finishes, or to look at the exchange again.
+                from distributed import wait
+                with contextlib.suppress(TimeoutError):   # nothing finished within the poll: look again
+                    wait([future for _, future, *_ in self.in_flight.values()], timeout=self.poll,
+                         return_when="FIRST_COMPLETED")
+            else:
+                time.sleep(self.poll)
+        for _, future, *_ in self.in_flight.values():   # stopped: these are graded again on restart
+            future.cancel()
 
 
 def status(journal):
@@ -466,6 +572,13 @@ def main(argv=None):
     parser.add_argument("--status", action="store_true", help="print the journal and exit")
     parser.add_argument("--no-check-owner", dest="check_owner", action="store_false",
                         help="take inbound folders whatever account owns them (as CollectApp.check_owner=False)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="grade on a local Dask cluster of this many workers (default: one per core)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on this Dask cluster's workers instead (they must see the course at the same path)")
+    where.add_argument("--one-at-a-time", action="store_true",
+                       help="no Dask: grade one submission at a time with nbgrader's commands")
     args = parser.parse_args(argv)
     course, exchange = os.path.abspath(args.course), os.path.abspath(args.exchange)
     if not os.path.exists(os.path.join(course, "nbgrader_config.py")):
@@ -495,7 +608,16 @@ def main(argv=None):
         service.stopping = True  # finish the grading under way, then stop
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    service.run(until_idle=args.until_idle)
+    if args.one_at_a_time:
+        service.run(until_idle=args.until_idle)
+        return 0
+    from mle_grading.operations.parallel import dask_client
+    os.environ.update(nbgrader_run.environment())   # local workers inherit it (alembic on PATH)
+    with dask_client(args.scheduler, args.workers) as client:
+        service.client = client
+        service.log(f"grading on {len(client.scheduler_info(n_workers=-1)['workers'])} Dask workers "
+                    f"({args.scheduler or 'local cluster'})")
+        service.run(until_idle=args.until_idle)
     return 0
 
 

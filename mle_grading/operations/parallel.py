@@ -48,8 +48,10 @@ SUMMARY_NAME = "parallel_grading.json"
 _WARM = {}
 
 
-def grade_student(course_root, assignment, student, db_url):
-    """The Dask task: grade one student's assignment in this worker's warm autograder."""
+def grade_student(course_root, assignment, student, db_url, feedback=False):
+    """The Dask task: grade one student's assignment in this worker's warm autograder, then, with
+    `feedback`, write that student's feedback pages in the same worker (warm too), so the class's
+    feedback is made where and while it is graded, not afterwards one student at a time."""
     started = time.perf_counter()
     key = (os.path.abspath(course_root), db_url)
     warmup = 0.0
@@ -64,8 +66,29 @@ def grade_student(course_root, assignment, student, db_url):
                                                         why=f"{type(exc).__name__}: {exc}"))
     result["worker"] = _worker_name()
     result["timings"]["warmup"] = warmup
+    if feedback:
+        result.update(feedback_for(course_root, assignment, student, db_url) if result["graded"]
+                      else {"feedback": False, "feedback_why": "not graded, so no feedback"})
     result["timings"]["task"] = time.perf_counter() - started
     return result
+
+
+_WARM_FEEDBACK = {}
+
+
+def feedback_for(course_root, assignment, student, db_url):
+    """One student's feedback pages, by this worker's warm feedback generator."""
+    started = time.perf_counter()
+    key = (os.path.abspath(course_root), db_url)
+    try:
+        if key not in _WARM_FEEDBACK:
+            _WARM_FEEDBACK.clear()
+            _WARM_FEEDBACK[key] = nbgrader_run.WarmFeedback(course_root, db_url)
+        written, why, log = _WARM_FEEDBACK[key].generate(assignment, student)
+    except Exception as exc:  # noqa: BLE001  (reported on the student's line, never raised)
+        written, why, log = False, f"{type(exc).__name__}: {exc}", ""
+    return {"feedback": written, "feedback_why": why, "feedback_log": log,
+            "feedback_seconds": time.perf_counter() - started}
 
 
 def _worker_name():
@@ -149,11 +172,12 @@ def students_to_grade(course_root, assignment, db_url, students=None, force=Fals
 
 
 def grade_class(course_root, assignments, client, students=None, force=False, db_url=None,
-                log_path=None, progress=True):
+                log_path=None, progress=True, feedback=False):
     """Grade every student of each assignment on the client's cluster; returns one dict per student.
 
     students: {assignment: [students]} to grade only those (default: everyone in submitted/).
-    Each result has "graded" (bool) and, when not graded, "why".
+    Each result has "graded" (bool) and, when not graded, "why"; with `feedback`, also
+    "feedback" (bool) and, when no feedback was written, "feedback_why".
     """
     from distributed import as_completed
     from tqdm import tqdm
@@ -172,8 +196,9 @@ def grade_class(course_root, assignments, client, students=None, force=False, db
             # One named task per student: Dask never runs two of the same key at once.
             key = f"grade-{assignment}-{student}"
             tasks[key] = (assignment, student)
-            futures.append(client.submit(grade_student, course_root, assignment, student, db_url, key=key))
-    bar = tqdm(total=len(futures), unit="student", desc="grading", disable=not progress or not futures,
+            futures.append(client.submit(grade_student, course_root, assignment, student, db_url, feedback,
+                                         key=key))
+    bar = tqdm(total=len(futures), unit="student", desc="grading and feedback" if feedback else "grading", disable=not progress or not futures,
                file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
     failures = 0
     with bar:
@@ -184,7 +209,7 @@ def grade_class(course_root, assignments, client, students=None, force=False, db
             except Exception as exc:  # noqa: BLE001  (e.g. KilledWorker: it took every worker it ran on)
                 result = _not_graded(assignment, student, f"its task failed on the cluster: {type(exc).__name__}: {exc}")
             results.append(result)
-            if not result["graded"]:
+            if not result["graded"] or (feedback and not result.get("feedback")):
                 failures += 1
                 bar.set_postfix(failed=failures)
             bar.update(1)
@@ -204,12 +229,19 @@ def _log(log_path, result):
     with open(log_path, "a") as fh:
         state = "graded" if result["graded"] else f"NOT GRADED: {result['why']}"
         fh.write(f"[{result['worker']}] {result['assignment']}/{result['student']}: {state}\n")
-        for line in result.get("log", "").splitlines():
+        for line in (result.get("log", "") + result.get("feedback_log", "")).splitlines():
             fh.write(f"[{result['worker']}] {line}\n")
 
 
 def failure_lines(results):
-    return [f"{r['assignment']}/{r['student']}: {r['why']}" for r in results if not r["graded"]]
+    """One line per student who was not graded, or was graded but got no feedback."""
+    lines = []
+    for r in results:
+        if not r["graded"]:
+            lines.append(f"{r['assignment']}/{r['student']}: {r['why']}")
+        elif r.get("feedback") is False:
+            lines.append(f"{r['assignment']}/{r['student']}: graded, but no feedback: {r['feedback_why']}")
+    return lines
 
 
 def main(argv=None):
@@ -223,6 +255,8 @@ def main(argv=None):
     where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                        help="send the work to this Dask scheduler instead of a local cluster")
     parser.add_argument("--force", action="store_true", help="regrade students already graded")
+    parser.add_argument("--feedback", action="store_true",
+                        help="also write each graded student's feedback pages, in the same worker (warm)")
     parser.add_argument("--course-root", default=".", help="the course directory (default: here)")
     parser.add_argument("--dask-environment", action="store_true",
                         help="print the Dask settings of a grading cluster as shell exports (for the "
@@ -254,7 +288,8 @@ def main(argv=None):
             link = dashboard_address(client)
             print(f"Dask dashboard: {link}" if link else "Dask dashboard: not available (bokeh is not installed)",
                   flush=True)
-            results = grade_class(root, assignments, client, force=args.force, db_url=db_url, log_path=log_path)
+            results = grade_class(root, assignments, client, force=args.force, db_url=db_url, log_path=log_path,
+                                  feedback=args.feedback)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -263,15 +298,16 @@ def main(argv=None):
         return 130
     with open(os.path.join(reports, SUMMARY_NAME), "w") as fh:
         for r in results:
-            fh.write(json.dumps({k: v for k, v in r.items() if k != "log"}) + "\n")
+            fh.write(json.dumps({k: v for k, v in r.items() if k not in ("log", "feedback_log")}) + "\n")
     graded = sum(r["graded"] for r in results)
+    failed = len(failure_lines(results))
     skipped = sum(bool(r.get("skipped")) for r in results)
     print(f"graded {graded}/{len(results)} in {time.time() - started:.0f} s"
           + (f" ({skipped} already graded, left as they were; --force regrades them)" if skipped else ""),
           flush=True)
     for line in failure_lines(results):
         print(f"FAILED {line}", flush=True)
-    return 1 if graded < len(results) else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

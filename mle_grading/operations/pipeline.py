@@ -239,17 +239,15 @@ def main(argv=None):
         grade_started = time.time()
         with dask_client(args.scheduler, args.workers) as client:
             workers = len(client.scheduler_info(n_workers=-1)["workers"])
-            say("3/6", f"autograding {', '.join(assignments)} with nbgrader's autograder on {workers} Dask "
-                       f"worker{'s' * (workers > 1)} (dashboard: {dashboard_address(client) or 'not available'})")
+            say("3/6", f"autograding {', '.join(assignments)} and writing feedback with nbgrader's autograder and "
+                       f"feedback generator on {workers} Dask worker{'s' * (workers > 1)} "
+                       f"(dashboard: {dashboard_address(client) or 'not available'})")
             results = grade_class(ROOT, assignments, client, students=classes, force=True, db_url=db_url,
-                                  log_path=log_path)
+                                  log_path=log_path, feedback=True)
         failed = failure_lines(results)
-        say("3/6", f"autograded in {time.time() - grade_started:.1f} s")
+        say("3/6", f"autograded, with feedback, in {time.time() - grade_started:.1f} s")
 
-        say("4/6", "generating feedback and exporting grades")
-        for assignment in assignments:
-            if nbgrader(["generate_feedback", assignment, "--force"], log_path) != 0:
-                failed.append(f"nbgrader generate_feedback {assignment} reported an error")
+        say("4/6", "exporting grades")
         grades_csv = os.path.join(reports, "grades.csv")
         if nbgrader(["export", "--to", grades_csv], log_path) != 0:
             raise PipelineError(f"nbgrader export failed: see {log_path}")
