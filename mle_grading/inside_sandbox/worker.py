@@ -187,12 +187,30 @@ class _CellOutputs(io.TextIOBase):
 FIGURE_PRINT_OPTIONS = {"bbox_inches": None}
 
 
-def _capture_display(shell, outputs):
-    """Route IPython's displays (figures, display()) into `outputs` instead of the terminal."""
-    def publish(data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
-        outputs.display(data)
-    shell.display_pub.publish = publish
-    shell.displayhook.write_output_prompt = lambda: None   # no "Out[n]:" in the printed value
+def _grading_shell(outputs):
+    """IPython's shell, its displays (figures, display()) routed into `outputs` instead of the terminal.
+
+    Through IPython's own extension points: the shell's display publisher and display hook
+    classes (traits, as ipykernel sets them) and a subclass that records a cell's error.
+    """
+    from IPython.core.displayhook import DisplayHook
+    from IPython.core.displaypub import DisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+
+    class CellOutputsPublisher(DisplayPublisher):
+        def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+            outputs.display(data)
+
+    class PlainDisplayHook(DisplayHook):
+        def write_output_prompt(self):   # no "Out[n]:" in the printed value
+            pass
+
+    class GradingShell(InteractiveShell):
+        def showtraceback(self, *args, **kwargs):   # one line for the parent; no traceback printed
+            etype, value, _ = sys.exc_info()
+            _LAST_ERROR.append(f"{getattr(etype, '__name__', 'Error')}: {value}")
+
+    shell = GradingShell.instance(display_pub_class=CellOutputsPublisher, displayhook_class=PlainDisplayHook)
     # The shell's configuration, which the inline backend reads when it is enabled.
     shell.config.InlineBackend.print_figure_kwargs = dict(FIGURE_PRINT_OPTIONS)
     try:
@@ -200,14 +218,12 @@ def _capture_display(shell, outputs):
         shell.enable_matplotlib("inline")
     except Exception:
         pass
+    return shell
 
 
 def run_cells(cells, skip):
-    from IPython.core.interactiveshell import InteractiveShell
-    shell = InteractiveShell.instance()
-    shell.showtraceback = _make_traceback_recorder(shell)
     outputs = _CellOutputs(_output_caps())
-    _capture_display(shell, outputs)
+    shell = _grading_shell(outputs)
     err = _CappedText()
     for index, source in enumerate(cells):
         if index in skip:
@@ -230,13 +246,6 @@ def run_cells(cells, skip):
 
 
 _LAST_ERROR = []
-
-
-def _make_traceback_recorder(shell):
-    def record(*args, **kwargs):
-        etype, value, _ = sys.exc_info()
-        _LAST_ERROR.append(f"{getattr(etype, '__name__', 'Error')}: {value}")
-    return record
 
 
 def answer(request, namespace):
