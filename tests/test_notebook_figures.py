@@ -40,3 +40,20 @@ def test_every_panel_of_every_figure_is_labelled_inside_the_figure_and_clear_of_
                 assert not boxes[i].overlaps(boxes[j]), (
                     f"{notebook_id}, figure {number}: the labels of {panels[i].get_title()!r} "
                     f"run into {panels[j].get_title()!r}")
+
+
+@pytest.mark.parametrize("assignment, notebook_id", graded_notebooks())
+def test_no_legend_covers_a_point_of_a_scatter(assignment, notebook_id):
+    from matplotlib.collections import PathCollection
+    for number, figure in enumerate(_drawn_figures(notebook_id), 1):
+        renderer = figure.canvas.get_renderer()
+        for ax in figure.axes:
+            legend = ax.get_legend()
+            if legend is None:
+                continue
+            box = legend.get_window_extent(renderer)
+            for points in (c for c in ax.collections if isinstance(c, PathCollection)):
+                shown = points.get_offset_transform().transform(points.get_offsets())
+                hidden = [tuple(p) for p, s in zip(points.get_offsets(), shown) if box.contains(*s)]
+                assert not hidden, (f"{notebook_id}, figure {number}, panel {ax.get_title()!r}: "
+                                    f"the legend covers the points {hidden[:3]}")

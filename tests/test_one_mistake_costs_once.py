@@ -104,8 +104,25 @@ def test_each_trusted_inner_function_agrees_with_the_reference(name):
 
 
 def test_only_checks_that_call_an_outer_function_add_the_note():
-    assert checks.tested_function("categorical_nll_seed_value") == "categorical_nll"
-    assert checks.tested_function("sigma2_mle_value") == "sigma2_mle"
-    assert checks.tested_function("sigma2_mle_expr_equivalent") is None
-    assert checks.tested_function("gaussian_nll_expr_equivalent") is None
-    assert checks.tested_function("softmax_large_logits") is None
+    namespace = run_notebook_code("01_gaussian_mse")
+    namespace["sigma2_mle"] = lambda y_pred, y: 1.0                                  # wrong, builds on mse
+    namespace["mse"] = lambda y_pred, y: 2.0                                         # wrong, calls nothing
+    student = checks.InProcessStudent(namespace)
+    sigma2 = checks.run_check(checks.find("01_gaussian_mse", "sigma2_mle_value"), student)
+    assert sigma2 and "this mistake is in `sigma2_mle` itself" in sigma2
+    mse = checks.run_check(checks.find("01_gaussian_mse", "mse_matches_torch"), student)
+    assert mse and "Checked with trusted versions" not in mse
+
+
+GAUSSIAN_NLL_LOGVAR_MISTAKES = [m for m in all_mistakes("mle_beyond") if m.cell.startswith("gaussian_nll_logvar")]
+
+
+@pytest.mark.parametrize("mistake", GAUSSIAN_NLL_LOGVAR_MISTAKES, ids=lambda m: m.student)
+def test_the_feedback_on_a_gaussian_nll_logvar_mistake_names_that_function_and_no_other(mistake):
+    function = mistake.cell.removesuffix("_answer")
+    student = checks.InProcessStudent(run_notebook_code(mistake.notebook, replace={mistake.cell: mistake.source},
+                                                        keep_going=True))
+    for grade_id in sorted(mistake.fails):
+        message = checks.run_check(checks.find(mistake.notebook, grade_id), student)
+        assert message and message.startswith(f"`{function}`"), message
+        assert "`gaussian_nll` itself" not in message and "Checked with trusted versions" not in message, message

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mle_grading.boundary.protocol import InProcessStudent, Outcome, Student, SYMBOLS  # noqa: F401  (the checks' vocabulary)
-from mle_grading.boundary.protocol import INNER_FUNCTIONS
+from mle_grading.boundary.protocol import INNER_FUNCTIONS, inner_functions
 
 
 class CheckFailed(AssertionError):
@@ -132,13 +132,14 @@ def run_check(chk, student, student_id="", assignment="", secret=None, submissio
     """
     rng = rng_for(course_secret() if secret is None else secret, student_id, assignment, chk.notebook,
                   chk.grade_id, submission_digest(list(submission)))
+    calls = _RecordingStudent(student)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            chk.run(student, rng)
+            chk.run(calls, rng)
     except CheckFailed as exc:
         message = str(exc) or f"{chk.behaviour}: failed"
-        function = tested_function(chk.grade_id)
+        function = calls.last_with_trusted_inner
         unanswered = "is not defined" in message or "NotImplementedError" in message
         return message + inner_note(function) if function and not unanswered else message
     except ReferenceDisagrees:
@@ -150,12 +151,26 @@ def run_check(chk, student, student_id="", assignment="", secret=None, submissio
 
 # -- one mistake costs once: where the mistake lies ---------------------------------
 
-def tested_function(grade_id):
-    """The outer function a grade_id tests (`categorical_nll_seed_value` -> categorical_nll), if it has inner ones."""
-    if "_expr_" in grade_id:      # a derivation (gaussian_nll_expr_...), not a call of the function
-        return None
-    matches = [f for f in INNER_FUNCTIONS if grade_id.startswith(f + "_")]
-    return max(matches, key=len) if matches else None
+class _RecordingStudent(Student):
+    """Passes every request on, and remembers the last function called with trusted inner functions bound.
+
+    The note after a failure names the function the check really called, not one guessed from the
+    grade_id (`gaussian_nll_logvar_value` starts with `gaussian_nll_` but never calls it)."""
+
+    def __init__(self, student):
+        self._student = student
+        self.last_with_trusted_inner = None
+
+    def call(self, function, *args, trusted_inner=None, **kwargs):
+        if inner_functions(function, trusted_inner):
+            self.last_with_trusted_inner = function
+        return self._student.call(function, *args, trusted_inner=trusted_inner, **kwargs)
+
+    def variable(self, name):
+        return self._student.variable(name)
+
+    def __getattr__(self, name):     # anything else a transport offers
+        return getattr(self._student, name)
 
 
 def inner_note(function):

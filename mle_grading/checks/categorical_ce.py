@@ -156,7 +156,26 @@ def nll_mistakes(z, y):
                                     "over the N examples."),
         (np.mean(picked), "the sign is flipped: this is the mean log-likelihood, not its negative."),
         (-np.mean(np.exp(picked)), "this averages probabilities; the loss averages -log of them."),
-    ]
+    ] + padded_log(picked)
+
+
+LOG_EPSILONS = (1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15)
+PADDED_LOG = ("this adds {eps:g} inside the log (log(p + {eps:g})): every loss is then off by about {eps:g} / p, "
+              "and an unlikely true class costs at most -log({eps:g}). No constant is needed: compute "
+              "-log softmax(z)[y] from the logits with log_softmax (the log-sum-exp trick), exact for every logit.")
+CLIPPED_LOG = ("this clips the probabilities at {eps:g} before the log: an unlikely true class then costs at most "
+               "-log({eps:g}). Do not clip: compute -log softmax(z)[y] from the logits with log_softmax (the "
+               "log-sum-exp trick), exact for every logit.")
+
+
+def padded_log(picked):
+    """What -log(p + eps) and -log(clip(p, eps, 1 - eps)) give, p the true class's probability."""
+    p = np.exp(picked)
+    found = []
+    for eps in LOG_EPSILONS:
+        found.append((-np.mean(np.log(p + eps)), PADDED_LOG.format(eps=eps)))
+        found.append((-np.mean(np.log(np.clip(p, eps, 1 - eps))), CLIPPED_LOG.format(eps=eps)))
+    return found
 
 
 # -- the graded functions ----------------------------------------------------------

@@ -38,7 +38,8 @@ class Parts:
     def got(self, student, case):
         outcome = student.call(self.function, *case.args)
         if outcome.kind != "returned":
-            hint = f" {case.hint}" if case.hint and outcome.kind == "raised" else ""
+            hint = case.hint(outcome.error_type) if callable(case.hint) else case.hint
+            hint = f" {hint}" if hint and outcome.kind == "raised" else ""
             raise CheckFailed(f"{case.what}: {describe_failure(self.function, outcome)}{hint}")
         value, k = outcome.value, len(self.names)
         if value is None:

@@ -1,7 +1,11 @@
 """Grades into the learning management system: an nbgrader export plugin.
 
 course_config.py makes it the exporter of `nbgrader export`. By default it writes
-nbgrader's own CSV, unchanged. With a roster it writes the CSV that an LMS's
+nbgrader's own CSV (its columns and rows). Every file is spreadsheet-safe
+(`spreadsheet_safe`): a text cell that begins with =, +, -, @, a tab or a return is
+written behind a single quote; grades stay numbers. An id the LMS matches a student
+on that begins so is left out (a changed id would not match) and listed in
+`<to>.problems.txt`. With a roster it writes the CSV that an LMS's
 gradebook import reads:
 
     nbgrader export --LmsExport.lms=canvas --LmsExport.roster=roster.csv --to canvas.csv
@@ -35,12 +39,17 @@ from nbgrader.plugins import CsvExportPlugin
 from traitlets import Dict, Enum, Unicode
 
 from mle_grading import ASSIGNMENTS
+from mle_grading.nbgrader_integration import spreadsheet_safe
 
 ROSTER_COLUMNS = ("nbgrader_id", "name", "first_name", "last_name", "canvas_id", "sis_user_id",
                   "sis_login_id", "section", "email", "idnumber", "username")
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 MOODLE_IDENTITY = ("First name", "Last name", "ID number", "Email address", "Username")
 MOODLE_IDENTIFIER_COLUMN = {"idnumber": "ID number", "email": "Email address", "username": "Username"}
+CANVAS_MATCHED = ("canvas_id", "sis_user_id", "sis_login_id")
+# nbgrader's own CSV (nbgrader.plugins.CsvExportPlugin), its columns in its order
+NBGRADER_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+                    "raw_score", "late_submission_penalty", "score", "max_score")
 
 
 class RosterError(ValueError):
@@ -73,7 +82,7 @@ def read_roster(path):
 
 
 def _points(x):
-    return f"{x:.2f}".rstrip("0").rstrip(".")
+    return spreadsheet_safe.number(x)
 
 
 class LmsExport(CsvExportPlugin):
@@ -93,7 +102,7 @@ class LmsExport(CsvExportPlugin):
 
     def export(self, gradebook):
         if self.lms == "nbgrader":
-            return super().export(gradebook)
+            return self._export_nbgrader(gradebook)
         if not self.roster:
             raise RosterError(f"exporting for {self.lms} needs a roster: --LmsExport.roster=roster.csv")
         roster = read_roster(self.roster)
@@ -108,7 +117,13 @@ class LmsExport(CsvExportPlugin):
                 continue
             if sid not in in_gradebook:
                 problems.append(f"{sid}: in the roster but not in the gradebook: exported with empty grades")
-            ids = roster[sid]
+            ids = dict(roster[sid])
+            for column in self._matched_columns():
+                if spreadsheet_safe.is_formula(ids[column]):
+                    # Written safely it would carry a leading ', which the LMS would not match: left out.
+                    problems.append(f"{sid}: the roster's {column} begins with =, +, -, @, a tab or a return: "
+                                    f"left out of the file (a spreadsheet-safe copy would not match in {self.lms})")
+                    ids[column] = ""
             missing_id = self._missing_identifier(ids)
             if missing_id:
                 problems.append(f"{sid}: the roster has no {missing_id} for this student: not exported")
@@ -121,7 +136,7 @@ class LmsExport(CsvExportPlugin):
                 grades.append("" if score is None else _points(score))
             rows.append((ids, grades))
         with open(dest, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
+            writer = spreadsheet_safe.writer(fh)
             if self.lms == "canvas":
                 writer.writerow([*CANVAS_IDENTITY, *[self._canvas_column(a.name) for a in assignments]])
                 writer.writerow(["Points Possible", "", "", "", "", *[_points(a.max_score) for a in assignments]])
@@ -146,6 +161,35 @@ class LmsExport(CsvExportPlugin):
                              len(problems), problems_path)
         elif os.path.exists(problems_path):
             os.remove(problems_path)  # an old list would describe an earlier export
+
+    def _export_nbgrader(self, gradebook):
+        """nbgrader's own CSV, the same columns and rows, written spreadsheet-safe (and properly quoted)."""
+        dest = self.to or "grades.csv"
+        students = [str(s) for s in self.student]
+        assignments = [str(a) for a in self.assignment]
+        self.log.info("Exporting grades to %s", dest)
+        with open(dest, "w", newline="", encoding="utf-8") as fh:
+            writer = spreadsheet_safe.writer(fh)
+            writer.writerow(NBGRADER_COLUMNS)
+            for assignment in gradebook.assignments:
+                if assignments and assignment.name not in assignments:
+                    continue
+                for student in gradebook.students:
+                    if students and student.id not in students:
+                        continue
+                    try:
+                        submission = gradebook.find_submission(assignment.name, student.id)
+                    except MissingEntry:   # as nbgrader: no submission scores 0
+                        timestamp, raw, penalty = None, 0.0, 0.0
+                    else:
+                        timestamp, raw = submission.timestamp, submission.score
+                        penalty = submission.late_submission_penalty or 0.0
+                    writer.writerow([assignment.name, assignment.duedate, timestamp, student.id, student.last_name,
+                                     student.first_name, student.email, raw, penalty, max(0.0, raw - penalty),
+                                     assignment.max_score])
+
+    def _matched_columns(self):
+        return CANVAS_MATCHED if self.lms == "canvas" else (self.moodle_identifier,)
 
     def _assignments(self, gradebook):
         present = {a.name: a for a in gradebook.assignments}

@@ -22,7 +22,6 @@ not in the gradebook.
 """
 import argparse
 import base64
-import csv
 import glob
 import html
 import io
@@ -34,6 +33,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from mle_grading import ASSIGNMENTS
+from mle_grading.nbgrader_integration import spreadsheet_safe
 
 # Below this many graded submissions a correlation says little; the page says so.
 FEW_STUDENTS = 10
@@ -299,18 +299,23 @@ def _fmt(x, digits=2):
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
+def _csv_number(x, digits=4):
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), digits)
+
+
 def write_csvs(data, stats, out_dir):
     cells_path = os.path.join(out_dir, f"class_report_{data.assignment}_cells.csv")
     with open(cells_path, "w", newline="") as fh:
-        w = csv.writer(fh)
+        w = spreadsheet_safe.writer(fh)  # student ids: never a live formula
         w.writerow(["notebook", "grade_id", "points", "graded", "passed", "pass_share",
                     "r_pass_total", "r_pass_rest", "distinct_mistakes"])
         for st in stats:
-            w.writerow([st.cell.notebook, st.cell.grade_id, f"{st.cell.points:g}", st.graded, st.passed,
-                        _fmt(st.share, 4), _fmt(st.r_total, 4), _fmt(st.r_rest, 4), len(st.mistakes)])
+            # Numbers as numbers: a negative correlation is a number, never a neutralised text.
+            w.writerow([st.cell.notebook, st.cell.grade_id, float(st.cell.points), st.graded, st.passed,
+                        _csv_number(st.share), _csv_number(st.r_total), _csv_number(st.r_rest), len(st.mistakes)])
     mistakes_path = os.path.join(out_dir, f"class_report_{data.assignment}_mistakes.csv")
     with open(mistakes_path, "w", newline="") as fh:
-        w = csv.writer(fh)
+        w = spreadsheet_safe.writer(fh)  # student ids: never a live formula
         w.writerow(["notebook", "grade_id", "students", "message", "who"])
         for st in stats:
             for message, who in st.mistakes:

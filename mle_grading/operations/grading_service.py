@@ -506,6 +506,14 @@ class GradingService:
             progressed = True
         return progressed
 
+    def warm_workers(self):
+        """nbgrader, torch and the checks loaded in every worker before the first submission."""
+        from mle_grading.operations.parallel import warm_up
+        try:
+            self.client.run(warm_up, self.course, self.db_url)
+        except Exception as exc:  # noqa: BLE001  (a worker that cannot warm up says why on its first task)
+            self.log(f"warming the workers failed: {type(exc).__name__}: {exc}")
+
     def cluster_slots(self):
         """Gradings under way at once: one per worker thread, and one more waiting at each worker."""
         workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
@@ -615,6 +623,7 @@ def main(argv=None):
     os.environ.update(nbgrader_run.environment())   # local workers inherit it (alembic on PATH)
     with dask_client(args.scheduler, args.workers) as client:
         service.client = client
+        service.warm_workers()
         service.log(f"grading on {len(client.scheduler_info(n_workers=-1)['workers'])} Dask workers "
                     f"({args.scheduler or 'local cluster'})")
         service.run(until_idle=args.until_idle)

@@ -91,6 +91,19 @@ def feedback_for(course_root, assignment, student, db_url):
             "feedback_seconds": time.perf_counter() - started}
 
 
+def warm_up(course_root, db_url):
+    """Load nbgrader's autograder and feedback generator (with torch and the checks) in this worker
+    now, so that a long-running service's first submissions do not wait for the imports."""
+    key = (os.path.abspath(course_root), db_url)
+    if key not in _WARM:
+        _WARM.clear()
+        _WARM[key] = nbgrader_run.WarmAutograder(course_root, db_url)
+    if key not in _WARM_FEEDBACK:
+        _WARM_FEEDBACK.clear()
+        _WARM_FEEDBACK[key] = nbgrader_run.WarmFeedback(course_root, db_url)
+    return _worker_name()
+
+
 def _worker_name():
     try:
         from distributed import get_worker

@@ -16,7 +16,6 @@ Exit status: 0 all graded cleanly; 2 graded, but something needs an instructor's
 attention (listed); 1 the pipeline itself failed.
 """
 import argparse
-import csv
 import glob
 import json
 import os
@@ -26,6 +25,7 @@ import time
 
 from mle_grading import ASSIGNMENTS
 from mle_grading.nbgrader_integration import run as nbgrader_run
+from mle_grading.nbgrader_integration import spreadsheet_safe
 from mle_grading.operations.demo_class import build_demo_class, roster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the course directory
@@ -143,6 +143,17 @@ def format_table(assignment, students, questions, scores):
     lines.append(f"({SYMBOL_FULL} full marks, {SYMBOL_ZERO} no marks, {SYMBOL_PART} part; "
                  "question numbers per notebook are listed in reports/questions.txt)")
     return "\n".join(lines)
+
+
+def write_scores_by_question(path, graded, students):
+    """reports/scores_by_question.csv: a row per student, a column per question; scores stay numbers."""
+    with open(path, "w", newline="") as fh:
+        writer = spreadsheet_safe.writer(fh)  # student ids: never a live formula
+        columns = [(a, q) for a, (_, questions, _) in graded.items() for q in questions]
+        writer.writerow(["student"] + [f"{a}/{q[0]}/{q[1]}" for a, q in columns])
+        for s in students:
+            writer.writerow([s] + [graded[a][2][s].get((q[0], q[1])) if s in graded[a][2] else None
+                                   for a, q in columns])
 
 
 def save_question_chart(classes, path):
@@ -275,13 +286,7 @@ def main(argv=None):
                     numbered = [q for q in questions if q[0] == nb]
                     for i, q in enumerate(numbered, 1):
                         fh.write(f"{assignment} {nb[:2]}:{i % 10}  {q[1]} ({q[2]:g} points)\n")
-        with open(os.path.join(reports, "scores_by_question.csv"), "w", newline="") as fh:
-            writer = csv.writer(fh)
-            columns = [(a, q) for a, (_, questions, _) in graded.items() for q in questions]
-            writer.writerow(["student"] + [f"{a}/{q[0]}/{q[1]}" for a, q in columns])
-            for s in students:
-                writer.writerow([s] + [graded[a][2][s].get((q[0], q[1])) if s in graded[a][2] else None
-                                       for a, q in columns])
+        write_scores_by_question(os.path.join(reports, "scores_by_question.csv"), graded, students)
         with open(os.path.join(reports, "summary.txt"), "w") as fh:
             fh.write("\n\n".join(tables) + "\n")
         chart = os.path.join(reports, "question_scores.png")

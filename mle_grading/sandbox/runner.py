@@ -547,7 +547,7 @@ class SandboxStudent(Student):
                    "kwargs": {k: wire.encode_arg(v) for k, v in kwargs.items()},
                    "return_args": bool(return_args), "trusted_inner": inner}
         if inner:   # the trusted versions exist in the sandbox only during this call
-            request["trusted_source"] = trusted_inner_source()
+            request["trusted_source"] = trusted_inner_source(inner)
         return self._ask(function, request)
 
     def variable(self, name):

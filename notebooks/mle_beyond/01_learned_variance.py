@@ -232,8 +232,9 @@ for s in (math.log(r ** 2) - 0.5, math.log(r ** 2), math.log(r ** 2) + 0.5):
 #
 # The chain rule takes your per-example gradients to the four parameters: for
 # example $\partial\,\text{NLL}/\partial b = \frac1N\sum_i \frac{\partial \ell_i}{\partial \mu_i} x_i$.
-# The loop below is plain gradient descent with **your** `gaussian_nll_logvar_grad`;
-# if it is wrong, so is the band in the figure.
+# The loop below is plain gradient descent with **your** `gaussian_nll_logvar_grad`,
+# 4000 steps of size 0.05, from all four parameters at 0. If your gradient is wrong,
+# so is everything this section prints.
 
 # %%
 data_rng = np.random.default_rng(0)
@@ -242,36 +243,142 @@ true_std = 0.05 * np.exp(3.0 * x_fit)
 y_fit = 1 + 2 * x_fit + data_rng.normal(0, 1, size=x_fit.shape) * true_std
 
 
-def fit_mean_and_log_variance(x, y, steps=4000, learning_rate=0.05):
-    a = b = c = d = 0.0
+def gradient_of_the_four(x, y, params):
+    """(dNLL/da, dNLL/db, dNLL/dc, dNLL/dd) of the mean NLL, by the chain rule from your gradient."""
+    a, b, c, d = params
+    d_mu, d_s = gaussian_nll_logvar_grad(a + b * x, y, c + d * x)
+    return np.array([np.mean(d_mu), np.mean(d_mu * x), np.mean(d_s), np.mean(d_s * x)])
+
+
+def fit_mean_and_log_variance(x, y, steps=4000, learning_rate=0.05, scale_mean_step=False):
+    """Gradient descent on (a, b, c, d); every iterate is returned, the last one first in the tuple."""
+    params = np.zeros(4)
+    path = [params]
     for _ in range(steps):
-        d_mu, d_s = gaussian_nll_logvar_grad(a + b * x, y, c + d * x)
-        a, b = a - learning_rate * np.mean(d_mu), b - learning_rate * np.mean(d_mu * x)
-        c, d = c - learning_rate * np.mean(d_s), d - learning_rate * np.mean(d_s * x)
-    return a, b, c, d
+        step = learning_rate * gradient_of_the_four(x, y, params)
+        if scale_mean_step:                      # divide the mean's step by the mean precision (see below)
+            step[:2] /= np.mean(np.exp(-(params[2] + params[3] * x)))
+        params = params - step
+        path.append(params)
+    return params, np.array(path)
 
 
-a, b, c, d = fit_mean_and_log_variance(x_fit, y_fit)
+plain, plain_path = fit_mean_and_log_variance(x_fit, y_fit)
+for k in range(4, 0, -1):
+    a_k, b_k, c_k, d_k = plain_path[-k]
+    print(f"step {len(plain_path) - k}: mean line {a_k:.4f} + {b_k:.4f} x, "
+          f"NLL {gaussian_nll_logvar(a_k + b_k * x_fit, y_fit, c_k + d_k * x_fit):.4f}")
+print(f"largest gradient component after 4000 steps: "
+      f"{np.max(np.abs(gradient_of_the_four(x_fit, y_fit, plain))):.3f}")
+
+# %% [markdown]
+# The fit has not converged and never will: the mean line flips between two lines
+# every step, and the gradient stays far from zero. The figure shows the last 30
+# steps of the mean's two parameters.
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.5))
+last = np.arange(len(plain_path) - 30, len(plain_path))
+ax.plot(last, plain_path[-30:, 0], "o-", ms=3, color="C0", label="intercept $a$")
+ax.plot(last, plain_path[-30:, 1] - 1, "s-", ms=3, color="C1", label="slope $b$ minus 1")
+ax.set(xlabel="gradient-descent step", ylabel="parameter value",
+       title="Step size 0.05: the mean line flips between two lines for ever")
+ax.legend(loc="center right")
+fig.subplots_adjust(left=0.1, right=0.97, bottom=0.16, top=0.9)
+plt.show()
+
+# %% [markdown]
+# ### Why: the precision scales the step
+#
+# With $s$ held fixed, the NLL in $(a, b)$ is a **weighted** least-squares loss,
+# $\frac1N\sum_i \tfrac12 e^{-s_i}(y_i - a - b x_i)^2$ plus terms without $a, b$. Its
+# second derivative (the Hessian) is
+#
+# $$ H = \frac1N \sum_i e^{-s_i} \begin{pmatrix} 1 & x_i \\ x_i & x_i^2 \end{pmatrix}. $$
+#
+# On a quadratic, one gradient step multiplies the distance to the minimum along an
+# eigenvector of $H$ with eigenvalue $\lambda$ by $1 - \eta\lambda$ ($\eta$ the step
+# size). That shrinks it when $\eta\lambda < 2$, flips its sign without shrinking
+# it when $\eta\lambda = 2$, and makes it grow when $\eta\lambda > 2$. So the
+# largest stable step is $\eta = 2/\lambda_{\max}$, and $\lambda_{\max}$ grows with
+# the precision $e^{-s_i}$: **the better the model learns that the data near $x = 0$
+# are precise, the smaller the step its mean can take.**
+#
+# Why a cycle and not a blow-up? While the mean overshoots, its residuals grow, and
+# the log-variance's gradient $\tfrac12(1 - e^{-s}r^2)$ raises $s$ again, lowering the
+# precision. The two settle where the mean's step is exactly at its limit,
+# $\eta\lambda_{\max} = 2$, with a variance larger than the data's. The cell
+# computes $\lambda_{\max}$ at the end of the run:
+
+# %%
+def mean_hessian(x, params):
+    precision = np.exp(-(params[2] + params[3] * x))
+    return np.array([[np.mean(precision), np.mean(precision * x)],
+                     [np.mean(precision * x), np.mean(precision * x ** 2)]])
+
+
+lambda_cycle = np.linalg.eigvalsh(mean_hessian(x_fit, plain)).max()
+print(f"in the cycle: largest curvature of the mean {lambda_cycle:.4f}, "
+      f"step size x curvature = {0.05 * lambda_cycle:.4f};  precision at x = 0: {math.exp(-plain[2]):.1f}")
+
+# %% [markdown]
+# ### A fix: scale the mean's step by the variance
+#
+# A smaller step would do: one below the limit at the fit, printed below. But the
+# log-variance's curvature is far smaller than the mean's, and a step small enough for
+# the mean is slow for the log-variance (the cell runs 0.04 to compare). Instead, divide the mean's step by the mean precision
+# $\bar w = \frac1N\sum_i e^{-s_i}$ (multiply it by a typical variance). The mean's
+# Hessian then becomes $H/\bar w$, whose eigenvalues are positive and sum to its
+# trace, $1 + \sum_i e^{-s_i} x_i^2 / \sum_i e^{-s_i} \le 2$ for $x_i \in [0, 1]$: the
+# limit $2/\lambda_{\max} \ge 1$ holds **whatever the precision**. The log-variance's
+# step is left as it was. Below: step size 0.5, 2000 steps, the same gradient.
+# The fit counts as converged when every component of the gradient is below
+# $10^{-8}$.
+
+# %%
+GRADIENT_TOLERANCE = 1e-8
+fitted, fitted_path = fit_mean_and_log_variance(x_fit, y_fit, steps=2000, learning_rate=0.5, scale_mean_step=True)
+a, b, c, d = fitted
+final_gradient = np.max(np.abs(gradient_of_the_four(x_fit, y_fit, fitted)))
+print(f"largest gradient component after 2000 steps: {final_gradient:.1e} "
+      f"({'below' if final_gradient < GRADIENT_TOLERANCE else 'NOT below'} {GRADIENT_TOLERANCE:.0e})")
+small_step, small_step_path = fit_mean_and_log_variance(x_fit, y_fit, steps=2000, learning_rate=0.04)
+print(f"plain step 0.04, the same 2000 steps: largest gradient component "
+      f"{np.max(np.abs(gradient_of_the_four(x_fit, y_fit, small_step))):.1e}")
+lambda_fit = np.linalg.eigvalsh(mean_hessian(x_fit, fitted)).max()
+print(f"at the fit: largest curvature of the mean {lambda_fit:.2f}, so the largest stable plain step is "
+      f"{2 / lambda_fit:.4f} (the plain run used 0.05); "
+      f"scaled, it is {2 / np.linalg.eigvalsh(mean_hessian(x_fit, fitted) / np.mean(np.exp(-(c + d * x_fit)))).max():.2f}; "
+      f"precision at x = 0: {math.exp(-c):.1f} (in the cycle {math.exp(-plain[2]):.1f})")
 fitted_std = np.exp(0.5 * (c + d * x_fit))
 print(f"mean line: {a:.3f} + {b:.3f} x (true 1 + 2 x);  "
       f"log-variance line: {c:.3f} + {d:.3f} x (true {math.log(0.05 ** 2):.3f} + 6 x)")
 print(f"fitted std at x=0: {fitted_std[0]:.3f} (true {true_std[0]:.3f});  "
       f"at x=1: {fitted_std[-1]:.3f} (true {true_std[-1]:.3f})")
-print(f"NLL with the learned variance {gaussian_nll_logvar(a + b * x_fit, y_fit, c + d * x_fit):.4f}, "
-      f"with the best shared variance "
+nll_plain = gaussian_nll_logvar(plain[0] + plain[1] * x_fit, y_fit, plain[2] + plain[3] * x_fit)
+print(f"NLL with the learned variance {gaussian_nll_logvar(a + b * x_fit, y_fit, c + d * x_fit):.4f} "
+      f"(the plain run ended at {nll_plain:.4f}), with the best shared variance "
       f"{gaussian_nll_logvar(a + b * x_fit, y_fit, math.log(np.mean((y_fit - a - b * x_fit) ** 2))):.4f}")
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 4))
+fig, (ax_nll, ax) = plt.subplots(1, 2, figsize=(12, 4))
+best = gaussian_nll_logvar(a + b * x_fit, y_fit, c + d * x_fit)
+for path, style, label in ((plain_path, "C3", "plain step 0.05"), (small_step_path, "C2", "plain step 0.04"),
+                           (fitted_path, "C0", "mean's step scaled, 0.5")):
+    nll_path = [gaussian_nll_logvar(p[0] + p[1] * x_fit, y_fit, p[2] + p[3] * x_fit) for p in path[::10]]
+    ax_nll.semilogy(np.arange(len(path))[::10], np.maximum(np.array(nll_path) - best, 1e-16), color=style, label=label)
+ax_nll.set(xlabel="gradient-descent step", ylabel="NLL minus the fit's final NLL (floor 1e-16)",
+           title="0.05 cycles, 0.04 is slow, the scaled step converges")
+ax_nll.legend()
 ax.scatter(x_fit, y_fit, s=8, color="grey", label="data")
 ax.plot(x_fit, a + b * x_fit, color="C0", label="fitted mean $\\mu(x)$")
 ax.fill_between(x_fit, a + b * x_fit - 2 * fitted_std, a + b * x_fit + 2 * fitted_std, color="C0", alpha=0.2,
                 label="fitted $\\mu \\pm 2\\sigma(x)$")
 ax.plot(x_fit, 1 + 2 * x_fit + 2 * true_std, color="C3", ls="--", lw=1, label="true $\\pm 2\\sigma(x)$")
 ax.plot(x_fit, 1 + 2 * x_fit - 2 * true_std, color="C3", ls="--", lw=1)
-ax.set(xlabel="x", ylabel="y", title="Gaussian NLL with a learned log-variance: the band widens with x")
-ax.legend()
-fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
+ax.set(xlabel="x", ylabel="y", title="The converged fit: the band widens with x")
+ax.legend(loc="upper left")
+plt.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -360,8 +467,8 @@ ax.scatter(x_line[outliers], y_line[outliers], s=30, color="C3", marker="x", lab
 ax.plot(x_line, design @ coef_mse, color="C0", label="MSE fit (Gaussian likelihood)")
 ax.plot(x_line, design @ coef_mae, color="C2", label="MAE fit (Laplace likelihood)")
 ax.set(xlabel="x", ylabel="y", title="Six outliers pull the MSE line; the MAE line stays on the data")
-ax.legend()
-fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))   # outside: inside it would cover an outlier
+fig.subplots_adjust(left=0.08, right=0.66, bottom=0.15, top=0.9)
 plt.show()
 
 # %% [markdown]

@@ -319,8 +319,59 @@ ax.set(xlabel="logit gap $g$ of the true class", ylabel="cross-entropy (nats)",
 ax.legend()
 fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
 plt.show()
-print(f"grid minimum of the smoothed loss at g = {best_gap:.2f}; log 91 = {math.log(91):.4f}; "
-      f"loss there {min(smooth_loss):.4f} = H(q) = {entropy(smooth_labels([0], 10, 0.1)):.4f}")
+smoothed_row = smooth_labels([0], 10, 0.1)[0]
+print(f"grid minimum of the smoothed loss at g = {best_gap:.2f}; log 91 = {math.log(91):.4f}")
+print(f"this one example at g = log 91: cross-entropy {soft_cross_entropy(np.array([math.log(91)] + [0.0] * 9), smoothed_row):.10f}, "
+      f"entropy of its target row {entropy(smoothed_row):.10f}")
+
+# %% [markdown]
+# ### Why the loss turns up: its gradient is $\operatorname{softmax}(z) - q$
+#
+# Write the cross-entropy of one example with $\log\operatorname{softmax}(z)_c = z_c - \log\sum_j e^{z_j}$
+# and use $\sum_c q_c = 1$:
+#
+# $$ H(q, \operatorname{softmax}(z)) = -\sum_c q_c z_c + \Big(\sum_c q_c\Big)\log\sum_j e^{z_j}
+#    = -\sum_c q_c z_c + \log\sum_j e^{z_j} . $$
+#
+# The first term is linear in $z$, with derivative $-q_k$ in $z_k$; the second has
+# derivative $e^{z_k}/\sum_j e^{z_j} = \operatorname{softmax}(z)_k$. So
+#
+# $$ \frac{\partial H}{\partial z_k} = \operatorname{softmax}(z)_k - q_k . $$
+#
+# That is the one-line reason smoothing caps the logits. In the example above the
+# derivative in the true class's logit $g$ is $p_0 - q_0$ with $p_0 = e^g/(e^g + 9)$.
+# With the one-hot target $q_0 = 1$, and $p_0 < 1$ for every finite $g$: the
+# derivative is negative everywhere, so every gradient step raises $g$, for ever.
+# With the smoothed target $q_0 = 0.91$: the derivative is zero where $p_0 = 0.91$
+# (at $g = \log 91$) and positive beyond, so a step there lowers $g$ again. The cell
+# checks the formula against a central difference of your `soft_cross_entropy`:
+
+# %%
+def loss_at_gap(g, target_row):
+    return soft_cross_entropy(np.array([g] + [0.0] * 9), target_row)
+
+
+for g in (0.0, 2.0, math.log(91), 8.0, 12.0):
+    p_true = math.exp(g) / (math.exp(g) + 9)
+    line = f"g = {g:6.3f}:"
+    for epsilon in (0.0, 0.1):
+        row = smooth_labels([0], 10, epsilon)[0]
+        numeric = (loss_at_gap(g + 1e-5, row) - loss_at_gap(g - 1e-5, row)) / 2e-5
+        line += f"   eps = {epsilon}: p0 - q0 = {p_true - row[0]:+.6f} (central difference {numeric:+.6f})"
+    print(line)
+
+gap_gradient = {epsilon: [math.exp(g) / (math.exp(g) + 9) - smooth_labels([0], 10, epsilon)[0][0] for g in gaps]
+                for epsilon in (0.0, 0.1)}
+fig, ax = plt.subplots(figsize=(7, 4))
+ax.plot(gaps, gap_gradient[0.0], label="one-hot target: $p_0 - 1$")
+ax.plot(gaps, gap_gradient[0.1], label="smoothed target: $p_0 - 0.91$")
+ax.axhline(0.0, color="grey", lw=0.8, label="zero: no push")
+ax.axvline(math.log(91), color="C3", lw=0.8, ls="--", label="$g = \\log 91$")
+ax.set(xlabel="logit gap $g$ of the true class", ylabel="$\\partial H / \\partial g$",
+       title="One-hot pushes g up everywhere; smoothing pushes it back past log 91")
+ax.legend(loc="lower right")
+fig.subplots_adjust(left=0.12, right=0.97, bottom=0.15, top=0.9)
+plt.show()
 
 # %% [markdown]
 # ## Summary
@@ -332,5 +383,8 @@ print(f"grid minimum of the smoothed loss at g = {best_gap:.2f}; log 91 = {math.
 # | KL divergence | $\sum_c q_c(\log q_c - \log p_c)$ | `F.kl_div(log p, q, reduction='batchmean')` |
 # | label smoothing | $q = (1-\varepsilon)\,\mathrm{onehot} + \varepsilon/C$ | `F.cross_entropy(z, y, label_smoothing=eps)` |
 #
-# $H(q, p) = H(q) + \mathrm{KL}(q\|p)$: minimising cross-entropy is minimising KL.
+# $H(q, p) = H(q) + \mathrm{KL}(q\|p)$ holds row by row, and so for the means over
+# rows that your functions return: minimising cross-entropy is minimising KL. Its
+# gradient in the logits is $\operatorname{softmax}(z) - q$, which is why a smoothed
+# target caps the logits and a one-hot one does not.
 # Next: a classifier trained end to end with these pieces, and calibrated (notebook 3).

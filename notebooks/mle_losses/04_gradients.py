@@ -24,7 +24,7 @@
 # experiment shows it.
 #
 # You will derive three gradients symbolically (binary cross-entropy, squared error
-# through a sigmoid, and softmax cross-entropy), predict two numbers before you
+# through a sigmoid, and softmax cross-entropy), predict three numbers before you
 # compute them, implement `numerical_grad`, `relative_error`, `bce_grad`,
 # `mse_sigmoid_grad`, `softmax_ce_grad` and `logistic_regression_grad` with NumPy
 # only, run a gradient check, train a logistic regression with your own gradient,
