@@ -138,6 +138,7 @@ def test_a_fifo_or_link_as_the_submission_secret_cannot_stall_the_service(tmp_pa
 def test_diagnostics_feedback_shows_behaviours_and_diagnoses_but_no_points():
     report = {"checks": {"mse_seed_value": None,
                          "mse_matches_torch": "`mse` on inputs of shape (7,): this is the <b>sum</b>."},
+              "hints": {"mse_matches_torch": "`mse` on inputs of shape (7,): this is the <b>sum</b>."},
               "problems": []}
     page = diagnostics_page("01_gaussian_mse", "2026-12-01 10:00:00 UTC", report, T0)
     assert "passed: mse on the notebook&#x27;s demonstration data" in page

@@ -41,7 +41,7 @@ raises) are in `families.py`, instantiated from a table.
 """
 import numpy as np
 
-from mle_grading.checks import CheckFailed, ReferenceDisagrees
+from mle_grading.checks import CheckFailed, ReferenceDisagrees, naming_the_mistake
 
 RTOL, ATOL = 1e-6, 1e-8           # the contract's float64 tolerance
 F32 = {"rtol": 1e-5, "atol": 1e-6}   # float32 inputs: compared with the exact answer for those values
@@ -214,7 +214,7 @@ def judge(got, want, what, mistakes=(), rtol=RTOL, atol=ATOL, shape_hint="", non
         return
     for value, message in mistakes:
         if matches(got, value, rtol, atol):
-            raise CheckFailed(f"{what}: {message}")
+            raise CheckFailed(f"{what}: {message}", hint=f"{what}: {naming_the_mistake(message)}")
     if integer and not np.allclose(want, np.round(want)):
         raise CheckFailed(f"{what}: {INTEGER_RESULT}")
     if not np.all(np.isfinite(got)):
@@ -288,5 +288,5 @@ def expect_prediction(student, name, want, what, mistakes=(), rtol=1e-3, fallbac
         return
     for value, message in mistakes:
         if abs(got - value) <= rtol * abs(value) + 1e-9:
-            raise CheckFailed(f"`{name}`: {message}")
+            raise CheckFailed(f"`{name}`: {message}", hint=f"`{name}`: {naming_the_mistake(message)}")
     raise CheckFailed(f"`{name}` {fallback or f'is not {what}.'}")

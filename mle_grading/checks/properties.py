@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from mle_grading.checks import CheckFailed
+from mle_grading.checks import CheckFailed, naming_the_mistake
 from mle_grading.checks.api import INTEGER_RESULT, LISTS_HINT, close, matches, recognised
 from mle_grading.checks.families import named
 from mle_grading.checks.parts import Parts
@@ -56,7 +56,7 @@ def _verdict(spec, student, case, diagnoses, nonfinite, fallback, shape_hint):
     # Then the property's own mistakes: one may give the same value as a charged formula mistake.
     for message, *values in diagnoses(*case.args):
         if all(matches(g, v) for g, v in zip(got_list, values)):
-            raise CheckFailed(f"{case.what}: {message}")
+            raise CheckFailed(f"{case.what}: {message}", hint=f"{case.what}: {naming_the_mistake(message)}")
     if integer and not all(np.allclose(w, np.round(w)) for w in want_list):
         raise CheckFailed(f"{case.what}: {INTEGER_RESULT}")
     if parts:

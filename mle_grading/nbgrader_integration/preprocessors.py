@@ -100,7 +100,7 @@ class TrustedGrading(NbGraderPreprocessor):
         limits = SandboxLimits(parent=self)
         session = SandboxSession([c.source for _, c in cells], directory, limits)
         report = {"student": student_id, "assignment": assignment_id, "notebook": notebook_id,
-                  "checks": {}, "problems": []}
+                  "checks": {}, "hints": {}, "problems": []}
         if (student_id, notebook_id) in UNREADABLE:
             report["problems"].append(f"not a valid notebook file: {UNREADABLE.pop((student_id, notebook_id))}")
         try:
@@ -135,6 +135,8 @@ class TrustedGrading(NbGraderPreprocessor):
                 cell.source = HIDDEN_BLOCK.sub(HIDDEN_NOTE, cell.source)
                 cell.execution_count = None
                 report["checks"][grade_id] = message
+                # What feedback before the deadline may show: the mistake named, not the answer.
+                report["hints"][grade_id] = getattr(message, "hint", message)
         finally:
             session.close()
         for index, (_, cell) in enumerate(cells):

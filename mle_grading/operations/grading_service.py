@@ -237,16 +237,21 @@ def note_page(title, text):
 
 
 def diagnostics_page(notebook, stamp, report, deadline):
-    """Which behaviours pass and the grader's diagnosis of each that does not; no points."""
+    """Which behaviours pass and, for each that does not, the grader's hint: the mistake named,
+    never the answer (the full diagnosis, which may state it, waits for the deadline); no points."""
     from mle_grading import checks
     items = []
+    hints = report.get("hints", {})
     for grade_id, message in report.get("checks", {}).items():
         chk = checks.find(notebook, grade_id)
         behaviour = chk.behaviour if chk else grade_id
         if message is None:
             items.append(f"<li class='pass'>passed: {html.escape(behaviour)}</li>")
         else:
-            items.append(f"<li class='fail'>not yet: {html.escape(behaviour)}<br>{html.escape(message)}</li>")
+            # A report without hints (written before hints existed) shows no diagnosis at all.
+            hint = hints.get(grade_id)
+            said = f"<br>{html.escape(hint)}" if hint else ""
+            items.append(f"<li class='fail'>not yet: {html.escape(behaviour)}{said}</li>")
     problems = "".join(f"<li>{html.escape(p)}</li>" for p in report.get("problems", []))
     later = f" after the deadline ({when(deadline)})" if deadline else " when the assignment is graded"
     body = (f"<p>Your submission of {html.escape(stamp)}, checked by the grader. Points are shown{later}.</p>"
