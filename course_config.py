@@ -9,11 +9,11 @@ Every bare nbgrader command works from the repository root:
 import os
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, ClearOutput,
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
                                     GetGrades, IgnorePattern, LimitOutput,
                                     OverwriteKernelspec)
 
-from mle_grading.nbgrader_integration.preprocessors import CheckCellMetadataCompiled, RebuildSubmission, SaveAutoGradesAtOnce, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
+from mle_grading.nbgrader_integration.preprocessors import RebuildSubmission, SaveAutoGradesIfValid, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
 from mle_grading.nbgrader_integration.run import gradebook_url
 from mle_grading.nbgrader_integration.sanitize import SanitizeStudentContent
 
@@ -33,15 +33,14 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # Autograde: rebuild every locked and test cell from the gradebook (whatever the
 # student deleted, edited or re-labelled), then decide
 # every test cell by a trusted check against the sandboxed submission.
-# (CheckCellMetadataCompiled: nbgrader's CheckCellMetadata with its schema compiled once;
-# SaveAutoGradesAtOnce: nbgrader's SaveAutoGrades, one commit per notebook instead of per cell.)
-c.Autograde.sanitize_preprocessors = [ClearOutput, OverwriteKernelspec, RebuildSubmission, CheckCellMetadataCompiled]
+# (SaveAutoGradesIfValid: nbgrader's SaveAutoGrades, run only on a notebook that is valid.)
+c.Autograde.sanitize_preprocessors = [ClearOutput, OverwriteKernelspec, RebuildSubmission, CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [TrustedGrading, SanitizeStudentContent, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGradesAtOnce, AssignLatePenalties,
-                                       CheckCellMetadataCompiled]
+                                       LimitOutput, SaveAutoGradesIfValid, AssignLatePenalties,
+                                       CheckCellMetadata]
 c.Autograde.pre_convert_hook = set_aside_unreadable_notebooks
 # nbconvert checks the whole notebook against the nbformat schema after each of the
-# twelve preprocessors above; here after the last of each pass, and SaveAutoGradesAtOnce
+# twelve preprocessors above; here after the last of each pass, and SaveAutoGradesIfValid
 # checks it before it writes a score (an invalid notebook gets none, as before).
 c.Exporter.optimistic_validation = True
 c.TrustedGrading.report_directory = os.path.join(ROOT, "grading_reports")

@@ -324,14 +324,15 @@ def serve(control):
 
 
 def _warm_up():
-    """Pay once what each notebook's first figure and first SymPy calls would pay again (lazy imports, parsers)."""
+    """Pay once what each notebook's first figure and first SymPy calls would pay again (lazy imports, parsers).
+
+    Public APIs only: a figure drawn and printed as a cell's would be, a SymPy derivation.
+    """
     import gc
     import io
     import sympy
-    from matplotlib import font_manager
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.mathtext import MathTextParser
     figure = Figure(figsize=(2, 2))   # not pyplot: no figure is left registered anywhere
     FigureCanvasAgg(figure)
     axes = figure.subplots()
@@ -339,19 +340,11 @@ def _warm_up():
     axes.set(xlabel="x", ylabel="y", title="t", yscale="log")
     axes.legend()
     figure.savefig(io.BytesIO(), format="png")
-    # A log axis labels its decades in mathtext: parse those once here, at the default tick
-    # label font and dpi, for every child (SharedMathtextParser keeps them apart from its cache).
-    parser = figure.canvas.get_renderer().mathtext_parser
-    if hasattr(parser, "parse_ahead"):
-        tick_font = axes.yaxis.get_major_ticks()[0].label1.get_fontproperties()
-        parser.parse_ahead([r"$\mathdefault{10^{%d}}$" % k for k in range(-30, 31)], figure.dpi, tick_font)
     x = sympy.Symbol("x", positive=True)
     sympy.latex(sympy.simplify(sympy.solve(sympy.diff(sympy.log(x) - x ** 2 / 2, x), x)[0]))
-    # Results are not kept (but the parses made ahead): each child starts with SymPy's cache,
-    # matplotlib's open fonts and its own mathtext cache empty.
+    # SymPy's results are not kept: each child starts with its cache empty. (matplotlib
+    # empties its cache of open fonts itself in a forked child.)
     sympy.core.cache.clear_cache()
-    font_manager._get_font.cache_clear()
-    MathTextParser._parse_cached.cache_clear()
     del figure, axes
     gc.collect()
 

@@ -121,7 +121,7 @@ class CourseExchangeCollect(ExchangeCollect):
             by_user.setdefault(rec["username"], []).append(rec)
         self.src_records = []
         for records in by_user.values():
-            records = self._sort_by_timestamp(records)
+            records = sorted(records, key=lambda r: r["timestamp"], reverse=True)   # the latest first
             if self.duedate is not None and self.before_duedate:
                 due = _as_utc(self.duedate)
                 before = [r for r in records if _as_utc(r["timestamp"]) <= due]
@@ -132,7 +132,16 @@ class CourseExchangeCollect(ExchangeCollect):
         import glob
         student_id = self.coursedir.student_id if self.coursedir.student_id else "*"
         pattern = os.path.join(self.inbound_path, f"{student_id}+{self.coursedir.assignment_id}+*")
-        return [self._path_to_record(f) for f in glob.glob(pattern)]
+        return [self._record_of(f) for f in glob.glob(pattern)]
+
+    def _record_of(self, path):
+        """{username, filename, timestamp} of an inbound folder <student>+<assignment>+<timestamp>[+<random>],
+        read as nbgrader's collect reads it (a username may hold '+')."""
+        filename = os.path.basename(path)
+        parts = filename.rsplit("+", 3)
+        if len(parts) < 3:
+            self.fail(f"Invalid filename: {filename}")
+        return {"username": parts[0], "filename": filename, "timestamp": parse_utc(parts[2])}
 
     def _trusted_time(self, path, claimed):
         observed = kernel_time(path)

@@ -18,9 +18,7 @@ import time
 import nbformat
 from traitlets import Unicode
 
-from nbgrader.preprocessors import CheckCellMetadata, NbGraderPreprocessor, SaveAutoGrades
-from nbgrader.nbgraderformat import MetadataValidator
-from nbgrader.nbgraderformat.common import BaseMetadataValidator
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from nbgrader import utils
 
 from mle_grading import checks
@@ -33,108 +31,21 @@ HIDDEN_NOTE = "# Hidden tests of this behaviour were run by the grader.\n"
 REPORT_DIR_ENV = "MLE_GRADING_REPORT_DIR"
 
 
-_SCHEMA_VALID = set()         # JSON text of nbgrader metadata the schema accepted
-_SCHEMA_VALID_MAX = 4096
+class SaveAutoGradesIfValid(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, run only on a notebook that validates against the nbformat schema.
 
-
-class _CompiledSchemaCheck(BaseMetadataValidator):
-    """The schema step of nbgrader's metadata validation, with the schema checked and compiled once.
-
-    nbgrader calls `jsonschema.validate(metadata, schema)`, which checks the schema itself
-    before every cell: most of nbgrader's own time per notebook here. Same schema, same
-    validator class, the same (best-matching) error; a cell of another schema version
-    goes to nbgrader's own code for its own error.
-    """
-
-    def _compiled(self):
-        if getattr(self, "_compiled_schema", None) is None:
-            import jsonschema
-            validator_class = jsonschema.validators.validator_for(self.schema)
-            validator_class.check_schema(self.schema)
-            self._compiled_schema = validator_class(self.schema)
-        return self._compiled_schema
-
-    def validate_cell(self, cell):
-        meta = cell.metadata.get("nbgrader")
-        if meta is None or meta.get("schema_version", 0) != self.schema_version:
-            return BaseMetadataValidator.validate_cell(self, cell)
-        # Rebuilt cells carry the gradebook's metadata, the same for every student: a
-        # metadata object the schema accepted once is accepted again without the walk.
-        try:
-            key = (self.schema_version, json.dumps(meta, sort_keys=True, allow_nan=False))
-        except (TypeError, ValueError):       # not plain JSON: always walked
-            key = None
-        if key in _SCHEMA_VALID:
-            return
-        import jsonschema
-        error = jsonschema.exceptions.best_match(self._compiled().iter_errors(meta))
-        if error is not None:
-            raise error
-        if key is not None:
-            if len(_SCHEMA_VALID) >= _SCHEMA_VALID_MAX:
-                _SCHEMA_VALID.clear()
-            _SCHEMA_VALID.add(key)
-
-
-class _CompiledMetadataValidator(MetadataValidator, _CompiledSchemaCheck):
-    """nbgrader's current MetadataValidator, whose schema step (its super()) is the compiled one."""
-
-
-_METADATA_VALIDATOR = []
-
-
-class CheckCellMetadataCompiled(CheckCellMetadata):
-    """nbgrader's CheckCellMetadata (same checks, same errors) with the validator built once per process."""
-
-    def preprocess(self, nb, resources):
-        import traceback
-        from nbgrader.nbgraderformat import ValidationError
-        if not _METADATA_VALIDATOR:
-            _METADATA_VALIDATOR.append(_CompiledMetadataValidator())
-        try:
-            _METADATA_VALIDATOR[0].validate_nb(nb)
-        except ValidationError:
-            self.log.error(traceback.format_exc())
-            message = "Notebook failed to validate; the nbgrader metadata may be corrupted."
-            self.log.error(message)
-            raise ValidationError(message)
-        return nb, resources
-
-
-class SaveAutoGradesAtOnce(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades, with a notebook's grades and comments written in one transaction.
-
-    nbgrader commits after each graded cell's score and each answer cell's comment (15 to
-    25 commits for a notebook of this course), each a wait for the disk with SQLite and a
-    round trip with PostgreSQL. Here its own code does the same reads and writes, its
-    commits only flush (so each query still sees the rows written before it), and the
-    notebook's rows are committed together after its last cell: a notebook's new scores
-    are in the gradebook whole or, if grading it fails half-way, not at all. A notebook
-    that does not validate against the nbformat schema gets none.
+    nbconvert validates the notebook only after the last preprocessor of a pass (course_config.py:
+    Exporter.optimistic_validation), so without this check the scores of a notebook the
+    preprocessors before this one left invalid would be written before the notebook is refused.
     """
 
     def preprocess(self, nb, resources):
-        # nbconvert validates the notebook only after the last preprocessor of a pass
-        # (course_config.py: Exporter.optimistic_validation): scores are written for a
-        # notebook the preprocessors before this one left valid, or not at all.
         try:
             nbformat.validate(nb, relax_add_props=True)
         except nbformat.ValidationError:
             self.log.error("Notebook is invalid before its scores are saved; none are saved")
             raise
-        self._last_cell = len(nb.cells) - 1
         return super().preprocess(nb, resources)
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        session = self.gradebook.db()        # the session nbgrader's scoped_session hands out here
-        session.commit = session.flush
-        try:
-            cell, resources = super().preprocess_cell(cell, resources, cell_index)
-        finally:
-            del session.commit
-        if cell_index == self._last_cell:
-            session.commit()
-        return cell, resources
 
 
 def submission_fingerprint(nb, directory, limits):

@@ -240,7 +240,6 @@ class WarmAutograder:
             raise RuntimeError(f"{self.course_root} is not a course directory here (no nbgrader_config.py): "
                                "every grading machine must see the course at the same path")
         from nbgrader.apps.autogradeapp import AutogradeApp
-        share_gradebook_engines()
         os.environ.update(environment(db_url))   # course_config.py reads the gradebook from it
         # nbgrader's own SQLAlchemy warnings, hidden as PYTHONWARNINGS=ignore hides them for the command.
         import warnings
@@ -368,32 +367,6 @@ class WarmFeedback:
                 if missing:
                     why = f"no feedback page was written for {', '.join(sorted(missing))}"
             return not why, why, text.getvalue()
-
-
-def share_gradebook_engines():
-    """One SQLAlchemy engine per gradebook URL for the life of this process.
-
-    nbgrader's Gradebook makes a new engine each time it is opened, about six times per
-    notebook graded, and a new engine starts with an empty cache of compiled SQL: every
-    query is compiled again. With the engine shared, `Gradebook.close()` still disposes
-    of its pooled connections (the next Gradebook opens its own), and SQLAlchemy keeps
-    the compiled statements. Only nbgrader's name for create_engine is replaced.
-    """
-    import nbgrader.api
-    if getattr(nbgrader.api.create_engine, "shared_engines", None) is not None:
-        return
-    make_engine = nbgrader.api.create_engine
-    engines, lock = {}, threading.Lock()
-
-    def create_engine(url, **kwargs):
-        key = (str(url), tuple(sorted(kwargs.items())))
-        with lock:
-            if key not in engines:
-                engines[key] = make_engine(url, **kwargs)
-            return engines[key]
-
-    create_engine.shared_engines = engines
-    nbgrader.api.create_engine = create_engine
 
 
 def _recording(method):

@@ -587,7 +587,7 @@ right.axvline(-10, color="grey", lw=0.8, ls="--")
 right.set(xlabel="logit $z$ of a positive example ($y = 1$)", ylabel="$|\\partial \\ell / \\partial z|$",
           title="The gradients: one survives, one vanishes")
 right.legend(loc="lower left")
-fig.subplots_adjust(left=0.05, right=0.99, wspace=0.25)
+fig.subplots_adjust(left=0.05, right=0.99, bottom=0.15, top=0.9, wspace=0.25)
 plt.show()
 
 print(f"at z = -10, y = 1:  bce_grad = {at_minus_ten[0]:.7f}   mse_sigmoid_grad = {at_minus_ten[1]:.4e}")
@@ -745,7 +745,7 @@ for ax in axes:
     ax.set_xlim(0, STEPS)
     ax.set_xlabel("gradient steps (linear up to 10, then logarithmic)")
     ax.legend()
-fig.subplots_adjust(left=0.05, right=0.99, wspace=0.25)
+fig.subplots_adjust(left=0.05, right=0.99, bottom=0.15, top=0.9, wspace=0.25)
 plt.show()
 
 # %% [markdown]
