@@ -19,12 +19,13 @@ is named for with a warning, and believes the timestamp the student wrote. Here:
   folders) that is a link or is owned by anyone but the instructor running the
   command (or root): a student who made `exchange/<course>/` first would
   otherwise read every submission or hand out their own "release".
-- **Time.** The submission time is the one the student's nbgrader wrote (folder
-  name and timestamp.txt) only when it agrees, within `timestamp_tolerance`
-  seconds, with the time the files were last changed as the kernel recorded it
-  (the latest ctime in the folder, which no user can set back). Otherwise the
-  kernel's time is used and the disagreement logged. That time chooses the latest
-  submission, decides late penalties, and is what timestamp.txt in submitted/ says.
+- **Time.** The submission time is the kernel's: the time the folder and its
+  files were last changed (the latest ctime in the folder, which no user can set
+  back), never the one the student's nbgrader wrote (folder name and timestamp.txt,
+  both the student's to write). What the student claimed is kept in
+  timestamp_claimed.txt, and logged when it differs from the kernel's by more than
+  `timestamp_tolerance` seconds. That time chooses the latest submission, decides
+  late penalties, and is what timestamp.txt in submitted/ says.
 """
 import datetime
 import fnmatch
@@ -38,19 +39,12 @@ from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignme
 from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
 from nbgrader.utils import parse_utc
 
+from mle_grading.nbgrader_integration.submission_files import kernel_time
+
 try:
     import pwd
 except ImportError:  # Windows, where nbgrader's exchange does not run anyway
     pwd = None
-
-
-def kernel_time(folder):
-    """The latest ctime of the folder and everything in it, as an aware UTC datetime."""
-    latest = os.lstat(folder).st_ctime
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in dirnames + filenames:
-            latest = max(latest, os.lstat(os.path.join(dirpath, name)).st_ctime)
-    return datetime.datetime.fromtimestamp(latest, datetime.timezone.utc)
 
 
 def _as_utc(moment):
@@ -88,7 +82,7 @@ class CourseExchangeReleaseFeedback(ExchangeReleaseFeedback):
 class CourseExchangeCollect(ExchangeCollect):
     timestamp_tolerance = Float(
         300.0, help="Seconds a submission's own timestamp may differ from the kernel's time of its files "
-                    "before the kernel's is used.").tag(config=True)
+                    "before the difference is logged (the kernel's time is used in any case).").tag(config=True)
 
     def _owner_uid(self, username):
         try:
@@ -135,11 +129,11 @@ class CourseExchangeCollect(ExchangeCollect):
         return [self._path_to_record(f) for f in glob.glob(pattern)]
 
     def _trusted_time(self, path, claimed):
+        """The kernel's time of the submission; the student's claim is never used, only compared."""
         observed = kernel_time(path)
-        if abs((_as_utc(claimed) - observed).total_seconds()) <= self.timestamp_tolerance:
-            return claimed
-        self.log.warning("%s: the submission says %s but its files were last changed at %s; using the latter",
-                         path, claimed, observed)
+        if abs((_as_utc(claimed) - observed).total_seconds()) > self.timestamp_tolerance:
+            self.log.warning("%s: the submission says %s but its files were last changed at %s; using the latter",
+                             path, claimed, observed)
         return observed.replace(tzinfo=None) if claimed.tzinfo is None else observed
 
     def do_copy(self, src, dest, log=None):

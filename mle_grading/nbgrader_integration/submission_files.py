@@ -12,6 +12,7 @@ was one is replaced by a placeholder that says why, so it scores 0 and the rest 
 graded. A symbolic link in place of the submission folder (or the student's
 folder) is moved aside the same way, and the submission is graded as empty.
 """
+import datetime
 import os
 import stat
 
@@ -30,6 +31,20 @@ def why_not_own_file(path):
     if info.st_nlink != 1:
         return "a hard link (a second name of a file that may not be the student's)"
     return None
+
+
+def kernel_time(folder):
+    """The latest change time (ctime) of the folder and everything in it, as an aware UTC datetime.
+
+    The kernel sets a ctime on every write, rename, chmod or link, and no account can set
+    one back (touch sets mtime/atime only): a submission's files cannot look older than
+    they are, whatever its folder name or timestamp.txt say.
+    """
+    latest = os.lstat(folder).st_ctime
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            latest = max(latest, os.lstat(os.path.join(dirpath, name)).st_ctime)
+    return datetime.datetime.fromtimestamp(latest, datetime.timezone.utc)
 
 
 def _unique(path):
