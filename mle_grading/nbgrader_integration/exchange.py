@@ -39,7 +39,8 @@ from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignme
 from nbgrader.exchange.default.release_feedback import ExchangeReleaseFeedback
 from nbgrader.utils import parse_utc
 
-from mle_grading.nbgrader_integration.submission_files import kernel_time
+from mle_grading.nbgrader_integration.submission_files import (copy_file_bounded, kernel_time, summarize, survey,
+                                                               write_left_out)
 
 try:
     import pwd
@@ -128,56 +129,54 @@ class CourseExchangeCollect(ExchangeCollect):
         pattern = os.path.join(self.inbound_path, f"{student_id}+{self.coursedir.assignment_id}+*")
         return [self._path_to_record(f) for f in glob.glob(pattern)]
 
+    def _limits(self):
+        from mle_grading.sandbox.runner import SandboxLimits
+        return SandboxLimits(config=self.config)
+
     def _trusted_time(self, path, claimed):
         """The kernel's time of the submission; the student's claim is never used, only compared."""
-        observed = kernel_time(path)
+        observed = kernel_time(path, 8 * self._limits().submission_file_count + 100)
         if abs((_as_utc(claimed) - observed).total_seconds()) > self.timestamp_tolerance:
             self.log.warning("%s: the submission says %s but its files were last changed at %s; using the latter",
                              path, claimed, observed)
         return observed.replace(tzinfo=None) if claimed.tzinfo is None else observed
 
     def do_copy(self, src, dest, log=None):
-        """Copy regular files only, never following a link, with the size limits of nbgrader's own copy."""
+        """Copy regular files only, never following a link, within SandboxLimits and nbgrader's size limits.
+
+        What to copy is decided by lstat before anything is opened (submission_files.survey):
+        a sparse file counts at its apparent size, and past the file count the walk stops.
+        """
         rec = next((r for r in self.src_records if os.path.join(self.inbound_path, r["filename"]) == src), None)
         uid = self._owner_uid(rec["username"]) if rec and self.check_owner and pwd is not None else None
         max_file = 1000 * self.coursedir.max_file_size if self.coursedir.max_file_size else None
         total, max_total = 0, 1000 * self.coursedir.max_dir_size
+        keep, left_out = survey(src, self._limits(), ignore=self.coursedir.ignore)
+        for rel, why in left_out.items():
+            self.log.warning("Not collected: %s (%s)", os.path.join(src, rel), why)
         os.makedirs(dest)
-        for dirpath, dirnames, filenames in os.walk(src):
-            target_dir = os.path.join(dest, os.path.relpath(dirpath, src))
-            os.makedirs(target_dir, exist_ok=True)
-            for name in list(dirnames):
-                if self._ignored(name) or os.path.islink(os.path.join(dirpath, name)):
-                    dirnames.remove(name)
-            for name in filenames:
-                if self._ignored(name) or name == "timestamp.txt":
-                    continue
-                path = os.path.join(dirpath, name)
-                try:
-                    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-                except OSError as exc:
-                    self.log.warning("Not collected: %s (%s: a link, or unreadable)", path, exc.strerror)
-                    continue
-                with os.fdopen(fd, "rb") as fh:
-                    info = os.fstat(fh.fileno())
-                    why = None
-                    if not stat.S_ISREG(info.st_mode):
-                        why = "not a regular file"
-                    elif info.st_nlink != 1:
-                        why = "a hard link"
-                    elif uid is not None and info.st_uid != uid:
-                        why = f"owned by uid {info.st_uid}, not by the student"
-                    elif max_file and info.st_size > max_file:
-                        why = "too large (CourseDirectory.max_file_size)"
-                    elif total + info.st_size > max_total:
-                        why = "over the submission's size limit (CourseDirectory.max_dir_size)"
-                    if why:
-                        self.log.warning("Not collected: %s (%s)", path, why)
-                        continue
-                    total += info.st_size
-                    with open(os.path.join(target_dir, name), "wb") as out:
-                        while chunk := fh.read(1 << 20):
-                            out.write(chunk)
+        for rel, size, ident in keep:
+            if os.path.basename(rel) in ("timestamp.txt", "timestamp_claimed.txt") or \
+                    any(self._ignored(part) for part in rel.split(os.sep)):
+                continue
+            path = os.path.join(src, rel)
+            why = None
+            if uid is not None and os.lstat(path).st_uid != uid:
+                why = "owned by another uid than the student's"
+            elif max_file and size > max_file:
+                why = "too large (CourseDirectory.max_file_size)"
+            elif total + size > max_total:
+                why = "over the submission's size limit (CourseDirectory.max_dir_size)"
+            if not why:
+                target = os.path.join(dest, rel)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                why = copy_file_bounded(path, target, size, ident)
+            if why:
+                self.log.warning("Not collected: %s (%s)", path, why)
+                left_out[rel] = f"the file {rel} was not collected: {why}"
+                continue
+            total += size
+        write_left_out(dest, left_out)
         if rec is not None:
             with open(os.path.join(dest, "timestamp.txt"), "w") as fh:
                 # nbgrader's own format (what its submit writes): UTC, named.

@@ -63,7 +63,8 @@ import time
 
 from mle_grading import ASSIGNMENTS
 from mle_grading.nbgrader_integration import run as nbgrader_run
-from mle_grading.nbgrader_integration.submission_files import kernel_time, why_not_own_file
+from mle_grading.nbgrader_integration.submission_files import (copy_file_bounded, kernel_time, summarize, survey,
+                                                               write_left_out)
 
 VISIBILITY = ("full", "diagnostics", "receipt")
 PR_SET_PDEATHSIG = 1
@@ -292,7 +293,7 @@ def read_small_regular_file(path, limit=4096):
 
 class GradingService:
     def __init__(self, course, exchange, course_id, assignments, policy, before="diagnostics", after="full",
-                 state=None, poll=2.0, log=print, check_owner=True, due_dates=None):
+                 state=None, poll=2.0, log=print, check_owner=True, due_dates=None, limits=None):
         self.course, self.exchange, self.course_id = course, exchange, course_id
         self.assignments, self.policy, self.before, self.after = set(assignments), policy, before, after
         self.poll, self.log = poll, log
@@ -301,6 +302,9 @@ class GradingService:
         self.outbound_feedback = os.path.join(exchange, course_id, "feedback")
         self.stopping = False
         self.check_owner = check_owner
+        from mle_grading.sandbox.runner import SandboxLimits
+        self.limits = limits if limits is not None else SandboxLimits()
+        self.most_entries = 8 * self.limits.submission_file_count + 100   # how far a folder's time is walked
         # due_dates(): {assignment: epoch} from the gradebook, read again every minute (None: fixed deadlines).
         self.due_dates, self.due_dates_read = due_dates, float("-inf")
 
@@ -339,7 +343,7 @@ class GradingService:
                 continue
             # The kernel's time, never the student's: the folder name and timestamp.txt are only a claim.
             try:
-                seen = kernel_time(path).timestamp()
+                seen = kernel_time(path, self.most_entries).timestamp()
             except OSError as exc:
                 self.journal.add(folder, m["student"], m["assignment"], when(now), float("inf"), now, m["stamp"])
                 self.journal.set_state(folder, "failed", note=f"the submission cannot be read: {exc.strerror}")
@@ -384,16 +388,28 @@ class GradingService:
                                f"{(proc.stdout + proc.stderr)[-1500:]}")
 
     def copy_submission(self, sub):
-        """This submission, and only it, into submitted/ (its own regular files only)."""
+        """This submission, and only it, into submitted/ (its own regular files only, within the limits).
+
+        Returns the notes of what was left out (over a limit of SandboxLimits, or changed while copied).
+        """
         src = os.path.join(self.inbound, sub["folder"])
         dest = os.path.join(self.course, "submitted", sub["student"], sub["assignment"])
         staging = dest + ".incoming"
         shutil.rmtree(staging, ignore_errors=True)
-        # Regular files with one name only: no link, hard link, FIFO or device is followed or copied;
-        # no timestamp.txt of the student's: the service writes its own.
-        shutil.copytree(src, staging, symlinks=True,
-                        ignore=lambda d, names: [n for n in names if why_not_own_file(os.path.join(d, n))
-                                                 or (d == src and n in ("timestamp.txt", "timestamp_claimed.txt"))])
+        # Sizes and counts by lstat before anything is copied: regular files with one name only (no
+        # link, hard link, FIFO or device is followed or copied), within the limits; no
+        # timestamp.txt of the student's: the service writes its own.
+        keep, left_out = survey(src, self.limits)
+        os.makedirs(staging)
+        for rel, size, ident in keep:
+            if rel in ("timestamp.txt", "timestamp_claimed.txt"):
+                continue
+            target = os.path.join(staging, rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            why = copy_file_bounded(os.path.join(src, rel), target, size, ident)
+            if why:
+                left_out[rel] = f"the file {rel} was not copied: {why}"
+        write_left_out(staging, left_out)
         with open(os.path.join(staging, "timestamp.txt"), "w") as fh:
             fh.write(sub["stamp"])
         if sub.get("claimed"):
@@ -402,6 +418,7 @@ class GradingService:
         if os.path.isdir(dest):
             shutil.rmtree(dest)
         os.replace(staging, dest)
+        return summarize(left_out)
 
     def grade(self, sub):
         student, assignment = sub["student"], sub["assignment"]
@@ -412,10 +429,13 @@ class GradingService:
         self.log(f"grading: {sub['folder']} (feedback: {visibility})")
         started = time.time()
         try:
-            self.copy_submission(sub)
+            notes = self.copy_submission(sub)
+            if notes:
+                self.journal.set_state(sub["folder"], "grading", note="; ".join(notes)[:1500])
+                self.log(f"over the limits: {sub['folder']}: {'; '.join(notes)[:300]}")
             # Files rewritten in the inbound folder after the service saw it (e.g. past the deadline,
             # while it waited for the rate limit) make it a submission of that later time.
-            changed = kernel_time(os.path.join(self.inbound, sub["folder"])).timestamp()
+            changed = kernel_time(os.path.join(self.inbound, sub["folder"]), self.most_entries).timestamp()
             if changed > sub["stamp_epoch"]:
                 self.journal.changed_at(sub["folder"], nbgrader_stamp(changed), changed)
                 self.log(f"changed since it was seen: {sub['folder']} now counts from {when(changed)}")
@@ -558,10 +578,12 @@ def main(argv=None):
     deadline = utc_epoch(args.deadline) if args.deadline else None
     due_dates = None if deadline is not None else (lambda: gradebook_duedates(course, assignments))
     policy = Policy(args.per_hour, args.rate_window, deadline, args.grace)
+    from mle_grading.sandbox.runner import configured_limits
+    limits = configured_limits(course)
     service = GradingService(course, exchange, course_id, assignments, policy, args.before_deadline,
                              args.after_deadline, args.state, args.poll,
                              log=lambda text: print(f"[{when(time.time())}] {text}", flush=True),
-                             check_owner=args.check_owner, due_dates=due_dates)
+                             check_owner=args.check_owner, due_dates=due_dates, limits=limits)
     if args.status:
         print(status(service.journal))
         return 0

@@ -303,6 +303,13 @@ def failure_lines(results):
     return [f"{r['assignment']}/{r['student']}: {r['why']}" for r in results if not r["graded"]]
 
 
+def limit_lines(results):
+    """One line per note of a submission over its limits (SandboxLimits): graded, but not all of it."""
+    from mle_grading.nbgrader_integration.submission_files import LIMITS_NOTE
+    return [f"{r['assignment']}/{r['student']}/{problem}" for r in results
+            for problem in r.get("problems", []) if LIMITS_NOTE in problem]
+
+
 def add_security_arguments(parser):
     group = parser.add_argument_group("the credential for --scheduler (mutual TLS)")
     group.add_argument("--tls-ca-file", help=f"the cluster's CA certificate (or {TLS_ENVIRONMENT['ca']})")
@@ -390,6 +397,8 @@ def main(argv=None):
           flush=True)
     for line in failure_lines(results):
         print(f"FAILED {line}", flush=True)
+    for line in limit_lines(results):
+        print(f"OVER LIMITS {line}", flush=True)
     return 1 if graded < len(results) else 0
 
 
