@@ -85,6 +85,18 @@ def test_the_survey_counts_a_sparse_file_at_its_apparent_size_and_stops_past_the
     assert len(left_out) < 3000   # the walk stopped: not every file was even listed
 
 
+def test_what_was_moved_aside_is_still_noted_when_the_submission_is_graded_again(tmp_path):
+    from mle_grading.nbgrader_integration.submission_files import SET_ASIDE, bound_submission
+    folder = notebooks_folder(tmp_path)
+    sparse_file(folder / "data.bin")
+    padded(str(folder / "02_b.ipynb"), cells=LIMITS.notebook_cells + 1)
+    for _ in range(2):
+        notes, notebooks = bound_submission(str(folder), LIMITS, log=lambda m: None)
+        assert any("data.bin" in n for n in notes) and any("notebook_cells" in n for n in notes), notes
+    assert not (folder / "data.bin").exists() and (folder / SET_ASIDE).is_dir()
+    assert (folder / "01_a.ipynb").exists()
+
+
 # -- before any copy: the grading service and collect ------------------------------------------
 
 def test_the_grading_service_copies_nothing_big_into_submitted(tmp_path):

@@ -308,8 +308,9 @@ def bound_submission(submission, limits, log=print):
         _set_aside(path, submission, lambda m: None)
         if rel.endswith(".ipynb") and os.sep not in rel:
             notebooks[rel] = why
-    notes = read_left_out(submission) + summarize(left_out)
-    for note in notes:
+    earlier = read_left_out(submission)   # the copy's, or an earlier grading's (what was moved aside then)
+    notes = earlier + [n for n in summarize(left_out) if n not in earlier]
+    for note in notes[len(earlier):]:
         log(f"{submission}: {note}")
     for rel, _, _ in keep:
         if not (rel.endswith(".ipynb") and os.sep not in rel):
@@ -322,4 +323,8 @@ def bound_submission(submission, limits, log=print):
             notebooks[rel] = why
             notes.append(why)
             log(f"{submission}: {why}")
+    if notes != earlier:   # kept for the next grading of this submission, which finds them moved aside
+        fd = os.open(os.path.join(submission, LEFT_OUT), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(notes, fh)
     return notes, notebooks
