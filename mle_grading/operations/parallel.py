@@ -8,7 +8,9 @@ Run it from the course root (where nbgrader_config.py is). Without an assignment
 grades every assignment of the course that has a source/ folder. It shows a progress
 bar (students done, failures, rate, time left) and the Dask dashboard's address,
 then prints one line per student who could not be graded and exits 1 if there was
-any (0 if everyone was graded). Everything nbgrader said is in
+any (0 if everyone was graded), and one line (OVER LIMITS) per part of a submission
+left out for being over its limits (SandboxLimits.submission_bytes, ...; the rest of
+it graded). Everything nbgrader said is in
 reports/parallel_autograde.log; one JSON line per student in reports/parallel_grading.json.
 
 How it works
