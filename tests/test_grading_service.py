@@ -82,16 +82,37 @@ def test_only_the_newest_waiting_submission_of_a_student_is_graded(tmp_path):
     assert journal.rows("folder = ?", (first,))[0]["state"] == "superseded"
 
 
-def test_a_submission_after_the_deadline_is_never_graded_even_with_a_forged_stamp(tmp_path):
+def test_a_submission_after_the_deadline_is_not_graded_when_one_before_it_was(tmp_path):
     journal = Journal(str(tmp_path / "j.sqlite"))
     policy = Policy(deadline=T0 + 1000, grace=60)
     on_time = submit(journal, "ann", 900)
     grade(journal, plan(journal, policy, T0 + 900), 900)
     late = submit(journal, "ann", 1100)
-    forged = submit(journal, "bob", 500, seen=2000)  # stamped before the deadline, first seen long after
     assert plan(journal, policy, T0 + 2000) is None
     states = {r["folder"]: r["state"] for r in journal.rows()}
-    assert states == {on_time: "graded", late: "late", forged: "late"}
+    assert states == {on_time: "graded", late: "late"}
+
+
+def test_a_students_only_submission_after_the_deadline_is_graded_and_counts_as_late(tmp_path):
+    journal = Journal(str(tmp_path / "j.sqlite"))
+    policy = Policy(deadline=T0 + 1000, grace=60)
+    late = submit(journal, "bob", 1100)
+    seen_late = submit(journal, "cy", 500, seen=2000)   # made before, first seen long after the deadline
+    chosen = plan(journal, policy, T0 + 2000)
+    assert chosen["folder"] in (late, seen_late) and policy.too_late(chosen)
+    assert all(policy.too_late(r) for r in journal.rows())
+
+
+def test_each_watched_assignment_has_its_own_deadline(tmp_path):
+    journal = Journal(str(tmp_path / "j.sqlite"))
+    policy = Policy(grace=60, deadlines={"mle_losses": T0 + 1000, "mle_more": T0 + 5000})
+    on_time = {a: submit(journal, "ann", 900, assignment=a) for a in ("mle_losses", "mle_more")}
+    for _ in on_time:
+        grade(journal, plan(journal, policy, T0 + 900), 900)
+    after = {a: submit(journal, "ann", 2000, assignment=a) for a in ("mle_losses", "mle_more")}
+    assert plan(journal, Policy(per_hour=10, grace=60, deadlines=policy.deadlines), T0 + 2000)["folder"] \
+        == after["mle_more"]
+    assert journal.rows("folder = ?", (after["mle_losses"],))[0]["state"] == "late"
 
 
 def test_a_restart_grades_again_only_what_was_interrupted(tmp_path):

@@ -22,7 +22,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from nbgrader import utils
 
 from mle_grading import checks
-from mle_grading.nbgrader_integration.submission_files import keep_only_own_files
+from mle_grading.nbgrader_integration.submission_files import bound_submission, keep_only_own_files
 from mle_grading.sandbox import SandboxSession, SandboxStudent
 from mle_grading.sandbox.runner import SandboxLimits, submission_files
 
@@ -144,6 +144,7 @@ class TrustedGrading(NbGraderPreprocessor):
         for index, why in session.skip.items():
             report["problems"].append(f"cell {index + 1} of the submission's code {why}")
         report["timings"] = dict(session.timings, total=time.perf_counter() - started)
+        _note_limits(nb, report, student_id)   # after grading: the checks saw the notebook as submitted
         self._save_report(report)
         return nb, resources
 
@@ -225,6 +226,47 @@ def _student_of(path):
     return os.path.basename(os.path.dirname(os.path.dirname(os.path.abspath(path))))
 
 
+# Notes of what was over the submission limits (submission_files.bound_submission), per student:
+# shown at the top of every notebook's feedback, and once in the grading reports.
+LIMIT_NOTES = {}
+
+
+def _note_limits(nb, report, student_id):
+    notes = LIMIT_NOTES.get(student_id)
+    if not notes:
+        return
+    if not notes.reported:
+        report["problems"].extend(notes)
+        notes.reported = True
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        "**Note from the grader:** part of this submission was not graded:\n\n"
+        + "\n".join(f"- {note}" for note in notes)))
+
+
+class _Notes(list):
+    reported = False
+
+
+def _limits():
+    """The course's SandboxLimits: the running nbgrader app's configuration, else the course's files."""
+    from traitlets.config import Application
+    from mle_grading.sandbox.runner import configured_limits
+    if Application.initialized():
+        return SandboxLimits(config=Application.instance().config)
+    if os.path.exists("nbgrader_config.py"):   # a warm autograder (run.py) works in the course root
+        stamps = tuple(os.stat(n).st_mtime if os.path.exists(n) else None
+                       for n in ("nbgrader_config.py", "course_config.py"))
+        key = (os.getcwd(), stamps)
+        if key not in _LIMITS_READ:
+            _LIMITS_READ.clear()
+            _LIMITS_READ[key] = configured_limits(os.getcwd())
+        return _LIMITS_READ[key]
+    return SandboxLimits()
+
+
+_LIMITS_READ = {}
+
+
 def set_aside_unreadable_notebooks(assignment, student, notebooks):
     """pre_convert_hook: keep an unreadable notebook beside a readable placeholder.
 
@@ -233,13 +275,21 @@ def set_aside_unreadable_notebooks(assignment, student, notebooks):
     overwritten) and a valid placeholder that says why takes its place, so the
     student's other notebooks are graded and this one scores 0.
     """
-    not_own = {}
+    not_own, over_limit = {}, {}
+    limits = _limits()
     for submission in sorted({os.path.dirname(os.path.abspath(p)) for p in notebooks}):
         # First of all: nothing a submission links to is read (submission_files.py).
         moved = keep_only_own_files(submission, log=lambda m: print(f"[mle_grading] {m}", flush=True))
         not_own.update({os.path.join(submission, name): why for name, why in moved.items()})
+        # Then what is over the limits is moved aside, by its size and cell count, before nbgrader reads it.
+        notes, set_aside = bound_submission(submission, limits, log=lambda m: print(f"[mle_grading] {m}", flush=True))
+        LIMIT_NOTES[_student_of(os.path.join(submission, "x.ipynb"))] = _Notes(notes)
+        over_limit.update({os.path.join(submission, name): why for name, why in set_aside.items()})
     for path in notebooks:
         path = os.path.abspath(path)
+        if path in over_limit:
+            _write_placeholder(path, over_limit[path])
+            continue
         if not os.path.lexists(path):
             why = not_own.get(path) or next((w for p, w in not_own.items() if path.startswith(p + os.sep)),
                                             "not found")

@@ -26,13 +26,21 @@ Rules:
 - Rate limit: at most --per-hour gradings per student in any hour (--rate-window
   seconds). A submission beyond it is deferred, and the student is told when it will
   be graded: a note is released as that submission's feedback.
+- The service's clock, never the student's: a submission's time is the latest
+  change time (ctime) the kernel recorded for its folder and files, read when the
+  service first sees it (no account can set a ctime back); the folder name and the
+  timestamp.txt the student wrote are kept only as what was claimed. That time is
+  what the journal, submitted/<student>/<assignment>/timestamp.txt and so the
+  gradebook (and nbgrader's late penalty) hold.
 - Only a student's newest waiting submission is graded; older waiting ones are
   superseded (the newest is the one that counts, as with `nbgrader collect`).
-- The deadline (--deadline, else the assignment's due date in the gradebook): a
-  submission stamped after it, or first seen after it (--grace seconds; the stamp is
-  written by the student), is never graded by the service, so the gradebook keeps
-  the latest submission before the deadline. Feedback released after the deadline
-  follows --after-deadline.
+- The deadline of each watched assignment (--deadline for all, else each one's due
+  date in the gradebook, read again every minute): a submission made after it, or
+  first seen after it (--grace seconds), is not graded when the student has a
+  submission made before it (the gradebook keeps the latest submission before the
+  deadline, as `nbgrader collect --before-duedate`); when the student has none, it is
+  graded, and late in the gradebook. Feedback released after the deadline follows
+  --after-deadline.
 - Restarts: every submission and every state change is written to a SQLite journal
   (--state, default <course>/grading_service.sqlite) before anything else happens.
   A restarted service skips what is done and re-runs only a grading that was
@@ -58,7 +66,8 @@ import time
 
 from mle_grading import ASSIGNMENTS
 from mle_grading.nbgrader_integration import run as nbgrader_run
-from mle_grading.nbgrader_integration.submission_files import why_not_own_file
+from mle_grading.nbgrader_integration.submission_files import (copy_file_bounded, kernel_time, summarize, survey,
+                                                               write_left_out)
 
 VISIBILITY = ("full", "diagnostics", "receipt")
 PR_SET_PDEATHSIG = 1
@@ -88,6 +97,11 @@ def when(epoch):
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def nbgrader_stamp(epoch):
+    """An epoch in nbgrader's timestamp.txt format ('2026-12-02 01:02:03.123456 UTC')."""
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
 # -- the journal ---------------------------------------------------------------
 
 class Journal:
@@ -100,16 +114,21 @@ class Journal:
             CREATE TABLE IF NOT EXISTS submissions (
                 folder TEXT PRIMARY KEY, student TEXT NOT NULL, assignment TEXT NOT NULL,
                 stamp TEXT NOT NULL, stamp_epoch REAL NOT NULL, first_seen REAL NOT NULL,
-                state TEXT NOT NULL, not_before REAL, note TEXT DEFAULT '', attempts INTEGER DEFAULT 0);
+                state TEXT NOT NULL, not_before REAL, note TEXT DEFAULT '', attempts INTEGER DEFAULT 0,
+                claimed TEXT DEFAULT '');
             CREATE TABLE IF NOT EXISTS gradings (
                 folder TEXT NOT NULL, student TEXT NOT NULL, started REAL NOT NULL, finished REAL NOT NULL,
                 visibility TEXT NOT NULL);
         """)
+        # A journal from before the service kept what the student claimed apart from its own time.
+        if "claimed" not in {row[1] for row in self.db.execute("PRAGMA table_info(submissions)")}:
+            self.db.execute("ALTER TABLE submissions ADD COLUMN claimed TEXT DEFAULT ''")
 
-    def add(self, folder, student, assignment, stamp, stamp_epoch, now):
+    def add(self, folder, student, assignment, stamp, stamp_epoch, now, claimed=""):
+        """stamp and stamp_epoch: the service's time of the submission; claimed: what the student wrote."""
         self.db.execute("INSERT OR IGNORE INTO submissions (folder, student, assignment, stamp, stamp_epoch, "
-                        "first_seen, state) VALUES (?, ?, ?, ?, ?, ?, 'queued')",
-                        (folder, student, assignment, stamp, stamp_epoch, now))
+                        "first_seen, state, claimed) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+                        (folder, student, assignment, stamp, stamp_epoch, now, claimed))
 
     def known(self):
         return {row[0] for row in self.db.execute("SELECT folder FROM submissions")}
@@ -120,10 +139,16 @@ class Journal:
 
     def rows(self, where="1", args=()):
         cur = self.db.execute(f"SELECT folder, student, assignment, stamp, stamp_epoch, first_seen, state, "
-                              f"not_before, note, attempts FROM submissions WHERE {where} "
+                              f"not_before, note, attempts, claimed FROM submissions WHERE {where} "
                               f"ORDER BY first_seen, stamp_epoch", args)
         keys = [d[0] for d in cur.description]
         return [dict(zip(keys, r)) for r in cur.fetchall()]
+
+    def changed_at(self, folder, stamp, stamp_epoch):
+        """The submission's files changed after it was first seen: it counts from then."""
+        self.db.execute("UPDATE submissions SET stamp = ?, stamp_epoch = ?, state = 'queued', "
+                        "note = 'its files changed after it was first seen' WHERE folder = ?",
+                        (stamp, stamp_epoch, folder))
 
     def start(self, folder):
         self.db.execute("UPDATE submissions SET state = 'grading', attempts = attempts + 1 WHERE folder = ?",
@@ -159,14 +184,20 @@ class Journal:
 # -- the policy ----------------------------------------------------------------
 
 class Policy:
-    def __init__(self, per_hour=3, window=3600.0, deadline=None, grace=300.0):
+    """deadline: one deadline for every assignment; deadlines: {assignment: epoch} (each one's own)."""
+
+    def __init__(self, per_hour=3, window=3600.0, deadline=None, grace=300.0, deadlines=None):
         if per_hour < 1:
             raise ValueError("--per-hour must be at least 1")
         self.per_hour, self.window, self.deadline, self.grace = per_hour, window, deadline, grace
+        self.deadlines = dict(deadlines or {})
+
+    def deadline_for(self, assignment):
+        return self.deadline if self.deadline is not None else self.deadlines.get(assignment)
 
     def too_late(self, sub):
-        return self.deadline is not None and (sub["stamp_epoch"] > self.deadline
-                                              or sub["first_seen"] > self.deadline + self.grace)
+        deadline = self.deadline_for(sub["assignment"])
+        return deadline is not None and (sub["stamp_epoch"] > deadline or sub["first_seen"] > deadline + self.grace)
 
     def free_at(self, journal, student, now):
         """When the student may next be graded under the rate limit (now, or later)."""
@@ -192,14 +223,20 @@ def ready_submissions(journal, policy, now, notify=None, busy=()):
     submission stays queued until that grading is over (both would use one submitted/ folder).
     """
     waiting = journal.rows("state IN ('queued', 'deferred')")
-    graded = {}
+    graded, on_time = {}, set()
     for sub in journal.rows("state = 'graded'"):
         key = (sub["student"], sub["assignment"])
         graded[key] = max(graded.get(key, float("-inf")), sub["stamp_epoch"])
+    for sub in journal.rows("state IN ('queued', 'deferred', 'grading', 'graded')"):
+        if not policy.too_late(sub):
+            on_time.add((sub["student"], sub["assignment"]))
     newest = {}
     for sub in waiting:
-        if policy.too_late(sub):
-            journal.set_state(sub["folder"], "late", note=f"submitted after the deadline {when(policy.deadline)}")
+        if policy.too_late(sub) and (sub["student"], sub["assignment"]) in on_time:
+            # The gradebook keeps the latest submission made before the deadline.
+            deadline = when(policy.deadline_for(sub["assignment"]))
+            journal.set_state(sub["folder"], "late", note=f"submitted after the deadline {deadline}; "
+                                                          "the submission made before it counts")
             continue
         if sub["stamp_epoch"] <= graded.get((sub["student"], sub["assignment"]), float("-inf")):
             journal.set_state(sub["folder"], "superseded", note="a newer submission was graded already")
@@ -276,7 +313,8 @@ def read_small_regular_file(path, limit=4096):
 
 class GradingService:
     def __init__(self, course, exchange, course_id, assignments, policy, before="diagnostics", after="full",
-                 state=None, poll=2.0, log=print, check_owner=True, client=None, db_url=None):
+                 state=None, poll=2.0, log=print, check_owner=True, due_dates=None, limits=None, client=None,
+                 db_url=None):
         self.course, self.exchange, self.course_id = course, exchange, course_id
         self.assignments, self.policy, self.before, self.after = set(assignments), policy, before, after
         self.poll, self.log = poll, log
@@ -290,6 +328,11 @@ class GradingService:
         self.client = client
         self.db_url = nbgrader_run.gradebook_url(course, db_url)
         self.in_flight = {}   # folder -> (submission, future, started, visibility)
+        from mle_grading.sandbox.runner import SandboxLimits
+        self.limits = limits if limits is not None else SandboxLimits()
+        self.most_entries = 8 * self.limits.submission_file_count + 100   # how far a folder's time is walked
+        # due_dates(): {assignment: epoch} from the gradebook, read again every minute (None: fixed deadlines).
+        self.due_dates, self.due_dates_read = due_dates, float("-inf")
 
     def why_refused(self, path, student):
         """Why an inbound folder is not taken as this student's submission, or None.
@@ -324,14 +367,15 @@ class GradingService:
                 self.journal.set_state(folder, "failed", note=f"refused: {refused}")
                 self.log(f"refused submission {folder}: {refused}")
                 continue
+            # The kernel's time, never the student's: the folder name and timestamp.txt are only a claim.
             try:
-                stamp_epoch = utc_epoch(m["stamp"])
-            except Exception:  # noqa: BLE001  (a stamp nbgrader would not write)
-                self.journal.add(folder, m["student"], m["assignment"], m["stamp"], float("inf"), now)
-                self.journal.set_state(folder, "failed", note="the submission's timestamp cannot be read")
+                seen = kernel_time(path, self.most_entries).timestamp()
+            except OSError as exc:
+                self.journal.add(folder, m["student"], m["assignment"], when(now), float("inf"), now, m["stamp"])
+                self.journal.set_state(folder, "failed", note=f"the submission cannot be read: {exc.strerror}")
                 continue
-            self.journal.add(folder, m["student"], m["assignment"], m["stamp"], stamp_epoch, now)
-            self.log(f"new submission: {folder}")
+            self.journal.add(folder, m["student"], m["assignment"], nbgrader_stamp(seen), seen, now, m["stamp"])
+            self.log(f"new submission: {folder} (made at {when(seen)})")
 
     # telling the student
     def release_page(self, folder, page_for_notebook):
@@ -370,27 +414,62 @@ class GradingService:
                                f"{(proc.stdout + proc.stderr)[-1500:]}")
 
     def copy_submission(self, sub):
-        """This submission, and only it, into submitted/ (its own regular files only)."""
+        """This submission, and only it, into submitted/ (its own regular files only, within the limits).
+
+        Returns the notes of what was left out (over a limit of SandboxLimits, or changed while copied).
+        """
         src = os.path.join(self.inbound, sub["folder"])
         dest = os.path.join(self.course, "submitted", sub["student"], sub["assignment"])
         staging = dest + ".incoming"
         shutil.rmtree(staging, ignore_errors=True)
-        # Regular files with one name only: no link, hard link, FIFO or device is followed or copied.
-        shutil.copytree(src, staging, symlinks=True,
-                        ignore=lambda d, names: [n for n in names if why_not_own_file(os.path.join(d, n))])
+        # Sizes and counts by lstat before anything is copied: regular files with one name only (no
+        # link, hard link, FIFO or device is followed or copied), within the limits; no
+        # timestamp.txt of the student's: the service writes its own.
+        keep, left_out = survey(src, self.limits)
+        os.makedirs(staging)
+        for rel, size, ident in keep:
+            if rel in ("timestamp.txt", "timestamp_claimed.txt"):
+                continue
+            target = os.path.join(staging, rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            why = copy_file_bounded(os.path.join(src, rel), target, size, ident)
+            if why:
+                left_out[rel] = f"the file {rel} was not copied: {why}"
+        write_left_out(staging, left_out)
+        with open(os.path.join(staging, "timestamp.txt"), "w") as fh:
+            fh.write(sub["stamp"])
+        if sub.get("claimed"):
+            with open(os.path.join(staging, "timestamp_claimed.txt"), "w") as fh:
+                fh.write(sub["claimed"])
         if os.path.isdir(dest):
             shutil.rmtree(dest)
         os.replace(staging, dest)
+        return summarize(left_out)
+
+    def prepare(self, sub):
+        """Copy the submission into submitted/; False when it is not to be graded now."""
+        notes = self.copy_submission(sub)
+        if notes:
+            self.journal.set_state(sub["folder"], "grading", note="; ".join(notes)[:1500])
+            self.log(f"over the limits: {sub['folder']}: {'; '.join(notes)[:300]}")
+        # Files rewritten in the inbound folder after the service saw it (e.g. past the deadline,
+        # while it waited for the rate limit) make it a submission of that later time.
+        changed = kernel_time(os.path.join(self.inbound, sub["folder"]), self.most_entries).timestamp()
+        if changed > sub["stamp_epoch"]:
+            self.journal.changed_at(sub["folder"], nbgrader_stamp(changed), changed)
+            self.log(f"changed since it was seen: {sub['folder']} now counts from {when(changed)}")
+            return False
+        return True
 
     def grade(self, sub):
         student, assignment = sub["student"], sub["assignment"]
-        now = time.time()
-        visibility = self.after if self.policy.deadline is not None and now > self.policy.deadline else self.before
+        visibility = self.visibility_now(sub, time.time())
         self.journal.start(sub["folder"])
         self.log(f"grading: {sub['folder']} (feedback: {visibility})")
         started = time.time()
         try:
-            self.copy_submission(sub)
+            if not self.prepare(sub):
+                return
             self.nbgrader("autograde", assignment, "--student", student, "--force")
             self.nbgrader("generate_feedback", assignment, "--student", student, "--force")
             self.restrict_feedback(sub, visibility)
@@ -406,17 +485,19 @@ class GradingService:
         self.journal.finish(sub["folder"], student, started, time.time(), visibility)
         self.log(f"graded: {sub['folder']} in {time.time() - started:.1f} s")
 
-    def visibility_now(self, now):
-        return self.after if self.policy.deadline is not None and now > self.policy.deadline else self.before
+    def visibility_now(self, sub, now):
+        deadline = self.policy.deadline_for(sub["assignment"])
+        return self.after if deadline is not None and now > deadline else self.before
 
     def start_on_cluster(self, sub):
         """Copy the submission into submitted/ and hand its grading and feedback to a Dask worker."""
         from mle_grading.operations.parallel import grade_student
         started = time.time()
-        visibility = self.visibility_now(started)
+        visibility = self.visibility_now(sub, started)
         self.journal.start(sub["folder"])
         try:
-            self.copy_submission(sub)
+            if not self.prepare(sub):
+                return
         except Exception as exc:  # noqa: BLE001  (one broken submission never stops the service)
             self.journal.set_state(sub["folder"], "failed", note=str(exc)[-1500:])
             self.log(f"failed: {sub['folder']}: {str(exc)[-300:]}")
@@ -474,11 +555,12 @@ class GradingService:
             return
         folder = os.path.join(self.course, "feedback", sub["student"], sub["assignment"])
         reports = os.path.join(self.course, "grading_reports", sub["assignment"], sub["student"])
+        deadline = self.policy.deadline_for(sub["assignment"])
         for page in glob.glob(os.path.join(folder, "*.html")):
             notebook = os.path.basename(page)[:-len(".html")]
             if visibility == "receipt":
                 text = (f"Your submission of {sub['stamp']} was received and graded. Feedback is released "
-                        + (f"after the deadline ({when(self.policy.deadline)})." if self.policy.deadline
+                        + (f"after the deadline ({when(deadline)})." if deadline
                            else "when the instructor releases it."))
                 content = note_page(f"{notebook}: received", text)
             else:
@@ -487,7 +569,7 @@ class GradingService:
                         report = json.load(fh)
                 except (OSError, ValueError):
                     report = {"checks": {}, "problems": ["this notebook could not be graded"]}
-                content = diagnostics_page(notebook, sub["stamp"], report, self.policy.deadline)
+                content = diagnostics_page(notebook, sub["stamp"], report, deadline)
             with open(page, "w") as fh:
                 fh.write(content)
 
@@ -496,6 +578,12 @@ class GradingService:
         """Look once; grade at most one submission, or, on a cluster, start every one there is room for
         and release what finished. True if something happened."""
         now = time.time()
+        if self.due_dates is not None and now - self.due_dates_read > 60:
+            try:
+                self.policy.deadlines = self.due_dates()
+            except Exception as exc:  # noqa: BLE001  (the gradebook is busy: keep the due dates read last)
+                self.log(f"could not read the due dates from the gradebook: {type(exc).__name__}: {exc}")
+            self.due_dates_read = now
         self.scan(now)
         if self.client is None:
             sub = plan(self.journal, self.policy, now, notify=self.notify_deferred)
@@ -551,6 +639,16 @@ def status(journal):
     return "\n".join(lines)
 
 
+def gradebook_duedates(course, assignments):
+    """{assignment: due date (epoch)} of each assignment with one in the gradebook."""
+    found = {}
+    for assignment in assignments:
+        due = gradebook_duedate(course, assignment)
+        if due is not None:
+            found[assignment] = due
+    return found
+
+
 def gradebook_duedate(course, assignment):
     db_url = os.environ.get("MLE_GRADING_DB_URL") or f"sqlite:///{os.path.join(course, 'gradebook.db')}"
     if db_url.startswith("sqlite:///") and not os.path.exists(db_url[len("sqlite:///"):]):
@@ -561,7 +659,11 @@ def gradebook_duedate(course, assignment):
             due = gb.find_assignment(assignment).duedate
         except MissingEntry:
             return None
-    return calendar.timegm(due.utctimetuple()) if due else None
+    if not due:
+        return None
+    if due.tzinfo is not None:   # nbgrader stores naive UTC; an aware one is converted, not misread
+        due = due.astimezone(datetime.timezone.utc)
+    return calendar.timegm(due.utctimetuple()) + due.microsecond / 1e6
 
 
 def main(argv=None):
@@ -576,7 +678,8 @@ def main(argv=None):
                         help="what feedback shows before the deadline (default: diagnostics, no points)")
     parser.add_argument("--after-deadline", choices=VISIBILITY, default="full",
                         help="what feedback shows when graded after the deadline (default: full)")
-    parser.add_argument("--deadline", help="e.g. '2026-12-24 23:59:00 UTC' (default: the gradebook's due date)")
+    parser.add_argument("--deadline", help="e.g. '2026-12-24 23:59:00 UTC', for every watched assignment "
+                                           "(default: each assignment's due date in the gradebook)")
     parser.add_argument("--grace", type=float, default=300.0,
                         help="seconds after the deadline a submission stamped before it may first be seen")
     parser.add_argument("--state", help="the journal (default: <course>/grading_service.sqlite)")
@@ -588,11 +691,14 @@ def main(argv=None):
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None,
                        help="grade on a local Dask cluster of this many workers (default: one per core)")
-    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+    where.add_argument("--scheduler", default=None, metavar="tls://HOST:PORT",
                        help="grade on this Dask cluster's workers instead (they must see the course at the same path)")
     where.add_argument("--one-at-a-time", action="store_true",
                        help="no Dask: grade one submission at a time with nbgrader's commands")
+    from mle_grading.operations.parallel import add_security_arguments, security_from_arguments
+    add_security_arguments(parser)
     args = parser.parse_args(argv)
+    security = security_from_arguments(parser, args)   # TLS with the instructor's credential, or refused
     course, exchange = os.path.abspath(args.course), os.path.abspath(args.exchange)
     if not os.path.exists(os.path.join(course, "nbgrader_config.py")):
         parser.error(f"{course} is not a course directory (no nbgrader_config.py)")
@@ -606,13 +712,14 @@ def main(argv=None):
         course_id = found[0]
     assignments = args.assignment or list(ASSIGNMENTS)
     deadline = utc_epoch(args.deadline) if args.deadline else None
-    if deadline is None and len(assignments) == 1:
-        deadline = gradebook_duedate(course, assignments[0])
+    due_dates = None if deadline is not None else (lambda: gradebook_duedates(course, assignments))
     policy = Policy(args.per_hour, args.rate_window, deadline, args.grace)
+    from mle_grading.sandbox.runner import configured_limits
+    limits = configured_limits(course)
     service = GradingService(course, exchange, course_id, assignments, policy, args.before_deadline,
                              args.after_deadline, args.state, args.poll,
                              log=lambda text: print(f"[{when(time.time())}] {text}", flush=True),
-                             check_owner=args.check_owner)
+                             check_owner=args.check_owner, due_dates=due_dates, limits=limits)
     if args.status:
         print(status(service.journal))
         return 0
@@ -626,7 +733,7 @@ def main(argv=None):
         return 0
     from mle_grading.operations.parallel import dask_client
     os.environ.update(nbgrader_run.environment())   # local workers inherit it (alembic on PATH)
-    with dask_client(args.scheduler, args.workers) as client:
+    with dask_client(args.scheduler, args.workers, security) as client:
         service.client = client
         service.warm_workers()
         service.log(f"grading on {len(client.scheduler_info(n_workers=-1)['workers'])} Dask workers "

@@ -1,13 +1,16 @@
 """Grade a class on Dask: every core of this machine, or an existing Dask cluster.
 
-    python -m mle_grading.operations.parallel [ASSIGNMENT ...] [--workers W | --scheduler tcp://HOST:PORT] [--force]
+    python -m mle_grading.operations.parallel [ASSIGNMENT ...] [--workers W | --scheduler tls://HOST:PORT] [--force]
     python -m mle_grading.operations.parallel --dask-environment
+    python -m mle_grading.operations.parallel --make-credentials FOLDER
 
 Run it from the course root (where nbgrader_config.py is). Without an assignment it
 grades every assignment of the course that has a source/ folder. It shows a progress
 bar (students done, failures, rate, time left) and the Dask dashboard's address,
 then prints one line per student who could not be graded and exits 1 if there was
-any (0 if everyone was graded). Everything nbgrader said is in
+any (0 if everyone was graded), and one line (OVER LIMITS) per part of a submission
+left out for being over its limits (SandboxLimits.submission_bytes, ...; the rest of
+it graded). Everything nbgrader said is in
 reports/parallel_autograde.log; one JSON line per student in reports/parallel_grading.json.
 
 How it works
@@ -16,6 +19,21 @@ Without --scheduler, a local Dask cluster of W worker processes (default: one pe
 core) is started on 127.0.0.1 for the run; with --scheduler, the tasks go to that
 cluster's workers, which must see the course directory at the same path (a shared
 file system) and the same gradebook (PostgreSQL past one machine).
+
+Who may use the cluster
+-----------------------
+A Dask client runs any code on the workers, as the account they run as (root, for
+a grading cluster that starts bubblewrap sandboxes), and every student has an
+account on the grading machine on The Littlest JupyterHub. So the cluster speaks
+only TLS with certificates (Dask's `distributed.security.Security`, mutual TLS:
+every connection must present a certificate the cluster's CA signed). The local
+cluster makes a new key and certificate in memory for each run (`Security.temporary`;
+never written to disk). A `--scheduler` must be a tls:// address, and the
+instructor's credential is given with --tls-ca-file/--tls-cert/--tls-key (or
+MLE_GRADING_TLS_CA_FILE/_CERT/_KEY, or Dask's `distributed.comm.tls.*` configuration);
+`--make-credentials FOLDER` writes one (a 0700 folder, the key 0600). A tcp://
+address is refused unless the instructor passes --insecure-scheduler (docs/scale.md
+says what that opens).
 
 One task grades one student's assignment. Each worker process keeps nbgrader's
 AutogradeApp, loaded once with course_config.py (and with it torch and the checks),
@@ -139,18 +157,92 @@ def dask_environment():
             for key, value in GRADING_CLUSTER_CONFIG.items()}
 
 
+class ClusterSecurityError(ValueError):
+    """A scheduler address or credential the grader will not use; the message is one line."""
+
+
+TLS_ENVIRONMENT = {"ca": "MLE_GRADING_TLS_CA_FILE", "cert": "MLE_GRADING_TLS_CERT", "key": "MLE_GRADING_TLS_KEY"}
+
+
+def _readable_by_others(path):
+    return bool(os.stat(path).st_mode & 0o077)
+
+
+def scheduler_security(scheduler, ca_file=None, cert=None, key=None, insecure=False):
+    """The `Security` to reach `scheduler` with, or None for an insecure scheduler allowed by name.
+
+    The credential: the files given, else MLE_GRADING_TLS_* variables, else Dask's own
+    `distributed.comm.tls.ca-file` / `client.cert` / `client.key` configuration.
+    """
+    from distributed.security import Security
+    if not scheduler.startswith("tls://"):
+        if insecure:
+            return None
+        raise ClusterSecurityError(
+            f"refusing the scheduler {scheduler}: not a tls:// address, and anyone who can reach an "
+            "unauthenticated Dask scheduler runs code on its workers; give a tls:// address and the "
+            "instructor's credential (--tls-ca-file, --tls-cert, --tls-key), or --insecure-scheduler "
+            "(docs/scale.md)")
+    ca_file = ca_file or os.environ.get(TLS_ENVIRONMENT["ca"])
+    cert = cert or os.environ.get(TLS_ENVIRONMENT["cert"])
+    key = key or os.environ.get(TLS_ENVIRONMENT["key"])
+    given = {k: v for k, v in (("tls_ca_file", ca_file), ("tls_client_cert", cert), ("tls_client_key", key)) if v}
+    security = Security(require_encryption=True, **given)
+    missing = [flag for flag, value in (("--tls-ca-file", security.tls_ca_file), ("--tls-cert", security.tls_client_cert))
+               if not value]
+    if missing:
+        raise ClusterSecurityError(f"the tls:// scheduler {scheduler} needs the instructor's credential: "
+                                   f"{' and '.join(missing)} (or {TLS_ENVIRONMENT['ca']}, {TLS_ENVIRONMENT['cert']}, "
+                                   f"{TLS_ENVIRONMENT['key']}, or Dask's distributed.comm.tls configuration)")
+    for path in (security.tls_ca_file, security.tls_client_cert, security.tls_client_key):
+        if path and not os.path.isfile(path):
+            raise ClusterSecurityError(f"no such credential file: {path}")
+    private = security.tls_client_key or security.tls_client_cert   # a key may sit in the certificate's file
+    if _readable_by_others(private):
+        raise ClusterSecurityError(f"the key {private} can be read by other accounts: anyone who reads it runs code "
+                                   f"on the grading cluster; chmod 600 it (and get a new one)")
+    return security
+
+
+def make_credentials(folder):
+    """Write a new key and self-signed certificate for a grading cluster into `folder` (0700, key 0600).
+
+    The certificate is its own CA, as Dask's `Security.temporary`: every party that holds
+    the key (scheduler, workers, the grader) is the cluster; nobody else can connect.
+    Returns {"ca": path, "cert": path, "key": path}.
+    """
+    from distributed.security import Security
+    temporary = Security.temporary()
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    paths = {"ca": os.path.join(folder, "grading-cluster.pem"), "key": os.path.join(folder, "grading-cluster.key")}
+    paths["cert"] = paths["ca"]
+    for path, text, mode in ((paths["key"], temporary.tls_client_key, 0o600),
+                             (paths["ca"], temporary.tls_client_cert, 0o644)):
+        fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)   # never readable by others
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(path + ".tmp", mode)
+        os.replace(path + ".tmp", path)
+    return paths
+
+
 @contextlib.contextmanager
-def dask_client(scheduler=None, workers=None):
+def dask_client(scheduler=None, workers=None, security=None):
     """A Dask client: to the scheduler at `scheduler`, or to a local cluster started for the run.
 
+    `security` is what `scheduler_security` returned for `scheduler` (None: no TLS, only for a
+    scheduler the instructor allowed with --insecure-scheduler).
     The local cluster has one single-threaded worker process per core (or `workers`): one
     student at a time per process, since each grading process sandboxes one notebook at a time.
-    Its scheduler, nannies and workers run with `GRADING_CLUSTER_CONFIG`.
+    Its scheduler, nannies and workers run with `GRADING_CLUSTER_CONFIG` and speak only TLS
+    with a key and certificate made for the run (nobody else can connect).
     """
     import dask
     from distributed import Client, LocalCluster
+    from distributed.security import Security
     if scheduler:
-        with Client(scheduler, timeout="30s") as client:
+        with Client(scheduler, timeout="30s", security=security) as client:
             yield client
         return
     workers = workers or os.cpu_count() or 1
@@ -159,6 +251,7 @@ def dask_client(scheduler=None, workers=None):
     # The nannies hand the configuration set here to the worker processes they start.
     with dask.config.set(GRADING_CLUSTER_CONFIG), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         protocol="tls://", security=Security.temporary(),
                          dashboard_address="127.0.0.1:8787") as cluster, Client(cluster) as client:
         yield client
 
@@ -257,6 +350,33 @@ def failure_lines(results):
     return lines
 
 
+def limit_lines(results):
+    """One line per note of a submission over its limits (SandboxLimits): graded, but not all of it."""
+    from mle_grading.nbgrader_integration.submission_files import LIMITS_NOTE
+    return [f"{r['assignment']}/{r['student']}/{problem}" for r in results
+            for problem in r.get("problems", []) if LIMITS_NOTE in problem]
+
+
+def add_security_arguments(parser):
+    group = parser.add_argument_group("the credential for --scheduler (mutual TLS)")
+    group.add_argument("--tls-ca-file", help=f"the cluster's CA certificate (or {TLS_ENVIRONMENT['ca']})")
+    group.add_argument("--tls-cert", help=f"the instructor's certificate (or {TLS_ENVIRONMENT['cert']})")
+    group.add_argument("--tls-key", help=f"the instructor's private key (or {TLS_ENVIRONMENT['key']})")
+    group.add_argument("--insecure-scheduler", action="store_true",
+                       help="accept a tcp:// scheduler: whoever reaches it runs code on its workers (docs/scale.md)")
+
+
+def security_from_arguments(parser, args):
+    """The Security for args.scheduler (None without one), or a one-line parser error."""
+    if not args.scheduler:
+        return None
+    try:
+        return scheduler_security(args.scheduler, args.tls_ca_file, args.tls_cert, args.tls_key,
+                                  args.insecure_scheduler)
+    except ClusterSecurityError as exc:
+        parser.error(str(exc))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Grade a class with nbgrader autograde on Dask "
                                                  "(every core here, or an existing Dask cluster).")
@@ -265,8 +385,11 @@ def main(argv=None):
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None,
                        help="worker processes of the local cluster (default: one per core)")
-    where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+    where.add_argument("--scheduler", default=None, metavar="tls://HOST:PORT",
                        help="send the work to this Dask scheduler instead of a local cluster")
+    add_security_arguments(parser)
+    parser.add_argument("--make-credentials", metavar="FOLDER",
+                        help="write a new key and certificate for a grading cluster into FOLDER and exit")
     parser.add_argument("--force", action="store_true", help="regrade students already graded")
     parser.add_argument("--feedback", action="store_true",
                         help="also write each graded student's feedback pages, in the same worker (warm)")
@@ -278,8 +401,13 @@ def main(argv=None):
     if args.dask_environment:
         print("\n".join(f"export {name}={value}" for name, value in dask_environment().items()))
         return 0
+    if args.make_credentials:
+        paths = make_credentials(args.make_credentials)
+        print(f"key: {paths['key']} (only this account can read it)\ncertificate and CA: {paths['cert']}")
+        return 0
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
+    security = security_from_arguments(parser, args)
     root = os.path.abspath(args.course_root)
     if not os.path.isfile(os.path.join(root, "nbgrader_config.py")):
         parser.error(f"{root} is not a course directory (no nbgrader_config.py); run from the course root")
@@ -294,7 +422,7 @@ def main(argv=None):
     db_url = nbgrader_run.gradebook_url(root)
     started = time.time()
     try:
-        with dask_client(args.scheduler, args.workers) as client:
+        with dask_client(args.scheduler, args.workers, security) as client:
             workers = len(client.scheduler_info(n_workers=-1)["workers"])
             print(f"grading {', '.join(assignments)} on {workers} Dask workers "
                   f"({args.scheduler or 'local cluster'}; gradebook {nbgrader_run.redact(db_url)})", flush=True)
@@ -320,6 +448,8 @@ def main(argv=None):
           flush=True)
     for line in failure_lines(results):
         print(f"FAILED {line}", flush=True)
+    for line in limit_lines(results):
+        print(f"OVER LIMITS {line}", flush=True)
     return 1 if failed else 0
 
 

@@ -1,6 +1,6 @@
 """The instructor's whole pipeline in one command, on a demo class.
 
-    python -m mle_grading.operations.pipeline [--workers W | --scheduler tcp://HOST:PORT]
+    python -m mle_grading.operations.pipeline [--workers W | --scheduler tls://HOST:PORT [--tls-…]]
 
 For every assignment of the course that has a source/ folder:
 1. builds source/ from notebooks/<assignment>/*.py and regenerates release/ (nbgrader generate_assignment);
@@ -204,12 +204,15 @@ def main(argv=None):
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None,
                        help="grade on a local Dask cluster of this many workers (default: one per core)")
-    where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+    where.add_argument("--scheduler", default=None, metavar="tls://HOST:PORT",
                        help="grade on the Dask cluster of this scheduler")
+    from mle_grading.operations.parallel import add_security_arguments, security_from_arguments
+    add_security_arguments(parser)
     parser.add_argument("--course-root", default=ROOT, help="the course directory (default: this repository)")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
+    security = security_from_arguments(parser, args)
     ROOT = os.path.abspath(args.course_root)
     started = time.time()
     reports = os.path.join(ROOT, "reports")
@@ -248,7 +251,7 @@ def main(argv=None):
 
         from mle_grading.operations.parallel import dask_client, dashboard_address, failure_lines, grade_class
         grade_started = time.time()
-        with dask_client(args.scheduler, args.workers) as client:
+        with dask_client(args.scheduler, args.workers, security) as client:
             workers = len(client.scheduler_info(n_workers=-1)["workers"])
             say("3/6", f"autograding {', '.join(assignments)} and writing feedback with nbgrader's autograder and "
                        f"feedback generator on {workers} Dask worker{'s' * (workers > 1)} "

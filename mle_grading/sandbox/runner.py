@@ -44,6 +44,13 @@ class SandboxLimits(Configurable):
     max_restarts = Integer(6, help="Times a notebook's process is restarted after a cell hangs or kills it.").tag(config=True)
     submission_files = Integer(200, help="Most files of a submission shown in the sandbox home.").tag(config=True)
     submission_file_bytes = Integer(16 * 1024 * 1024, help="Largest submission file shown in the sandbox home, bytes.").tag(config=True)
+    # A submission's size, checked by lstat before anything of it is copied or parsed
+    # (nbgrader_integration/submission_files.py): what is over is left out, with a note.
+    submission_bytes = Integer(64 * 1024 * 1024, help="Apparent bytes (st_size: a sparse file counts in full) of "
+                               "all of a submission's files copied and graded together.").tag(config=True)
+    submission_file_count = Integer(500, help="Files of a submission copied and graded at most.").tag(config=True)
+    notebook_bytes = Integer(16 * 1024 * 1024, help="Largest notebook file graded, bytes.").tag(config=True)
+    notebook_cells = Integer(1000, help="Most cells of a notebook graded (checked before nbgrader reads it).").tag(config=True)
     reply_bytes = Integer(MAX_REPLY, help="Largest message the sandbox may send, bytes.").tag(config=True)
     cell_text_bytes = Integer(20_000, help="Printed text kept per cell (stdout, the error line), characters.").tag(config=True)
     cell_images = Integer(8, help="Figures kept per cell.").tag(config=True)
