@@ -256,7 +256,7 @@ def read_small_regular_file(path, limit=4096):
 
 class GradingService:
     def __init__(self, course, exchange, course_id, assignments, policy, before="diagnostics", after="full",
-                 state=None, poll=2.0, log=print, check_owner=True):
+                 state=None, poll=2.0, log=print, check_owner=True, unix_account="{username}"):
         self.course, self.exchange, self.course_id = course, exchange, course_id
         self.assignments, self.policy, self.before, self.after = set(assignments), policy, before, after
         self.poll, self.log = poll, log
@@ -265,6 +265,7 @@ class GradingService:
         self.outbound_feedback = os.path.join(exchange, course_id, "feedback")
         self.stopping = False
         self.check_owner = check_owner
+        self.unix_account = unix_account   # the account owning a student's submissions: "jupyter-{username}" on TLJH
 
     def why_refused(self, path, student):
         """Why an inbound folder is not taken as this student's submission, or None.
@@ -277,12 +278,13 @@ class GradingService:
             return "it is not a folder (a link?)"
         if not self.check_owner:
             return None
+        account = self.unix_account.format(username=student)
         try:
-            uid = pwd.getpwnam(student).pw_uid
+            uid = pwd.getpwnam(account).pw_uid
         except KeyError:
-            return f"there is no account {student!r} to own it"
+            return f"there is no account {account!r} to own it"
         if info.st_uid != uid:
-            return f"it is named for {student} but owned by uid {info.st_uid}"
+            return f"it is named for {student} (account {account}) but owned by uid {info.st_uid}"
         return None
 
     # discovering
@@ -466,7 +468,14 @@ def main(argv=None):
     parser.add_argument("--status", action="store_true", help="print the journal and exit")
     parser.add_argument("--no-check-owner", dest="check_owner", action="store_false",
                         help="take inbound folders whatever account owns them (as CollectApp.check_owner=False)")
+    parser.add_argument("--unix-account", default="{username}",
+                        help="the unix account that owns a student's submissions, from their student id: "
+                             "'{username}' (default), 'jupyter-{username}' on The Littlest JupyterHub")
     args = parser.parse_args(argv)
+    try:
+        args.unix_account.format(username="x")
+    except (KeyError, IndexError, ValueError):
+        parser.error(f"--unix-account {args.unix_account!r} must name only {{username}}")
     course, exchange = os.path.abspath(args.course), os.path.abspath(args.exchange)
     if not os.path.exists(os.path.join(course, "nbgrader_config.py")):
         parser.error(f"{course} is not a course directory (no nbgrader_config.py)")
@@ -486,7 +495,7 @@ def main(argv=None):
     service = GradingService(course, exchange, course_id, assignments, policy, args.before_deadline,
                              args.after_deadline, args.state, args.poll,
                              log=lambda text: print(f"[{when(time.time())}] {text}", flush=True),
-                             check_owner=args.check_owner)
+                             check_owner=args.check_owner, unix_account=args.unix_account)
     if args.status:
         print(status(service.journal))
         return 0
