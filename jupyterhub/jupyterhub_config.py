@@ -223,6 +223,9 @@ if GRADERS:
     FORMGRADER_PORT = int(os.environ.get("MLE_FORMGRADER_PORT", "9999"))
     _formgrader = {
         "name": COURSE_ID, "url": f"http://127.0.0.1:{FORMGRADER_PORT}", "cwd": COURSE_ROOT,
+        # (JupyterHub >= 6) seconds the hub waits for it at start: the formgrader imports nbgrader and
+        # the course's configuration first; past the default 30 s the hub would stop.
+        "timeout": int(os.environ.get("MLE_FORMGRADER_START_TIMEOUT", "180")),
         "command": [os.path.join(os.path.dirname(course_python()), "jupyterhub-singleuser"),
                     f"--ServerApp.root_dir={COURSE_ROOT}", "--ServerApp.default_url=/formgrader"],
         "environment": {"MLE_ROLE": "instructor", "MLE_COURSE_ROOT": COURSE_ROOT, "MLE_UNIX_ACCOUNT": UNIX_ACCOUNT,
