@@ -291,13 +291,14 @@ def write_small_class(course, mistake_students):
     notebooks = sorted(f[:-6] for f in os.listdir(release) if f.endswith(".ipynb"))
     released = {nb: nbformat.read(os.path.join(release, f"{nb}.ipynb"), as_version=4) for nb in notebooks}
     answers = {nb: solutions(source, nb) for nb in notebooks}
-    write_submission(course, "reference", {nb: fill(released[nb], answers[nb]) for nb in notebooks})
-    write_submission(course, "untouched", {nb: nbformat.from_dict(released[nb]) for nb in notebooks})
+    write_submission(course, "reference", {nb: fill(released[nb], answers[nb]) for nb in notebooks}, "mle_losses")
+    write_submission(course, "untouched", {nb: nbformat.from_dict(released[nb]) for nb in notebooks}, "mle_losses")
     for m in all_mistakes():
         if m.student in mistake_students:
             chosen = {nb: dict(a) for nb, a in answers.items()}
             chosen[m.notebook][m.cell] = m.source
-            write_submission(course, m.student, {nb: fill(released[nb], chosen[nb]) for nb in notebooks})
+            write_submission(course, m.student, {nb: fill(released[nb], chosen[nb]) for nb in notebooks},
+                             "mle_losses")
     return notebooks, answers, released
 
 
@@ -308,7 +309,8 @@ def graded_class(tmp_path_factory):
     notebooks, answers, released = write_small_class(course, REAL_MISTAKES)
     mistakes = [m for m in all_mistakes() if m.student in REAL_MISTAKES]
     # One more student's first notebook is a truncated file: it cannot be graded, and the report says so.
-    folder = write_submission(course, "truncated-file", {nb: fill(released[nb], answers[nb]) for nb in notebooks})
+    folder = write_submission(course, "truncated-file", {nb: fill(released[nb], answers[nb]) for nb in notebooks},
+                              "mle_losses")
     path = os.path.join(folder, f"{notebooks[0]}.ipynb")
     text = open(path).read()
     open(path, "w").write(text[:len(text) // 2])
