@@ -26,7 +26,10 @@ c.CourseDirectory.root = ROOT
 c.CourseDirectory.db_url = gradebook_url(ROOT)   # MLE_GRADING_DB_URL, else gradebook.db here
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
-# Release: nbgrader's own solution and hidden-test stripping.
+# Release: nbgrader's own solution and hidden-test stripping. release/ is committed, so in a
+# fresh clone nbgrader would skip it as up to date and never record the assignment in the
+# new gradebook (autograde then fails): it is always regenerated from source/ (same bytes).
+c.GenerateAssignment.force = True
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
 

@@ -7,9 +7,14 @@ the instructor's rights, takes a folder owned by someone else than the student i
 is named for with a warning, and believes the timestamp the student wrote. Here:
 
 - **Owner.** With `CollectApp.check_owner` (nbgrader's default, True), a folder
-  `alice+mle_losses+...` that is not owned by the unix account `alice` is refused
+  `alice+mle_losses+...` that is not owned by alice's unix account is refused
   (logged as an error and never collected), so nobody can pose as the later
   submission of another student. A student with no unix account is refused too.
+  The account is `unix_account` with the student id filled in: `{username}` (the
+  default), `jupyter-{username}` on The Littlest JupyterHub.
+- **Refusals show in the exit status.** Everything acceptable is collected; then,
+  if anything was refused or left out, collect fails through nbgrader's own
+  `Exchange.fail`, so `nbgrader collect` exits non-zero (each refusal logged above).
 - **Only files.** Only regular files with one name (no hard link), owned by the
   student, are copied, each opened without following links (`O_NOFOLLOW`) and
   checked again on the open descriptor; links, FIFOs and devices are skipped and
@@ -32,7 +37,7 @@ import fnmatch
 import os
 import stat
 
-from traitlets import Float
+from traitlets import Float, TraitError, Unicode, validate
 
 from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
@@ -85,11 +90,36 @@ class CourseExchangeCollect(ExchangeCollect):
         300.0, help="Seconds a submission's own timestamp may differ from the kernel's time of its files "
                     "before the difference is logged (the kernel's time is used in any case).").tag(config=True)
 
+    unix_account = Unicode(
+        "{username}", help="The unix account that owns a student's submissions, from their student id "
+                           "(nbgrader's, the hub user name): '{username}', or 'jupyter-{username}' on The "
+                           "Littlest JupyterHub.").tag(config=True)
+
+    @validate("unix_account")
+    def _one_username_field(self, proposal):
+        try:
+            proposal.value.format(username="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise TraitError(f"CourseExchangeCollect.unix_account = {proposal.value!r} must name only "
+                             f"{{username}} ({type(exc).__name__}: {exc})") from None
+        return proposal.value
+
     def _owner_uid(self, username):
         try:
-            return pwd.getpwnam(username).pw_uid
+            return pwd.getpwnam(self.unix_account.format(username=username)).pw_uid
         except KeyError:
             return None
+
+    def _refuse(self, message, *args):
+        self.log.error(message, *args)
+        self.refused = getattr(self, "refused", 0) + 1
+
+    def copy_files(self):
+        super().copy_files()
+        refused = getattr(self, "refused", 0)
+        if refused:   # nbgrader's CollectApp turns this into a non-zero exit status
+            self.fail(f"{refused} submission folder(s) or file(s) were refused and not collected (each is "
+                      "logged above); everything else was collected")
 
     def init_src(self):
         refuse_foreign_course_folder(self)
@@ -102,11 +132,13 @@ class CourseExchangeCollect(ExchangeCollect):
                 info = os.lstat(path)
                 uid = self._owner_uid(rec["username"])
                 if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-                    self.log.error("%s is not a folder (a link?): refused", path)
+                    self._refuse("%s is not a folder (a link?): refused", path)
                     continue
+                account = self.unix_account.format(username=rec["username"])
                 if uid is None or info.st_uid != uid:
-                    self.log.error("%s claims to be submitted by %s but is owned by uid %s: refused, not "
-                                   "collected", path, rec["username"], info.st_uid)
+                    self._refuse("%s claims to be submitted by %s (unix account %s%s) but is owned by uid %s: "
+                                 "refused, not collected", path, rec["username"], account,
+                                 "" if uid is not None else ", which does not exist", info.st_uid)
                     continue
             rec["claimed"] = rec["timestamp"]
             rec["timestamp"] = self._trusted_time(path, rec["timestamp"])
@@ -171,7 +203,10 @@ class CourseExchangeCollect(ExchangeCollect):
             path = os.path.join(src, rel)
             why = None
             if uid is not None and os.lstat(path).st_uid != uid:
-                why = "owned by another uid than the student's"
+                why = f"owned by uid {os.lstat(path).st_uid}, not by the student"
+                self._refuse("Not collected: %s (%s)", path, why)
+                left_out[rel] = f"the file {rel} was not collected: {why}"
+                continue
             elif max_file and size > max_file:
                 why = "too large (CourseDirectory.max_file_size)"
             elif total + size > max_total:

@@ -22,9 +22,21 @@ gradebook import reads:
   `LmsExport.moodle_identifier` (ID number by default) and each assignment column to
   its grade item (whose maximum grade must be the assignment's maximum).
 
-The roster is a CSV with a header row: `nbgrader_id` (required) and any of `name`
-("Last, First" as Canvas shows it), `first_name`, `last_name`, `canvas_id`,
-`sis_user_id`, `sis_login_id`, `section`, `email`, `idnumber`, `username`.
+The roster is whatever the instructor has, read by `read_roster`:
+
+- nothing (`LmsExport.roster` unset): nbgrader's own student table, as `nbgrader db
+  student import students.csv` (columns id, first_name, last_name, email,
+  lms_user_id) or `nbgrader db student add` fill it; each student's `lms_user_id` is
+  their Canvas user id ("ID") or Moodle ID number (`LmsExport.lms_user_id_column`);
+- the raw gradebook export of Canvas (Grades > Export) or Moodle (Grades > Export >
+  Plain text file), as downloaded: the column `LmsExport.roster_id_column` holds
+  each student's nbgrader id (by default Canvas's "SIS Login ID", Moodle's
+  "Username"); Canvas's "Points Possible" row and Test Student are skipped;
+- a course roster CSV with a header row: `nbgrader_id` (required) and any of `name`
+  ("Last, First" as Canvas shows it), `first_name`, `last_name`, `canvas_id`,
+  `sis_user_id`, `sis_login_id`, `section`, `email`, `idnumber`, `username`.
+
+A file it cannot read stops the export with one line saying what is wrong.
 
 Points are out of the assignment's maximum, after nbgrader's late penalty. A grade
 cell is left empty, never 0, when the student has no graded submission (an empty
@@ -52,32 +64,105 @@ NBGRADER_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_na
                     "raw_score", "late_submission_penalty", "score", "max_score")
 
 
+# The identity columns of the LMSs' own gradebook exports -> the roster's columns.
+CANVAS_EXPORT = {"Student": "name", "ID": "canvas_id", "SIS User ID": "sis_user_id",
+                 "SIS Login ID": "sis_login_id", "Section": "section"}
+MOODLE_EXPORT = {"First name": "first_name", "Last name": "last_name", "ID number": "idnumber",
+                 "Email address": "email", "Username": "username"}
+DEFAULT_ID_COLUMN = {"canvas": "SIS Login ID", "moodle": "Username"}
+CANVAS_SKIPPED = ("Points Possible", "Student, Test", "Manual Posting")   # rows that are no student
+
+
 class RosterError(ValueError):
     pass
 
 
-def read_roster(path):
-    """{nbgrader_id: {column: value}} from the roster CSV; a clear error for a malformed file."""
+def _read_csv(path):
+    """(header, rows) of a CSV file, or a RosterError saying in one line why it cannot be read."""
     if not os.path.exists(path):
         raise RosterError(f"no roster file at {path}")
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        if "nbgrader_id" not in header:
-            raise RosterError(f"{path}: the header must have a column 'nbgrader_id' (it has: {', '.join(header)})")
-        unknown = [h for h in header if h not in ROSTER_COLUMNS]
-        if unknown:
-            raise RosterError(f"{path}: unknown column(s) {', '.join(unknown)}; "
-                              f"known columns: {', '.join(ROSTER_COLUMNS)}")
-        roster = {}
-        for line, row in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-            sid = row.get("nbgrader_id", "")
-            if not sid:
-                raise RosterError(f"{path}, line {line}: empty nbgrader_id")
-            if sid in roster:
-                raise RosterError(f"{path}, line {line}: nbgrader_id {sid!r} appears twice")
-            roster[sid] = {c: row.get(c, "") for c in ROSTER_COLUMNS}
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except UnicodeDecodeError:
+        raise RosterError(f"{path}: not a UTF-8 CSV file (a spreadsheet? export or save it as CSV, UTF-8)") from None
+    except (OSError, csv.Error) as exc:
+        raise RosterError(f"{path}: cannot be read as CSV ({exc})") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise RosterError(f"{path}: the file is empty")
+    return [h.strip() for h in rows[0]], rows[1:]
+
+
+def read_roster(path, lms="canvas", id_column=""):
+    """{nbgrader_id: {column: value}} from a roster file (a course roster, or Canvas's or Moodle's
+    raw gradebook export); a RosterError with one clear line for a file it cannot read."""
+    header, rows = _read_csv(path)
+    if "nbgrader_id" in header:
+        return _course_roster(path, header, rows)
+    if {"Student", "ID", "SIS Login ID"} <= set(header):
+        return _lms_export_roster(path, header, rows, CANVAS_EXPORT, id_column or DEFAULT_ID_COLUMN["canvas"],
+                                  "Canvas")
+    if {"First name", "Last name", "Email address"} <= set(header):
+        return _lms_export_roster(path, header, rows, MOODLE_EXPORT, id_column or DEFAULT_ID_COLUMN["moodle"],
+                                  "Moodle")
+    raise RosterError(f"{path}: neither a course roster (a column 'nbgrader_id') nor a gradebook export of Canvas "
+                      f"(Student, ID, SIS Login ID) or Moodle (First name, Last name, Email address); "
+                      f"its columns: {', '.join(header[:8])}")
+
+
+def _lms_export_roster(path, header, rows, columns, id_column, lms_name):
+    if id_column not in header:
+        raise RosterError(f"{path}: this {lms_name} export has no column {id_column!r} to take nbgrader ids from; "
+                          f"name one with --LmsExport.roster_id_column (its columns: {', '.join(header[:8])})")
+    at = {name: header.index(name) for name in header}
+    roster = {}
+    for line, row in enumerate(rows, start=2):
+        row = row + [""] * (len(header) - len(row))
+        first = row[0].strip()
+        if lms_name == "Canvas" and (first in CANVAS_SKIPPED or first.startswith("Points Possible")):
+            continue
+        sid = row[at[id_column]].strip()
+        if not sid:
+            raise RosterError(f"{path}, line {line}: empty {id_column!r} for {first or 'a student'}")
+        if sid in roster:
+            raise RosterError(f"{path}, line {line}: {id_column} {sid!r} appears twice")
+        ids = dict.fromkeys(ROSTER_COLUMNS, "")
+        ids["nbgrader_id"] = sid
+        for name, column in columns.items():
+            if name in at:
+                ids[column] = row[at[name]].strip()
+        roster[sid] = ids
+    return roster
+
+
+def roster_from_gradebook(gradebook, lms_user_id_column):
+    """{nbgrader_id: ids} from nbgrader's student table (`nbgrader db student import`)."""
+    roster = {}
+    for student in gradebook.students:
+        ids = dict.fromkeys(ROSTER_COLUMNS, "")
+        ids.update(nbgrader_id=student.id, first_name=student.first_name or "", last_name=student.last_name or "",
+                   email=student.email or "")
+        ids["name"] = ", ".join(filter(None, (ids["last_name"], ids["first_name"])))
+        ids[lms_user_id_column] = student.lms_user_id or ""
+        roster[student.id] = ids
+    return roster
+
+
+def _course_roster(path, header, rows):
+    unknown = [h for h in header if h not in ROSTER_COLUMNS]
+    if unknown:
+        raise RosterError(f"{path}: unknown column(s) {', '.join(unknown)}; "
+                          f"known columns: {', '.join(ROSTER_COLUMNS)}")
+    roster = {}
+    for line, cells in enumerate(rows, start=2):
+        row = {k: v.strip() for k, v in zip(header, cells) if k}
+        sid = row.get("nbgrader_id", "")
+        if not sid:
+            raise RosterError(f"{path}, line {line}: empty nbgrader_id")
+        if sid in roster:
+            raise RosterError(f"{path}, line {line}: nbgrader_id {sid!r} appears twice")
+        roster[sid] = {c: row.get(c, "") for c in ROSTER_COLUMNS}
     return roster
 
 
@@ -99,13 +184,29 @@ class LmsExport(CsvExportPlugin):
     moodle_identifier = Enum(list(MOODLE_IDENTIFIER_COLUMN), default_value="idnumber",
                              help="The roster column Moodle identifies users by (it must be filled for everyone)."
                              ).tag(config=True)
+    roster_id_column = Unicode(
+        "", help="In a raw Canvas or Moodle gradebook export used as the roster, the column holding each "
+                 "student's nbgrader id (default: Canvas's 'SIS Login ID', Moodle's 'Username').").tag(config=True)
+    lms_user_id_column = Enum(
+        ["canvas_id", "sis_user_id", "sis_login_id", "idnumber", "email", "username"], default_value=None,
+        allow_none=True, help="Without a roster, what nbgrader's Student.lms_user_id is: by default the "
+                              "Canvas user id (canvas_id) or the Moodle ID number (idnumber).").tag(config=True)
 
     def export(self, gradebook):
         if self.lms == "nbgrader":
             return self._export_nbgrader(gradebook)
-        if not self.roster:
-            raise RosterError(f"exporting for {self.lms} needs a roster: --LmsExport.roster=roster.csv")
-        roster = read_roster(self.roster)
+        try:
+            self._export(gradebook)
+        except RosterError as exc:   # one line, not a traceback; the exit status says it failed
+            self.log.error("%s", exc)
+            raise SystemExit(1) from None
+
+    def _export(self, gradebook):
+        if self.roster:
+            roster = read_roster(self.roster, self.lms, self.roster_id_column)
+        else:   # nbgrader's own student table
+            roster = roster_from_gradebook(gradebook, self.lms_user_id_column or
+                                           ("canvas_id" if self.lms == "canvas" else "idnumber"))
         dest = self.to or f"grades_{self.lms}.csv"
         assignments = self._assignments(gradebook)
         in_gradebook = {s.id for s in gradebook.students}

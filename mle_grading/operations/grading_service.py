@@ -314,7 +314,7 @@ def read_small_regular_file(path, limit=4096):
 class GradingService:
     def __init__(self, course, exchange, course_id, assignments, policy, before="diagnostics", after="full",
                  state=None, poll=2.0, log=print, check_owner=True, due_dates=None, limits=None, client=None,
-                 db_url=None):
+                 db_url=None, unix_account="{username}"):
         self.course, self.exchange, self.course_id = course, exchange, course_id
         self.assignments, self.policy, self.before, self.after = set(assignments), policy, before, after
         self.poll, self.log = poll, log
@@ -333,6 +333,7 @@ class GradingService:
         self.most_entries = 8 * self.limits.submission_file_count + 100   # how far a folder's time is walked
         # due_dates(): {assignment: epoch} from the gradebook, read again every minute (None: fixed deadlines).
         self.due_dates, self.due_dates_read = due_dates, float("-inf")
+        self.unix_account = unix_account   # the account owning a student's submissions: "jupyter-{username}" on TLJH
 
     def why_refused(self, path, student):
         """Why an inbound folder is not taken as this student's submission, or None.
@@ -345,12 +346,13 @@ class GradingService:
             return "it is not a folder (a link?)"
         if not self.check_owner:
             return None
+        account = self.unix_account.format(username=student)
         try:
-            uid = pwd.getpwnam(student).pw_uid
+            uid = pwd.getpwnam(account).pw_uid
         except KeyError:
-            return f"there is no account {student!r} to own it"
+            return f"there is no account {account!r} to own it"
         if info.st_uid != uid:
-            return f"it is named for {student} but owned by uid {info.st_uid}"
+            return f"it is named for {student} (account {account}) but owned by uid {info.st_uid}"
         return None
 
     # discovering
@@ -688,6 +690,9 @@ def main(argv=None):
     parser.add_argument("--status", action="store_true", help="print the journal and exit")
     parser.add_argument("--no-check-owner", dest="check_owner", action="store_false",
                         help="take inbound folders whatever account owns them (as CollectApp.check_owner=False)")
+    parser.add_argument("--unix-account", default="{username}",
+                        help="the unix account that owns a student's submissions, from their student id: "
+                             "'{username}' (default), 'jupyter-{username}' on The Littlest JupyterHub")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None,
                        help="grade on a local Dask cluster of this many workers (default: one per core)")
@@ -699,6 +704,10 @@ def main(argv=None):
     add_security_arguments(parser)
     args = parser.parse_args(argv)
     security = security_from_arguments(parser, args)   # TLS with the instructor's credential, or refused
+    try:
+        args.unix_account.format(username="x")
+    except (KeyError, IndexError, ValueError):
+        parser.error(f"--unix-account {args.unix_account!r} must name only {{username}}")
     course, exchange = os.path.abspath(args.course), os.path.abspath(args.exchange)
     if not os.path.exists(os.path.join(course, "nbgrader_config.py")):
         parser.error(f"{course} is not a course directory (no nbgrader_config.py)")
@@ -719,7 +728,8 @@ def main(argv=None):
     service = GradingService(course, exchange, course_id, assignments, policy, args.before_deadline,
                              args.after_deadline, args.state, args.poll,
                              log=lambda text: print(f"[{when(time.time())}] {text}", flush=True),
-                             check_owner=args.check_owner, due_dates=due_dates, limits=limits)
+                             check_owner=args.check_owner, due_dates=due_dates, limits=limits,
+                             unix_account=args.unix_account)
     if args.status:
         print(status(service.journal))
         return 0
