@@ -259,6 +259,21 @@ def test_the_warm_parent_holds_exactly_the_capabilities_its_design_document_just
     assert fields["NoNewPrivs"] == "1"
 
 
+def test_the_parents_own_libraries_are_no_more_importable_in_a_warm_sandbox_than_in_a_cold_one():
+    cell = ("import importlib\nfor name in ('prctl', 'pyseccomp'):\n    try:\n"
+            "        importlib.import_module(name)\n        print(name, 'imported')\n"
+            "    except ImportError:\n        print(name, 'absent')\n")
+    seen = {}
+    for is_warm in (False, True):
+        session = SandboxSession([cell], limits=SandboxLimits(warm=is_warm))
+        try:
+            session.start()
+        finally:
+            session.close()
+        seen[is_warm] = session.cell_reports[0]["stdout"]
+    assert seen[True] == seen[False] == "prctl absent\npyseccomp absent\n", seen
+
+
 def test_random_generators_differ_from_one_warm_sandbox_to_the_next():
     cell = "import numpy as np, random, sympy.core.random as sr\nprint(np.random.random(), random.random(), sr.random())\n"
     printed = []

@@ -51,6 +51,7 @@ RLIMITS = {"memory_bytes": resource.RLIMIT_AS, "processes": resource.RLIMIT_NPRO
            "file_bytes": resource.RLIMIT_FSIZE, "cpu_seconds": resource.RLIMIT_CPU,
            "open_files": resource.RLIMIT_NOFILE, "core": resource.RLIMIT_CORE}
 CHILD_NAME = "mle-sandbox"
+PARENT_ONLY_MODULES = ("prctl", "_prctl", "pyseccomp", "syscall_filter")
 
 # mount(2) and unshare(2) are the two calls left to the C library: Python 3.11 has neither
 # (os.unshare comes with 3.12, and is used when present), and no maintained binding of
@@ -196,6 +197,10 @@ def _run_worker():
     sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
     sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)
     sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", closefd=False)
+    for name in PARENT_ONLY_MODULES:   # importable in the parent only, as in no cold sandbox
+        sys.modules.pop(name, None)
+    if PARENT_LIBRARY_DIRECTORY in sys.path:
+        sys.path.remove(PARENT_LIBRARY_DIRECTORY)
     import worker
     worker.main()
 
