@@ -31,6 +31,7 @@ A benchmark prints figures; it is not a test with time limits. Other jobs on the
 machine change the figures: the load average before and after each run is recorded.
 """
 import argparse
+import contextlib
 import datetime
 import glob
 import json
@@ -174,10 +175,9 @@ def run_floor(course, students):
     import nbformat
     from nbclient import NotebookClient
     counter = Counter(len(students), "floor")
-    env_backup = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
     started = time.perf_counter()
     count = 0
-    try:
+    with course_gradebook_only():
         for student in students:
             for path in submission_notebooks(course, student):
                 nb = nbformat.read(path, as_version=4)
@@ -186,10 +186,6 @@ def run_floor(course, students):
                                ).execute(stderr=subprocess.DEVNULL)
                 count += 1
             counter.tick()
-    finally:
-        for k, v in env_backup.items():
-            if v is not None:
-                os.environ[k] = v
     return time.perf_counter() - started, count
 
 
@@ -221,29 +217,41 @@ def _own_peak_mb():
     return vm_hwm_mb(os.getpid())
 
 
-def run_pack(course, workers):
+@contextlib.contextmanager
+def course_gradebook_only():
+    """The course copy's own gradebook and reports, whatever the caller's environment says."""
+    saved = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is not None:
+                os.environ[k] = v
+
+
+def run_pack(course, workers, cycle=False):
     """mle_grading.operations.parallel on a local Dask cluster of `workers` workers, cluster start included.
 
-    Returns (wall, results of the tasks, peak memory of each worker process in MB).
+    With `cycle`, the pack's whole cycle: grading and feedback on the workers (warm), then
+    nbgrader export. Returns (wall, results of the tasks, peak memory of each worker process in MB).
     """
     from mle_grading.operations.parallel import dask_client, grade_class
-    log_path = os.path.join(course, "autograde.log")
+    log_path = os.path.join(course, "cycle.log" if cycle else "autograde.log")
     db_url = f"sqlite:///{os.path.join(course, 'gradebook.db')}"
-    env_backup = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
-    try:
+    with course_gradebook_only():
         started = time.perf_counter()
         with dask_client(workers=workers) as client:
             results = grade_class(course, nbgrader_run.course_assignments(course), client, force=True,
-                                  db_url=db_url, log_path=log_path)
-            wall = time.perf_counter() - started
+                                  db_url=db_url, log_path=log_path, feedback=cycle)
             peaks = sorted(client.run(_own_peak_mb).values())
-    finally:
-        for k, v in env_backup.items():
-            if v is not None:
-                os.environ[k] = v
-    for r in results:
-        if not r["graded"]:
-            say(f"  not graded: {r['assignment']}/{r['student']}: {r['why']}")
+            wall = time.perf_counter() - started
+        if cycle:
+            code = run_nbgrader(course, ["export", "--to", os.path.join(course, "grades.csv")], log_path)
+            if code != 0:
+                raise RuntimeError(f"pack cycle: nbgrader export exited with status {code} (see {log_path})")
+            wall = time.perf_counter() - started
+    for line in failure_lines(results):
+        say(f"  not graded or no feedback: {line}")
     return wall, results, peaks
 
 
@@ -262,32 +270,6 @@ def run_cycle_plain(course, students):
     if code != 0:
         raise RuntimeError(f"plain cycle: nbgrader export exited with status {code} (see {log_path})")
     return time.perf_counter() - started
-
-
-def run_cycle_pack(course, workers):
-    """The pack's whole cycle: grading and feedback on the Dask workers (warm), then nbgrader export.
-    Returns (wall, results)."""
-    from mle_grading.operations.parallel import dask_client, grade_class
-    log_path = os.path.join(course, "cycle.log")
-    db_url = f"sqlite:///{os.path.join(course, 'gradebook.db')}"
-    env_backup = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
-    try:
-        started = time.perf_counter()
-        with dask_client(workers=workers) as client:
-            results = grade_class(course, nbgrader_run.course_assignments(course), client, force=True,
-                                  db_url=db_url, log_path=log_path, feedback=True)
-        code = run_nbgrader(course, ["export", "--to", os.path.join(course, "grades.csv")], log_path)
-        wall = time.perf_counter() - started
-    finally:
-        for k, v in env_backup.items():
-            if v is not None:
-                os.environ[k] = v
-    if code != 0:
-        raise RuntimeError(f"pack cycle: nbgrader export exited with status {code} (see {log_path})")
-    for r in results:
-        if not r["graded"] or not r.get("feedback"):
-            say(f"  not graded or no feedback: {r['assignment']}/{r['student']}: {r['why'] or r.get('feedback_why')}")
-    return wall, results
 
 
 def run_service_burst(base, target, subs, workers, interval):
@@ -335,9 +317,8 @@ def run_service_burst(base, target, subs, workers, interval):
             time.sleep(max(0.0, when + interval - time.time()))
 
     os.makedirs(staging)
-    env_backup = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
     started = time.time()
-    try:
+    with course_gradebook_only():
         with dask_client(workers=workers) as client:
             service.client = client
             service.warm_workers()   # the service runs all week: its workers are warm before a burst
@@ -351,10 +332,6 @@ def run_service_burst(base, target, subs, workers, interval):
                     break
                 time.sleep(0.1)
             service.stopping = True
-    finally:
-        for k, v in env_backup.items():
-            if v is not None:
-                os.environ[k] = v
     latencies, lost = [], []
     for folder, path in expected.items():
         if os.path.exists(path):
@@ -645,9 +622,8 @@ def main(argv=None):
             say(f"pack cycle, {w} workers: grading and feedback on Dask, then nbgrader export")
             course = keep_only(variant(base, os.path.join(tmp, "cycleW")), students)
             load = loadavg()
-            wall, results = run_cycle_pack(course, w)
-            record("cycleW", wall, on=students, load_before=load,
-                   failed=[line for line in failure_lines(results)])
+            wall, results, _ = run_pack(course, w, cycle=True)
+            record("cycleW", wall, on=students, load_before=load, failed=failure_lines(results))
         if "service" not in args.skip:
             say(f"service: a burst of {len(subs)} submissions through a real exchange, one every "
                 f"{args.burst_interval:g} s, graded on {w} Dask workers")
