@@ -345,15 +345,24 @@ def page_cells(page):
 
 
 def page_mistakes(page):
-    """{(notebook/grade_id, message): count} as the page shows them."""
+    """{(notebook/grade_id, message): count} as the page shows them (each cell's table is folded in a
+    <details> the reader opens: its text, not its rendering)."""
     shown = {}
     for table in page.query_selector_all("table.mistakes"):
         cell = table.get_attribute("data-cell")
         for row in table.query_selector_all("tr"):
             message = row.query_selector("td.message")
             if message:
-                shown[(cell, message.inner_text())] = int(row.query_selector("td.count").inner_text())
+                shown[(cell, message.text_content())] = int(row.query_selector("td.count").text_content())
     return shown
+
+
+def test_a_cells_folded_mistakes_open_with_one_click(report_page):
+    page, _ = report_page
+    folded = page.query_selector("details.cell-mistakes")
+    assert folded and not folded.query_selector("table.mistakes").is_visible()
+    folded.query_selector("summary").click()
+    assert folded.query_selector("table.mistakes").is_visible()
 
 
 def test_the_report_opens_in_a_browser_with_its_figures_and_asks_for_nothing_else(report_page):
