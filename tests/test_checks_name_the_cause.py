@@ -48,3 +48,18 @@ def test_the_demo_class_mistakes_of_these_kinds_are_told_their_cause(student):
     assert set(failed) == set(mistake.fails)
     for gid, message in failed.items():
         assert DEMO_CAUSES[student] in message and "the value is wrong" not in message, (gid, message)
+
+
+# What each message says after its cause: the remedy, which feedback before the deadline leaves out.
+DEMO_REMEDIES = {"mse-mean-over-axis-zero": "np.mean without axis=", "sigmoid-keeps-int-dtype": "dtype=float"}
+
+
+@pytest.mark.parametrize("student", sorted(DEMO_REMEDIES))
+def test_the_hint_before_the_deadline_names_these_causes_without_their_remedy(student):
+    (mistake,) = [m for m in all_mistakes() if m.student == student]
+    namespace = run_notebook_code(mistake.notebook, {mistake.cell: mistake.source}, keep_going=True)
+    failed = failing_cells(mistake.notebook, namespace, student)
+    assert failed
+    for gid, message in failed.items():
+        assert DEMO_CAUSES[student] in message.hint or "one axis fewer" in message.hint, (gid, message.hint)
+        assert DEMO_REMEDIES[student] in message and DEMO_REMEDIES[student] not in message.hint, (gid, message.hint)

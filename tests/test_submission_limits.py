@@ -209,3 +209,22 @@ def test_the_feedback_and_the_attention_list_say_what_was_left_out(graded_class)
         attention = [line for line in proc.stdout.splitlines() if f"/{student}" in line and LIMITS_NOTE in line]
         assert attention, (student, proc.stdout[-3000:])
     assert not [line for line in proc.stdout.splitlines() if "/reference" in line and LIMITS_NOTE in line]
+
+
+def test_collect_exits_non_zero_when_a_submission_holds_a_link_and_still_collects_the_rest(tmp_path):
+    from traitlets.config import Config
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.abc.exchange import ExchangeError
+    from mle_grading.nbgrader_integration.exchange import CourseExchangeCollect
+    folder = notebooks_folder(tmp_path, "inbound-folder")
+    os.symlink("/etc/passwd", folder / "passwd.txt")
+    config = Config()
+    collect = CourseExchangeCollect(coursedir=CourseDirectory(config=config), authenticator=Authenticator(),
+                                    config=config)
+    collect.src_records = []
+    dest = tmp_path / "submitted"
+    collect.do_copy(str(folder), str(dest))
+    assert (dest / "01_a.ipynb").exists() and not (dest / "passwd.txt").exists()
+    with pytest.raises(ExchangeError, match="1 submission folder"):
+        collect.copy_files()

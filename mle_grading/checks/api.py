@@ -132,7 +132,8 @@ def value_of(outcome, function, what, hint="", scalar=False, args=()):
         raise CheckFailed(f"{what}: `{function}` should return a number or an array, not an expression.")
     if scalar:
         if value.size != 1 and _one_axis_fewer(value.shape, args):
-            raise CheckFailed(f"{what}: `{function}` {ONE_AXIS}")
+            raise CheckFailed(f"{what}: `{function}` {ONE_AXIS}",
+                              hint=f"{what}: {naming_the_mistake(f'`{function}` {ONE_AXIS}')}")
         if value.size != 1:
             raise CheckFailed(f"{what}: `{function}` returned an array, not one number; a loss is one "
                               "number, the mean over the examples.")
@@ -216,7 +217,7 @@ def judge(got, want, what, mistakes=(), rtol=RTOL, atol=ATOL, shape_hint="", non
         if matches(got, value, rtol, atol):
             raise CheckFailed(f"{what}: {message}", hint=f"{what}: {naming_the_mistake(message)}")
     if integer and not np.allclose(want, np.round(want)):
-        raise CheckFailed(f"{what}: {INTEGER_RESULT}")
+        raise CheckFailed(f"{what}: {INTEGER_RESULT}", hint=f"{what}: {naming_the_mistake(INTEGER_RESULT)}")
     if not np.all(np.isfinite(got)):
         raise CheckFailed(f"{what}: the result contains NaN or inf where the true value is finite."
                           + (f" Likely cause: {nonfinite}" if nonfinite else ""))

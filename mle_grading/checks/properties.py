@@ -58,7 +58,7 @@ def _verdict(spec, student, case, diagnoses, nonfinite, fallback, shape_hint):
         if all(matches(g, v) for g, v in zip(got_list, values)):
             raise CheckFailed(f"{case.what}: {message}", hint=f"{case.what}: {naming_the_mistake(message)}")
     if integer and not all(np.allclose(w, np.round(w)) for w in want_list):
-        raise CheckFailed(f"{case.what}: {INTEGER_RESULT}")
+        raise CheckFailed(f"{case.what}: {INTEGER_RESULT}", hint=f"{case.what}: {naming_the_mistake(INTEGER_RESULT)}")
     if parts:
         if spec.right_or_recognised(got_list, want, case.args, case.tol):
             return

@@ -193,8 +193,8 @@ class CourseExchangeCollect(ExchangeCollect):
         max_file = 1000 * self.coursedir.max_file_size if self.coursedir.max_file_size else None
         total, max_total = 0, 1000 * self.coursedir.max_dir_size
         keep, left_out = survey(src, self._limits(), ignore=self.coursedir.ignore)
-        for rel, why in left_out.items():
-            self.log.warning("Not collected: %s (%s)", os.path.join(src, rel), why)
+        for rel, why in left_out.items():   # links, hard links, FIFOs, over the limits: collect exits non-zero
+            self._refuse("Not collected: %s (%s)", os.path.join(src, rel), why)
         os.makedirs(dest)
         for rel, size, ident in keep:
             if os.path.basename(rel) in ("timestamp.txt", "timestamp_claimed.txt") or \
@@ -216,7 +216,7 @@ class CourseExchangeCollect(ExchangeCollect):
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 why = copy_file_bounded(path, target, size, ident)
             if why:
-                self.log.warning("Not collected: %s (%s)", path, why)
+                self._refuse("Not collected: %s (%s)", path, why)
                 left_out[rel] = f"the file {rel} was not collected: {why}"
                 continue
             total += size
