@@ -40,7 +40,8 @@ def hub_service_command(course, exchange, state_dir):
     """The grading service's command line, from jupyterhub_config.py as the hub loads it (local-test profile)."""
     from traitlets.config.loader import PyFileConfigLoader
     env = {"MLE_GRADING_SERVICE": "1", "MLE_HUB_PROFILE": "local-test", "MLE_COURSE_ROOT": course,
-           "MLE_EXCHANGE_ROOT": exchange, "MLE_HUB_STATE_DIR": state_dir}
+           "MLE_EXCHANGE_ROOT": exchange, "MLE_HUB_STATE_DIR": state_dir,
+           "MLE_COURSE_PYTHON": sys.executable}   # the course copy has no .venv of its own
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("MLE_")}
     os.environ.update(env)
     try:
