@@ -179,7 +179,7 @@ def unsafe_markdown(source, attachments=None):
 
 # Characters that make markup, links or line structure in any markdown renderer (the rest,
 # equations' backslashes and braces included, stay as they are).
-MARKUP = frozenset("<>&\"'[]()!:`*_|~=\n\r\t")
+MARKUP = frozenset("<>&\"'[]()!:`\n\r\t")
 
 
 # What `as_text` wrote (feedback runs this preprocessor again on the autograded notebook).
