@@ -83,6 +83,10 @@ c.SandboxLimits.warm = True                            # fork each sandbox from 
 c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentContent, GetGrades, CSSHTMLHeaderPreprocessor]
 c.GenerateFeedback.post_convert_hook = feedback_pages_only
 c.HTMLExporter.sanitize_html = True
+# Markdown is judged as rendered: nbgrader's feedback and formgrade templates render it with
+# this filter and clean nothing, so the filter cleans the HTML it produces (scripts, handlers,
+# every URL not http(s)/mailto/relative). formgrader's exporter reads this file too.
+c.HTMLExporter.filters = {"markdown2html": "mle_grading.nbgrader_integration.sanitize.safe_markdown2html"}
 
 # The exchange (docs/exchange.md): collect copies only the student's own regular
 # files, refuses folders posing as another student, and trusts the kernel's clock.
