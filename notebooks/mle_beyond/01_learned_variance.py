@@ -324,8 +324,10 @@ print(f"in the cycle: largest curvature of the mean {lambda_cycle:.4f}, "
 # ### A fix: scale the mean's step by the variance
 #
 # A smaller step would do: one below the limit at the fit, printed below. But the
-# log-variance's curvature is far smaller than the mean's, and a step small enough for
-# the mean is slow for the log-variance (the cell runs 0.04 to compare). Instead, divide the mean's step by the mean precision
+# log-variance's curvature, $\frac1N\sum_i \tfrac12 e^{-s_i} r_i^2 \left(\begin{smallmatrix} 1 & x_i \\ x_i & x_i^2 \end{smallmatrix}\right)$
+# ($r_i$ the residual), is far smaller than the mean's, so a step small enough for the
+# mean is slow for the log-variance (the cell prints both curvatures and runs 0.04 to
+# compare). Instead, divide the mean's step by the mean precision
 # $\bar w = \frac1N\sum_i e^{-s_i}$ (multiply it by a typical variance). The mean's
 # Hessian then becomes $H/\bar w$, whose eigenvalues are positive and sum to its
 # trace, $1 + \sum_i e^{-s_i} x_i^2 / \sum_i e^{-s_i} \le 2$ for $x_i \in [0, 1]$: the
@@ -345,6 +347,11 @@ small_step, small_step_path = fit_mean_and_log_variance(x_fit, y_fit, steps=2000
 print(f"plain step 0.04, the same 2000 steps: largest gradient component "
       f"{np.max(np.abs(gradient_of_the_four(x_fit, y_fit, small_step))):.1e}")
 lambda_fit = np.linalg.eigvalsh(mean_hessian(x_fit, fitted)).max()
+weight = 0.5 * np.exp(-(fitted[2] + fitted[3] * x_fit)) * (y_fit - fitted[0] - fitted[1] * x_fit) ** 2
+log_variance_hessian = np.array([[np.mean(weight), np.mean(weight * x_fit)],
+                                 [np.mean(weight * x_fit), np.mean(weight * x_fit ** 2)]])
+print(f"curvatures at the fit: the mean's {np.linalg.eigvalsh(mean_hessian(x_fit, fitted)).round(2)}, "
+      f"the log-variance's {np.linalg.eigvalsh(log_variance_hessian).round(3)}")
 print(f"at the fit: largest curvature of the mean {lambda_fit:.2f}, so the largest stable plain step is "
       f"{2 / lambda_fit:.4f} (the plain run used 0.05); "
       f"scaled, it is {2 / np.linalg.eigvalsh(mean_hessian(x_fit, fitted) / np.mean(np.exp(-(c + d * x_fit)))).max():.2f}; "
