@@ -10,11 +10,11 @@ import os
 
 import nbgrader
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, ClearOutput,
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
                                     GetGrades, IgnorePattern, LimitOutput,
                                     OverwriteKernelspec)
 
-from mle_grading.nbgrader_integration.preprocessors import FEEDBACK_TEMPLATES, CheckCellMetadataCompiled, InlineMathJax, RebuildSubmission, SaveAutoGradesAtOnce, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
+from mle_grading.nbgrader_integration.preprocessors import FEEDBACK_TEMPLATES, InlineMathJax, RebuildSubmission, SaveAutoGradesIfValid, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
 from mle_grading.nbgrader_integration.run import gradebook_url
 from mle_grading.nbgrader_integration.sanitize import SanitizeStudentContent
 
@@ -27,22 +27,24 @@ c.CourseDirectory.root = ROOT
 c.CourseDirectory.db_url = gradebook_url(ROOT)   # MLE_GRADING_DB_URL, else gradebook.db here
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
-# Release: nbgrader's own solution and hidden-test stripping.
+# Release: nbgrader's own solution and hidden-test stripping. release/ is committed, so in a
+# fresh clone nbgrader would skip it as up to date and never record the assignment in the
+# new gradebook (autograde then fails): it is always regenerated from source/ (same bytes).
+c.GenerateAssignment.force = True
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
 
 # Autograde: rebuild every locked and test cell from the gradebook (whatever the
 # student deleted, edited or re-labelled), then decide
 # every test cell by a trusted check against the sandboxed submission.
-# (CheckCellMetadataCompiled: nbgrader's CheckCellMetadata with its schema compiled once;
-# SaveAutoGradesAtOnce: nbgrader's SaveAutoGrades, one commit per notebook instead of per cell.)
-c.Autograde.sanitize_preprocessors = [ClearOutput, OverwriteKernelspec, RebuildSubmission, CheckCellMetadataCompiled]
+# (SaveAutoGradesIfValid: nbgrader's SaveAutoGrades, run only on a notebook that is valid.)
+c.Autograde.sanitize_preprocessors = [ClearOutput, OverwriteKernelspec, RebuildSubmission, CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [TrustedGrading, SanitizeStudentContent, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGradesAtOnce, AssignLatePenalties,
-                                       CheckCellMetadataCompiled]
+                                       LimitOutput, SaveAutoGradesIfValid, AssignLatePenalties,
+                                       CheckCellMetadata]
 c.Autograde.pre_convert_hook = set_aside_unreadable_notebooks
 # nbconvert checks the whole notebook against the nbformat schema after each of the
-# twelve preprocessors above; here after the last of each pass, and SaveAutoGradesAtOnce
+# twelve preprocessors above; here after the last of each pass, and SaveAutoGradesIfValid
 # checks it before it writes a score (an invalid notebook gets none, as before).
 c.Exporter.optimistic_validation = True
 c.TrustedGrading.report_directory = os.path.join(ROOT, "grading_reports")
@@ -66,6 +68,10 @@ c.SandboxLimits.notebook_output_bytes = 8 * 1024 * 1024
 c.SandboxLimits.reply_bytes = 64 * 1024 * 1024        # largest message from the sandbox
 c.SandboxLimits.submission_files = 200                # files of a submission shown in the sandbox home
 c.SandboxLimits.submission_file_bytes = 16 * 1024 * 1024
+c.SandboxLimits.submission_bytes = 64 * 1024 * 1024   # a whole submission, apparent size (before any copy)
+c.SandboxLimits.submission_file_count = 500            # files of a submission copied and graded
+c.SandboxLimits.notebook_bytes = 16 * 1024 * 1024      # one notebook file
+c.SandboxLimits.notebook_cells = 1000                  # cells of one notebook (before nbgrader reads it)
 c.SandboxLimits.startup_timeout = 120.0               # interpreter start and imports
 c.SandboxLimits.max_restarts = 6                      # restarts after a cell hangs or kills its process
 c.SandboxLimits.uid_base = 1_900_000_000

@@ -31,6 +31,7 @@ A benchmark prints figures; it is not a test with time limits. Other jobs on the
 machine change the figures: the load average before and after each run is recorded.
 """
 import argparse
+import contextlib
 import datetime
 import glob
 import json
@@ -43,10 +44,12 @@ import tempfile
 import time
 
 from mle_grading.nbgrader_integration import run as nbgrader_run
+from mle_grading.operations.parallel import failure_lines
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COURSE_FILES = ("notebooks", "source", "release", "course_config.py", "nbgrader_config.py")
-RUNS = ("floor", "plain", "pack1", "packW")
+RUNS = ("floor", "plain", "pack1", "packW", "cycle_plain", "cycleW")
+SKIPPABLE = RUNS + ("memory", "service")
 
 PLAIN_CONFIG = '''
 
@@ -172,10 +175,9 @@ def run_floor(course, students):
     import nbformat
     from nbclient import NotebookClient
     counter = Counter(len(students), "floor")
-    env_backup = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
     started = time.perf_counter()
     count = 0
-    try:
+    with course_gradebook_only():
         for student in students:
             for path in submission_notebooks(course, student):
                 nb = nbformat.read(path, as_version=4)
@@ -184,10 +186,6 @@ def run_floor(course, students):
                                ).execute(stderr=subprocess.DEVNULL)
                 count += 1
             counter.tick()
-    finally:
-        for k, v in env_backup.items():
-            if v is not None:
-                os.environ[k] = v
     return time.perf_counter() - started, count
 
 
@@ -219,30 +217,135 @@ def _own_peak_mb():
     return vm_hwm_mb(os.getpid())
 
 
-def run_pack(course, workers):
+@contextlib.contextmanager
+def course_gradebook_only():
+    """The course copy's own gradebook and reports, whatever the caller's environment says."""
+    saved = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is not None:
+                os.environ[k] = v
+
+
+def run_pack(course, workers, cycle=False):
     """mle_grading.operations.parallel on a local Dask cluster of `workers` workers, cluster start included.
 
-    Returns (wall, results of the tasks, peak memory of each worker process in MB).
+    With `cycle`, the pack's whole cycle: grading and feedback on the workers (warm), then
+    nbgrader export. Returns (wall, results of the tasks, peak memory of each worker process in MB).
     """
     from mle_grading.operations.parallel import dask_client, grade_class
-    log_path = os.path.join(course, "autograde.log")
+    log_path = os.path.join(course, "cycle.log" if cycle else "autograde.log")
     db_url = f"sqlite:///{os.path.join(course, 'gradebook.db')}"
-    env_backup = {k: os.environ.pop(k, None) for k in ("MLE_GRADING_DB_URL", "MLE_GRADING_REPORT_DIR")}
-    try:
+    with course_gradebook_only():
         started = time.perf_counter()
         with dask_client(workers=workers) as client:
             results = grade_class(course, nbgrader_run.course_assignments(course), client, force=True,
-                                  db_url=db_url, log_path=log_path)
-            wall = time.perf_counter() - started
+                                  db_url=db_url, log_path=log_path, feedback=cycle)
             peaks = sorted(client.run(_own_peak_mb).values())
-    finally:
-        for k, v in env_backup.items():
-            if v is not None:
-                os.environ[k] = v
-    for r in results:
-        if not r["graded"]:
-            say(f"  not graded: {r['assignment']}/{r['student']}: {r['why']}")
+            wall = time.perf_counter() - started
+        if cycle:
+            code = run_nbgrader(course, ["export", "--to", os.path.join(course, "grades.csv")], log_path)
+            if code != 0:
+                raise RuntimeError(f"pack cycle: nbgrader export exited with status {code} (see {log_path})")
+            wall = time.perf_counter() - started
+    for line in failure_lines(results):
+        say(f"  not graded or no feedback: {line}")
     return wall, results, peaks
+
+
+def run_cycle_plain(course, students):
+    """The instructor's whole cycle with plain nbgrader, one command after another: autograde,
+    generate_feedback and export of every assignment. Returns the wall time."""
+    log_path = os.path.join(course, "cycle.log")
+    started = time.perf_counter()
+    run_sequential(course, students, "plain nbgrader cycle")
+    for assignment in nbgrader_run.course_assignments(course):
+        if nbgrader_run.submitted_students(course, assignment):
+            code = run_nbgrader(course, ["generate_feedback", assignment, "--force"], log_path)
+            if code != 0:
+                say(f"  plain cycle: nbgrader generate_feedback {assignment} exited with status {code} (see {log_path})")
+    code = run_nbgrader(course, ["export", "--to", os.path.join(course, "grades.csv")], log_path)
+    if code != 0:
+        raise RuntimeError(f"plain cycle: nbgrader export exited with status {code} (see {log_path})")
+    return time.perf_counter() - started
+
+
+def run_service_burst(base, target, subs, workers, interval):
+    """A deadline burst through a real exchange: one submission lands in the inbound folder every
+    `interval` seconds; the grading service (on a local Dask cluster of `workers`) grades each and
+    releases its feedback. Returns {submissions, p50_s, p95_s, max_s, lost, twice, seconds}: the time
+    from a submission landing to its feedback being released in the exchange."""
+    import secrets
+    import statistics
+    import threading
+    from nbgrader.utils import notebook_hash
+    from mle_grading.operations.grading_service import GradingService, Policy
+    from mle_grading.operations.parallel import dask_client
+    course = variant(base, target)
+    exchange = os.path.join(target, "exchange")
+    course_id = "mle_losses_course"
+    inbound, outbound = (os.path.join(exchange, course_id, name) for name in ("inbound", "feedback"))
+    os.makedirs(inbound)
+    os.makedirs(outbound)
+    staging = os.path.join(target, "staging")
+    templates = os.path.join(target, "templates")
+    os.rename(os.path.join(course, "submitted"), templates)
+    os.makedirs(os.path.join(course, "submitted"))
+    service = GradingService(course, exchange, course_id, sorted({a for a, _ in subs}), Policy(per_hour=1000),
+                             state=os.path.join(target, "service.sqlite"), poll=0.25, log=lambda text: None,
+                             check_owner=False)
+    landed, expected = {}, {}
+
+    def play():
+        for i, (assignment, student) in enumerate(subs):
+            when = time.time()
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1e6):06d} UTC"
+            folder = f"{student}+{assignment}+{stamp}+{secrets.token_hex(4)}"
+            tmp = os.path.join(staging, folder)
+            shutil.copytree(os.path.join(templates, student, assignment), tmp)
+            secret = secrets.token_hex(16)
+            with open(os.path.join(tmp, "submission_secret.txt"), "w") as fh:
+                fh.write(secret)
+            with open(os.path.join(tmp, "timestamp.txt"), "w") as fh:
+                fh.write(stamp)
+            notebook = sorted(n for n in os.listdir(tmp) if n.endswith(".ipynb"))[0][:-len(".ipynb")]
+            expected[folder] = os.path.join(outbound, notebook_hash(secret=secret, notebook_id=notebook) + ".html")
+            os.rename(tmp, os.path.join(inbound, folder))   # lands at once, as nbgrader submit's copy does
+            landed[folder] = time.time()
+            time.sleep(max(0.0, when + interval - time.time()))
+
+    os.makedirs(staging)
+    started = time.time()
+    with course_gradebook_only():
+        with dask_client(workers=workers) as client:
+            service.client = client
+            service.warm_workers()   # the service runs all week: its workers are warm before a burst
+            player = threading.Thread(target=play, daemon=True)
+            player.start()
+            deadline = time.time() + len(subs) * interval + 900
+            while time.time() < deadline:
+                service.step()
+                if not player.is_alive() and not service.in_flight and \
+                        not service.journal.rows("state IN ('queued', 'deferred', 'grading')"):
+                    break
+                time.sleep(0.1)
+            service.stopping = True
+    latencies, lost = [], []
+    for folder, path in expected.items():
+        if os.path.exists(path):
+            latencies.append(os.path.getmtime(path) - landed[folder])
+        else:
+            lost.append(folder)
+    counts = {}
+    for (folder,) in service.journal.db.execute("SELECT folder FROM gradings"):
+        counts[folder] = counts.get(folder, 0) + 1
+    latencies.sort()
+    q = lambda f: latencies[min(len(latencies) - 1, int(f * len(latencies)))] if latencies else None  # noqa: E731
+    return {"submissions": len(subs), "interval_s": interval, "p50_s": statistics.median(latencies) if latencies else None,
+            "p95_s": q(0.95), "max_s": max(latencies, default=None), "lost": len(lost),
+            "twice": sum(1 for n in counts.values() if n > 1), "seconds": time.time() - started}
 
 
 def pack_breakdown(course, wall, workers, results):
@@ -383,7 +486,9 @@ def render(result):
     lines.append("| run | submissions | wall (s) | s / submission | x floor | x plain nbgrader | load avg before/after |")
     lines.append("|---|---:|---:|---:|---:|---:|---|")
     names = {"floor": "floor: plain nbclient, no grading", "plain": "plain nbgrader autograde, sequential",
-             "pack1": "pack, 1 Dask worker", "packW": f"pack, {w} Dask workers"}
+             "pack1": "pack, 1 Dask worker", "packW": f"pack, {w} Dask workers",
+             "cycle_plain": "whole cycle, plain nbgrader: autograde, generate_feedback, export",
+             "cycleW": f"whole cycle, pack on {w} Dask workers (x plain: against the plain cycle)"}
     for key in RUNS:
         r = runs.get(key)
         if not r:
@@ -418,6 +523,13 @@ def render(result):
                       f"a plain nbgrader kernel {fmt(mem['plain_max'], 0)} "
                       f"{json.dumps({k: round(v) for k, v in mem['plain'].items() if v})}" if mem else ""))
         lines.append("")
+    svc = result.get("service")
+    if svc:
+        lines.append(f"Feedback on submit: a burst of {svc['submissions']} submissions, one every {svc['interval_s']:g} s, "
+                     f"through a real exchange: from landing to released feedback median {fmt(svc['p50_s'])} s, "
+                     f"95th percentile {fmt(svc['p95_s'])} s, max {fmt(svc['max_s'])} s; lost {svc['lost']}, "
+                     f"graded twice {svc['twice']} (load {fmt(svc['load_before'], 1)} / {fmt(svc['load_after'], 1)})")
+        lines.append("")
     for target in result["targets"]:
         verdict = "met" if target["met"] else ("NOT met" if target["met"] is not None else "not measured")
         lines.append(f"target: {target['what']} <= {target['limit']}: {fmt(target['value'])} -> {verdict}")
@@ -431,12 +543,14 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=50, help="simulated class size (default 50)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="workers of the parallel run (default: one per core)")
-    parser.add_argument("--skip", action="append", default=[], choices=RUNS + ("memory",),
+    parser.add_argument("--skip", action="append", default=[], choices=SKIPPABLE,
                         help="leave a run out (repeatable)")
     parser.add_argument("--baseline-students", type=int, default=None, metavar="K",
                         help="run floor, plain nbgrader and the pack on 1 worker on K of the N students, spread "
                              "evenly over the class, and compare seconds per submission; the pack on every core "
                              "still grades all N (default: all N for every run)")
+    parser.add_argument("--burst-interval", type=float, default=3.0,
+                        help="seconds between submissions of the service's burst (default 3: 200 in ten minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary course directories")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmark_runs"), help="where to write the results")
     args = parser.parse_args(argv)
@@ -498,6 +612,27 @@ def main(argv=None):
             record(key, wall, on=on, load_before=load, breakdown=pack_breakdown(course, wall, workers, results),
                    failed=[f"{r['assignment']}/{r['student']}: {r['why']}" for r in results if not r["graded"]],
                    worker_peak_mb=max(peaks) if peaks else None)
+        if "cycle_plain" not in args.skip:
+            say("plain cycle: sequential nbgrader autograde, generate_feedback and export")
+            course = keep_only(variant(base, os.path.join(tmp, "cycle_plain"), plain=True), baseline)
+            load = loadavg()
+            wall = run_cycle_plain(course, baseline)
+            record("cycle_plain", wall, on=baseline, load_before=load)
+        if "cycleW" not in args.skip:
+            say(f"pack cycle, {w} workers: grading and feedback on Dask, then nbgrader export")
+            course = keep_only(variant(base, os.path.join(tmp, "cycleW")), students)
+            load = loadavg()
+            wall, results, _ = run_pack(course, w, cycle=True)
+            record("cycleW", wall, on=students, load_before=load, failed=failure_lines(results))
+        if "service" not in args.skip:
+            say(f"service: a burst of {len(subs)} submissions through a real exchange, one every "
+                f"{args.burst_interval:g} s, graded on {w} Dask workers")
+            load = loadavg()
+            result["service"] = run_service_burst(base, os.path.join(tmp, "service"), subs, w, args.burst_interval)
+            result["service"].update(load_before=load, load_after=loadavg())
+            say(f"service: median {fmt(result['service']['p50_s'])} s, 95th percentile "
+                f"{fmt(result['service']['p95_s'])} s, lost {result['service']['lost']}, "
+                f"twice {result['service']['twice']}")
         if "pack1" in result["runs"] and "packW" in result["runs"]:
             same = gradebook_scores(os.path.join(tmp, "pack1"), baseline) == \
                 gradebook_scores(os.path.join(tmp, "packW"), baseline)
@@ -519,6 +654,10 @@ def main(argv=None):
                 r["x_floor"] = r["per_submission"] / runs["floor"]["per_submission"]
             if "plain" in runs:
                 r["x_plain"] = r["per_submission"] / runs["plain"]["per_submission"]
+        for r in runs.values():
+            r["s_per_submission"] = r["per_submission"]
+        if "cycle_plain" in runs and "cycleW" in runs:
+            runs["cycleW"]["x_plain"] = runs["cycleW"]["per_submission"] / runs["cycle_plain"]["per_submission"]
         if "pack1" in runs and "packW" in runs:
             result["notes"].append(f"{w} workers grade "
                                    f"{runs['pack1']['per_submission'] / runs['packW']['per_submission']:.2f} times "
@@ -532,6 +671,12 @@ def main(argv=None):
             {"what": f"pack with {w} workers, seconds per submission (200 in 5 minutes)", "limit": 1.5,
              "value": runs.get("packW", {}).get("per_submission")},
             {"what": "peak memory of one sandbox, MB", "limit": 400, "value": mem.get("sandbox_max")},
+            {"what": f"whole cycle (grade, feedback, export) with {w} workers / plain sequential nbgrader cycle "
+                     "(seconds per submission)", "limit": 0.1, "value": runs.get("cycleW", {}).get("x_plain")},
+            {"what": "service burst: median seconds from submission to feedback", "limit": 5,
+             "value": result.get("service", {}).get("p50_s")},
+            {"what": "service burst: 95th percentile seconds from submission to feedback", "limit": 15,
+             "value": result.get("service", {}).get("p95_s")},
         ]
         if "plain" in runs and runs["plain"]["submissions"] < len(subs):
             result["notes"].append(f"plain nbgrader for the whole class, estimated from its sample: "

@@ -29,6 +29,12 @@ Settings read from the environment (defaults in brackets):
   MLE_HUB_ROLE_CONFIG per-role Jupyter configuration              [jupyterhub/config]
   MLE_MEM_LIMIT       per-student memory limit                     [2G]
   MLE_CPU_LIMIT       per-student CPU limit, in cores              [1.0]
+  MLE_HUB_SSL_CERT, MLE_HUB_SSL_KEY   HTTPS served by the hub itself (production; or a TLS proxy in front)
+  MLE_HUB_AUTHENTICATOR  production's login: pam | github | generic-oauth | lti13 | ...   [pam]
+  MLE_GRADERS         teaching assistants: hub user names who grade through the shared formgrader
+  MLE_GRADER_ACCOUNT  the unix account the shared formgrader runs as (owns the course directory)
+  MLE_COURSE_PYTHON   the course's Python, with mle_grading        [MLE_COURSE_ROOT/.venv/bin/python]
+  MLE_UNIX_ACCOUNT    a student's unix account from their hub name [tljh: jupyter-{username}; else {username}]
 """
 import importlib.util
 import os
@@ -44,6 +50,13 @@ STATE_DIR = os.environ.get("MLE_HUB_STATE_DIR", "/srv/jupyterhub")
 COURSE_ROOT = os.environ.get("MLE_COURSE_ROOT", os.path.dirname(HERE))
 EXCHANGE_ROOT = os.environ.get("MLE_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
 INSTRUCTORS = {u.strip() for u in os.environ.get("MLE_INSTRUCTORS", "instructor").split(",") if u.strip()}
+GRADERS = {u.strip() for u in os.environ.get("MLE_GRADERS", "").split(",") if u.strip()}
+COURSE_ID = os.environ.get("MLE_COURSE_ID", "mle_losses_course")
+# Who owns a student's submissions in the exchange: TLJH's hub user carol is unix account jupyter-carol.
+UNIX_ACCOUNT = os.environ.get("MLE_UNIX_ACCOUNT", "jupyter-{username}" if PROFILE == "tljh" else "{username}")
+# The course's own environment (`./course setup` makes it): it has the grading library, which
+# the hub's (and the students') environment must not have. Grading runs there, never on the hub's Python.
+COURSE_PYTHON = os.environ.get("MLE_COURSE_PYTHON") or os.path.join(COURSE_ROOT, ".venv", "bin", "python")
 STUDENTS = {u.strip() for u in os.environ.get("MLE_STUDENTS", "").split(",") if u.strip()}
 # Per-role Jupyter configuration (nbgrader, extensions, JupyterLab defaults). Every user's
 # server reads it: with unix accounts, copy jupyterhub/ somewhere world-readable and keep
@@ -56,6 +69,13 @@ services, roles = [], []
 # --- the hub and its proxy (TLJH runs its own) ------------------------------------
 if PROFILE != "tljh":
     c.JupyterHub.bind_url = os.environ.get("MLE_HUB_BIND_URL", "http://:8000")
+    # The hub's state folder (its database, cookie secret, proxy pid): made here, private to the
+    # hub, so that a missing /srv/jupyterhub is never a traceback at start.
+    try:
+        os.makedirs(STATE_DIR, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise SystemExit(f"cannot create the hub's state folder {STATE_DIR} ({exc.strerror}): "
+                         "create it as root, or set MLE_HUB_STATE_DIR")
     c.JupyterHub.db_url = f"sqlite:///{os.path.join(STATE_DIR, 'jupyterhub.sqlite')}"
     c.JupyterHub.cookie_secret_file = os.path.join(STATE_DIR, "jupyterhub_cookie_secret")
     c.ConfigurableHTTPProxy.pid_file = os.path.join(STATE_DIR, "jupyterhub-proxy.pid")
@@ -63,9 +83,20 @@ if PROFILE != "tljh":
     _chp = os.path.join(os.path.dirname(HERE), ".node", "node_modules", ".bin", "configurable-http-proxy")
     if os.path.exists(_chp):
         c.ConfigurableHTTPProxy.command = [_chp]
-    # Serve HTTPS here, or put a TLS-terminating reverse proxy in front:
-    # c.JupyterHub.ssl_cert = "/etc/letsencrypt/live/hub.example.edu/fullchain.pem"
-    # c.JupyterHub.ssl_key = "/etc/letsencrypt/live/hub.example.edu/privkey.pem"
+    # HTTPS served by the hub (e.g. Let's Encrypt's fullchain.pem and privkey.pem), or a
+    # TLS-terminating reverse proxy in front of an http bind_url on 127.0.0.1.
+    SSL_CERT, SSL_KEY = os.environ.get("MLE_HUB_SSL_CERT"), os.environ.get("MLE_HUB_SSL_KEY")
+    if bool(SSL_CERT) != bool(SSL_KEY):
+        raise SystemExit("set both MLE_HUB_SSL_CERT and MLE_HUB_SSL_KEY, or neither")
+    if SSL_CERT:
+        for path in (SSL_CERT, SSL_KEY):
+            if not os.path.isfile(path):
+                raise SystemExit(f"no TLS file at {path} (MLE_HUB_SSL_CERT / MLE_HUB_SSL_KEY)")
+        c.JupyterHub.ssl_cert, c.JupyterHub.ssl_key = SSL_CERT, SSL_KEY
+        if c.JupyterHub.bind_url.startswith("http://"):
+            c.JupyterHub.bind_url = "https://" + c.JupyterHub.bind_url[len("http://"):]
+    elif PROFILE == "production" and c.JupyterHub.bind_url.startswith("https://"):
+        raise SystemExit("MLE_HUB_BIND_URL is https:// but MLE_HUB_SSL_CERT and MLE_HUB_SSL_KEY are not set")
 
 # --- who may log in (TLJH: `tljh-config add-item users.admin ...`) ------------------
 if PROFILE != "tljh":
@@ -77,8 +108,10 @@ if PROFILE != "tljh":
     if PROFILE == "local-test":
         c.JupyterHub.authenticator_class = "dummy"   # any name, any password: loopback tests only
     else:
-        c.JupyterHub.authenticator_class = "pam"     # the machine's unix accounts
-        # The university's login instead (pip install oauthenticator):
+        # The machine's unix accounts (pam), or the university's login (pip install oauthenticator;
+        # its client id and secret in the authenticator's own settings, e.g. c.GitHubOAuthenticator).
+        c.JupyterHub.authenticator_class = os.environ.get("MLE_HUB_AUTHENTICATOR", "pam")
+        # For example:
         # c.JupyterHub.authenticator_class = "generic-oauth"
         # c.GenericOAuthenticator.oauth_callback_url = "https://hub.example.edu/hub/oauth_callback"
         # c.GenericOAuthenticator.client_id = "..."; c.GenericOAuthenticator.client_secret = "..."
@@ -94,7 +127,7 @@ c.Spawner.start_timeout = 180   # a first start imports a lot: generous on small
 c.Spawner.http_timeout = 180
 c.Spawner.environment.update({
     "MLE_EXCHANGE_ROOT": EXCHANGE_ROOT,
-    "MLE_COURSE_ID": "mle_losses_course",
+    "MLE_COURSE_ID": COURSE_ID,
 })
 c.Spawner.args.extend([
     # Idle culling inside each server (built into jupyter_server): kernels idle for 30
@@ -131,13 +164,22 @@ if PROFILE != "tljh" and importlib.util.find_spec("jupyterhub_idle_culler"):
 #   MLE_FEEDBACK_PER_HOUR          gradings per student per hour          [3]
 #   MLE_FEEDBACK_BEFORE_DEADLINE   full | diagnostics | receipt            [diagnostics]
 #   MLE_GRADING_SERVICE_USER       run it as this unix user (the instructor's), if set
+def course_python():
+    """The course's Python (with mle_grading), or a clear stop: the hub's own lacks the grading library."""
+    if not os.access(COURSE_PYTHON, os.X_OK):
+        raise SystemExit(f"the course's Python is not at {COURSE_PYTHON}: run ./course setup in {COURSE_ROOT}, "
+                         "or set MLE_COURSE_PYTHON to the Python that has mle_grading")
+    return COURSE_PYTHON
+
+
 if os.environ.get("MLE_GRADING_SERVICE") == "1":
     _service = {"name": "grading-service", "cwd": COURSE_ROOT,
-                "command": [os.environ.get("MLE_COURSE_PYTHON", sys.executable), "-m", "mle_grading.operations.grading_service",
+                "command": [course_python(), "-m", "mle_grading.operations.grading_service",
                             "--course", COURSE_ROOT, "--exchange", EXCHANGE_ROOT,
-                            "--course-id", os.environ.get("MLE_COURSE_ID", "mle_losses_course"),
+                            "--course-id", COURSE_ID,
                             "--per-hour", os.environ.get("MLE_FEEDBACK_PER_HOUR", "3"),
-                            "--before-deadline", os.environ.get("MLE_FEEDBACK_BEFORE_DEADLINE", "diagnostics")]}
+                            "--before-deadline", os.environ.get("MLE_FEEDBACK_BEFORE_DEADLINE", "diagnostics"),
+                            "--unix-account", UNIX_ACCOUNT]}
     if os.environ.get("MLE_GRADING_SERVICE_USER"):
         _service["user"] = os.environ["MLE_GRADING_SERVICE_USER"]
     if PROFILE == "local-test":
@@ -155,6 +197,7 @@ def per_role_setup(spawner):
         env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([os.path.join(CONFIG_DIRS, "instructors"),
                                                       os.path.join(CONFIG_DIRS, "common")])
         env["MLE_COURSE_ROOT"] = COURSE_ROOT
+        env["MLE_UNIX_ACCOUNT"] = UNIX_ACCOUNT   # collect's owner check (config/instructors/nbgrader_config.py)
         spawner.notebook_dir = COURSE_ROOT
         # The course's own environment (`./course setup` makes it): it has the grading
         # library, which holds reference solutions and so must not be in the students' one.
@@ -171,6 +214,35 @@ def per_role_setup(spawner):
 
 c.Spawner.pre_spawn_hook = per_role_setup
 
+# --- teaching assistants: nbgrader's shared formgrader (one class, several graders) -------------
+# nbgrader's documented set-up: the formgrader runs as a hub service named after the course, in
+# the course directory, on the course's Python; the group formgrade-<course> (the instructors and
+# MLE_GRADERS) may reach it, and nothing else. A TA grades there as the service's account
+# (MLE_GRADER_ACCOUNT, which owns the course directory), never in the instructor's own server.
+if GRADERS:
+    FORMGRADER_PORT = int(os.environ.get("MLE_FORMGRADER_PORT", "9999"))
+    _formgrader = {
+        "name": COURSE_ID, "url": f"http://127.0.0.1:{FORMGRADER_PORT}", "cwd": COURSE_ROOT,
+        # (JupyterHub >= 6) seconds the hub waits for it at start: the formgrader imports nbgrader and
+        # the course's configuration first; past the default 30 s the hub would stop.
+        "timeout": int(os.environ.get("MLE_FORMGRADER_START_TIMEOUT", "180")),
+        "command": [os.path.join(os.path.dirname(course_python()), "jupyterhub-singleuser"),
+                    f"--ServerApp.root_dir={COURSE_ROOT}", "--ServerApp.default_url=/formgrader"],
+        "environment": {"MLE_ROLE": "instructor", "MLE_COURSE_ROOT": COURSE_ROOT, "MLE_UNIX_ACCOUNT": UNIX_ACCOUNT,
+                        "MLE_EXCHANGE_ROOT": EXCHANGE_ROOT, "MLE_COURSE_ID": COURSE_ID,
+                        "JUPYTER_CONFIG_PATH": os.pathsep.join([os.path.join(CONFIG_DIRS, "instructors"),
+                                                                os.path.join(CONFIG_DIRS, "common")])},
+    }
+    if os.environ.get("MLE_GRADER_ACCOUNT"):
+        _formgrader["user"] = os.environ["MLE_GRADER_ACCOUNT"]
+    if PROFILE == "local-test":
+        _formgrader["command"].append("--allow-root")   # test machines and CI run as root
+    services.append(_formgrader)
+    c.JupyterHub.load_groups[f"formgrade-{COURSE_ID}"] = {"users": sorted(INSTRUCTORS | GRADERS)}
+    roles.append({"name": f"formgrade-{COURSE_ID}", "groups": [f"formgrade-{COURSE_ID}"],
+                  "scopes": [f"access:services!service={COURSE_ID}", "list:services",
+                             f"read:services!service={COURSE_ID}"]})
+
 # --- which spawner --------------------------------------------------------------------
 if PROFILE == "local-test":
     c.JupyterHub.spawner_class = "simple"   # no unix accounts; no isolation between users
@@ -186,7 +258,7 @@ if PROFILE == "local-test":
         services.append({"name": "course-tests", "api_token": os.environ["MLE_HUB_TEST_TOKEN"]})
         roles.append({"name": "course-tests", "services": ["course-tests"],
                       "scopes": ["admin:users", "admin:servers", "admin:server_state", "list:users",
-                                 "read:users"]})
+                                 "read:users", "tokens", "read:services"]})
 elif PROFILE == "production":
     c.JupyterHub.spawner_class = "localprocess"   # one unix account per user
     # Containers instead, one image for everyone built from environment.yml

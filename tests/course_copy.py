@@ -24,6 +24,19 @@ def copy_course(target, with_release=False):
     return target
 
 
+def fresh_clone(target):
+    """What a fresh clone of the repository holds (every file git tracks or would commit), copied
+    from the working tree into target: the course directory as a newcomer gets it."""
+    listed = subprocess.run(["git", "-C", ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        src = os.path.join(ROOT, rel)
+        if os.path.isfile(src) and not os.path.islink(src):   # (deleted, not yet committed: left out)
+            os.makedirs(os.path.dirname(os.path.join(target, rel)), exist_ok=True)
+            shutil.copy2(src, os.path.join(target, rel))
+    return target
+
+
 def nbgrader_env():
     """nbgrader's environment (mle_grading.nbgrader_integration.run), on the copy's own SQLite gradebook."""
     return nbgrader_run.environment(db_url="", quiet=False)

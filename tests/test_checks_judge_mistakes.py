@@ -4,8 +4,11 @@ In-process and fast: the same checks the sandboxed grader runs, applied to the
 source notebook's namespace with one answer cell replaced by each known mistake.
 Each mistake is graded as its own demo student, on that student's own hidden
 inputs, and again on another student's (a check that catches a mistake only for
-some hidden inputs would fail one of the two); the reference under several
-students' inputs.
+some hidden inputs would fail one of the two), and under several more students' inputs (each
+check keeps fixed inputs that expose its known mistakes beside the drawn ones, so a wrong function
+fails the same cells whatever the draw); the reference under several students' inputs. A cell
+that raises is passed over, as in the grader's sandbox (a function returning an object array
+breaks the notebook's own demonstration cells).
 """
 import pytest
 
@@ -38,7 +41,17 @@ def test_empty_namespace_fails_every_check(notebook_id):
 @pytest.mark.parametrize("inputs_of", ["own", "another-student"])
 @pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.student)
 def test_mistake_fails_exactly_the_cells_that_test_it_on_anyones_inputs(mistake, inputs_of):
-    namespace = run_notebook_code(mistake.notebook, {mistake.cell: mistake.source})
+    namespace = run_notebook_code(mistake.notebook, {mistake.cell: mistake.source}, keep_going=True)
     failed = failing_cells(mistake.notebook, namespace, mistake.student if inputs_of == "own" else inputs_of)
     assert set(failed) == set(mistake.fails), failed
     assert set(mistake.fails) <= set(graded_cell_ids(mistake.notebook))
+
+
+DRAWS = ("draw-1", "draw-2", "draw-3")
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.student)
+def test_mistake_fails_the_same_cells_whatever_the_draw(mistake):
+    namespace = run_notebook_code(mistake.notebook, {mistake.cell: mistake.source}, keep_going=True)
+    failed = {student: sorted(failing_cells(mistake.notebook, namespace, student)) for student in DRAWS}
+    assert all(cells == sorted(mistake.fails) for cells in failed.values()), failed

@@ -12,6 +12,7 @@ Two classes:
 """
 import csv
 import json
+import math
 import os
 import random
 import re
@@ -34,10 +35,10 @@ from test_postgres_gradebook import postgres_url  # noqa: F401  (a fixture: a Po
 NOTEBOOKS = {"01_first": [("easy", 2.0), ("hard", 3.0), ("everyone", 1.0)],
              "02_second": [("medium", 4.0), ("nobody", 2.0)]}
 MESSAGES = {"hard": ["`f` on the demonstration data: this is the sum; the loss is their mean.",
-                     "`f` raised NotImplementedError; the contract asks for a number."],
+                     "`f` raised NotImplementedError: the answer has not been written yet."],
             "easy": ["`g` returned None: did you forget `return`?"],
             "medium": ["<script>alert('x')</script> the sign is flipped."],
-            "nobody": ["`h` is not defined."]}
+            "nobody": ["`h` is not defined: assign your expression to it.", "`h` returned 0: the sign is flipped."]}
 
 
 def synthetic_design(n_students=12, seed=3):
@@ -138,20 +139,67 @@ def test_discrimination_is_the_correlation_of_passing_with_the_rest_and_the_tota
     assert checked == 3  # easy, hard and medium vary by design; everyone and nobody do not
 
 
+def diagnosed(student, nb, message):
+    """What the report must list: s05's report of 01_first is missing (its failures are listed without a
+    diagnosis); an unattempted answer is no mistake (None)."""
+    if message is None:
+        return None
+    if (student, nb) == ("s05", "01_first"):
+        return class_report.NO_MESSAGE
+    return None if class_report.unattempted(message) else message
+
+
 def test_each_diagnosed_mistake_is_counted_once_per_student_who_got_it(synthetic):
     design = synthetic["design"]
     for st in synthetic["stats"]:
         key = (st.cell.notebook, st.cell.grade_id)
         want = {}
         for student, row in design.items():
-            if row[key] is not None:
-                # s05's report of 01_first is missing: its failures are listed without a diagnosis.
-                message = class_report.NO_MESSAGE if (student, key[0]) == ("s05", "01_first") else row[key]
+            message = diagnosed(student, key[0], row[key])
+            if message is not None:
                 want.setdefault(message, set()).add(student)
         assert {m: set(who) for m, who in st.mistakes} == want, key
     mistakes = list(csv.DictReader(open(synthetic["paths"]["mistakes_csv"])))
     assert sum(int(r["students"]) for r in mistakes) == sum(
-        m is not None for row in design.values() for m in row.values())
+        diagnosed(student, nb, m) is not None for student, row in design.items() for (nb, _), m in row.items())
+
+
+def test_an_unattempted_answer_is_counted_as_unattempted_not_as_a_mistake(synthetic):
+    design = synthetic["design"]
+    counted = 0
+    for st in synthetic["stats"]:
+        key = (st.cell.notebook, st.cell.grade_id)
+        want = sum(row[key] is not None and class_report.unattempted(row[key])
+                   and (student, key[0]) != ("s05", "01_first") for student, row in design.items())
+        assert st.unattempted == want, key
+        assert not any(class_report.unattempted(m) for m, _ in st.mistakes), key
+        counted += want
+    assert counted > 0   # the design has unattempted answers (hard: NotImplementedError; nobody: not defined)
+    assert "raised NotImplementedError" not in synthetic["html"].split("id='frequent'")[1]
+
+
+def test_the_class_statistics_are_median_sd_and_cronbachs_alpha_of_the_cells(synthetic):
+    design = synthetic["design"]
+    points = {(nb, c): p for nb, cells in NOTEBOOKS.items() for c, p in cells}
+    items = np.array([[points[k] if row[k] is None else 0.0 for k in points] for row in design.values()])
+    totals = items.sum(axis=1)
+    k = items.shape[1]
+    alpha = k / (k - 1) * (1 - items.var(axis=0, ddof=1).sum() / totals.var(ddof=1))
+    summary = class_report.class_statistics(synthetic["data"])
+    assert summary.median == pytest.approx(np.median(totals))
+    assert summary.sd == pytest.approx(totals.std(ddof=1))
+    assert summary.alpha == pytest.approx(alpha)
+    page = synthetic["html"]
+    assert f"<td class='num alpha'>{alpha:.2f}</td>" in page and f"<td class='num median'>{np.median(totals):.2f}" in page
+    for st in synthetic["stats"]:
+        key = (st.cell.notebook, st.cell.grade_id)
+        assert st.facility == pytest.approx(items[:, list(points).index(key)].mean() / points[key])
+
+
+def test_cronbachs_alpha_is_one_for_parallel_items_and_undefined_without_variance():
+    assert class_report.cronbach_alpha([[0, 1, 2, 3], [0, 1, 2, 3]]) == pytest.approx(1.0)
+    assert math.isnan(class_report.cronbach_alpha([[1, 1, 1], [2, 2, 2]]))
+    assert math.isnan(class_report.cronbach_alpha([[0, 1, 2]]))
 
 
 def test_the_most_frequent_diagnoses_come_first_with_their_counts(synthetic):
@@ -159,7 +207,7 @@ def test_the_most_frequent_diagnoses_come_first_with_their_counts(synthetic):
     counts = {}
     for student, row in design.items():
         for (nb, cell), message in row.items():
-            if message is not None and (student, nb) != ("s05", "01_first"):  # s05/01_first has no report
+            if diagnosed(student, nb, message) not in (None, class_report.NO_MESSAGE):
                 counts[(f"{nb}/{cell}", message)] = counts.get((f"{nb}/{cell}", message), 0) + 1
     table = synthetic["html"].split("id='frequent'")[1].split("</table>")[0]
     shown = [int(n) for n in re.findall(r"<td class='num count'>(\d+)</td>", table)]
@@ -243,13 +291,14 @@ def write_small_class(course, mistake_students):
     notebooks = sorted(f[:-6] for f in os.listdir(release) if f.endswith(".ipynb"))
     released = {nb: nbformat.read(os.path.join(release, f"{nb}.ipynb"), as_version=4) for nb in notebooks}
     answers = {nb: solutions(source, nb) for nb in notebooks}
-    write_submission(course, "reference", {nb: fill(released[nb], answers[nb]) for nb in notebooks})
-    write_submission(course, "untouched", {nb: nbformat.from_dict(released[nb]) for nb in notebooks})
+    write_submission(course, "reference", {nb: fill(released[nb], answers[nb]) for nb in notebooks}, "mle_losses")
+    write_submission(course, "untouched", {nb: nbformat.from_dict(released[nb]) for nb in notebooks}, "mle_losses")
     for m in all_mistakes():
         if m.student in mistake_students:
             chosen = {nb: dict(a) for nb, a in answers.items()}
             chosen[m.notebook][m.cell] = m.source
-            write_submission(course, m.student, {nb: fill(released[nb], chosen[nb]) for nb in notebooks})
+            write_submission(course, m.student, {nb: fill(released[nb], chosen[nb]) for nb in notebooks},
+                             "mle_losses")
     return notebooks, answers, released
 
 
@@ -260,7 +309,8 @@ def graded_class(tmp_path_factory):
     notebooks, answers, released = write_small_class(course, REAL_MISTAKES)
     mistakes = [m for m in all_mistakes() if m.student in REAL_MISTAKES]
     # One more student's first notebook is a truncated file: it cannot be graded, and the report says so.
-    folder = write_submission(course, "truncated-file", {nb: fill(released[nb], answers[nb]) for nb in notebooks})
+    folder = write_submission(course, "truncated-file", {nb: fill(released[nb], answers[nb]) for nb in notebooks},
+                              "mle_losses")
     path = os.path.join(folder, f"{notebooks[0]}.ipynb")
     text = open(path).read()
     open(path, "w").write(text[:len(text) // 2])
@@ -347,7 +397,7 @@ def test_mistake_counts_on_the_page_are_those_of_the_grading_reports(report_page
         for nb in graded_class["notebooks"]:
             report = json.load(open(os.path.join(course, "grading_reports", "mle_losses", student, f"{nb}.json")))
             for cell, message in report["checks"].items():
-                if message is not None:
+                if message is not None and not class_report.unattempted(message):
                     key = (f"{nb}/{cell}", " ".join(message.split()))
                     want[key] = want.get(key, 0) + 1
     assert page_mistakes(page) == want
@@ -386,6 +436,53 @@ def test_the_demo_pipeline_builds_the_class_report_after_the_export(tmp_path, mo
     assert pipeline.main(["--course-root", course]) == 0, capsys.readouterr()
     out = capsys.readouterr().out
     assert "[4/6] class report: " in out
-    page = open(os.path.join(course, "reports", "class_report_mle_losses.html")).read()
+    page = open(os.path.join(course, "demo", "reports", "class_report_mle_losses.html")).read()
     assert "<span id='n-students'>3</span>" in page
     assert "this is the sum of squared residuals" in page  # mse-sum-not-mean's diagnosis
+
+
+def demo_sized_class(n_students=110, cells_per_notebook=(14, 10, 15, 23)):
+    """A class the size of the demo's: every student fails a few cells, each with its own message, and
+    one student leaves every answer unwritten."""
+    notebooks = [f"0{i + 1}_nb" for i in range(len(cells_per_notebook))]
+    cells = [class_report.Cell(nb, f"{nb}_cell_{j:02d}", 1.0 + (j % 3))
+             for nb, count in zip(notebooks, cells_per_notebook) for j in range(count)]
+    students = [f"student-{i:03d}" for i in range(n_students)]
+    scores, messages, nb_scores, totals = {}, {}, {}, {}
+    for i, student in enumerate(students):
+        scores[student], messages[student] = {}, {}
+        for j, cell in enumerate(cells):
+            key = (cell.notebook, cell.grade_id)
+            if i == 1:
+                message = f"`f{j}` raised NotImplementedError: the answer has not been written yet."
+            elif (i * 7 + j * 3) % 23 == 0:
+                message = f"`f{j}` on inputs of shape (7,): mistake number {i % 4} of this cell, described."
+            else:
+                message = None
+            scores[student][key] = 0.0 if message else cell.points
+            messages[student][key] = message
+        nb_scores[student] = {nb: sum(v for (n, _), v in scores[student].items() if n == nb) for nb in notebooks}
+        totals[student] = sum(scores[student].values())
+    notebook_max = {nb: sum(c.points for c in cells if c.notebook == nb) for nb in notebooks}
+    return class_report.ClassData("mle_losses", notebooks, cells, notebook_max, students, scores, nb_scores,
+                                  totals, messages)
+
+
+def test_a_demo_sized_report_reads_without_scrolling_past_9000_pixels(tmp_path):
+    import playwright.sync_api  # noqa: F401
+    from servers import ARTIFACTS, loopback_browser
+    data = demo_sized_class()
+    stats = class_report.cell_statistics(data)
+    figures = {"dist": class_report.plot_score_distributions(data),
+               "shares": class_report.plot_pass_shares(data, stats),
+               "disc": class_report.plot_discrimination(data, stats)}
+    page_path = tmp_path / "class_report_mle_losses.html"
+    page_path.write_text(class_report.render_html(data, stats, figures), encoding="utf-8")
+    with loopback_browser("file://", viewport=(1280, 1000)) as browser:
+        page = browser.new_context().new_page()
+        page.goto(f"file://{page_path}")
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        page.screenshot(path=os.path.join(ARTIFACTS, "class-report-demo-sized-full-page.png"), full_page=True)
+        height = page.evaluate("document.documentElement.scrollHeight")
+        assert page.inner_text("#n-students") == "110"
+    assert height <= 9000, height

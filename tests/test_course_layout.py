@@ -13,13 +13,14 @@ from mle_grading import ASSIGNMENTS
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def pins_from_requirements():
+def pins_from_requirements(*files):
     pins = {}
-    for line in open(os.path.join(ROOT, "requirements.txt")):
-        line = line.split("#")[0].strip()
-        if line:
-            name, version = line.split("==")
-            pins[name.lower()] = version
+    for name in files or ("requirements.txt",):
+        for line in open(os.path.join(ROOT, name)):
+            line = line.split("#")[0].strip()
+            if line:
+                package, version = line.split("==")
+                pins[package.lower()] = version
     return pins
 
 
@@ -32,11 +33,40 @@ def pins_from_environment_yml():
     return pins
 
 
-def test_environment_yml_pins_the_same_versions_as_requirements():
-    req, env = pins_from_requirements(), pins_from_environment_yml()
+# What the students' image needs: the notebooks' imports, nbgrader's extension and the single-user
+# server. What only the grader needs stays out of it.
+STUDENT_PACKAGES = {"torch", "nbgrader", "jupyterlab", "notebook", "jupyterhub", "numpy", "matplotlib", "sympy"}
+GRADER_ONLY = {"pytest", "hypothesis", "jupytext", "psycopg2-binary", "dask", "distributed", "bokeh", "tqdm",
+               "bleach", "playwright", "import-linter"}
+IMPORT_TO_PACKAGE = {"numpy": "numpy", "matplotlib": "matplotlib", "sympy": "sympy", "torch": "torch"}
+
+
+def test_environment_yml_is_the_students_image_with_the_same_pins_as_requirements():
+    req, env = pins_from_requirements("requirements.txt", "requirements-test.txt"), pins_from_environment_yml()
+    assert env.pop("python") == "3.11"
     assert req["torch"] == "2.13.0" and req["nbgrader"] == "0.9.6"
-    for name, version in req.items():
-        assert env.get(name) == version, (name, version, env.get(name))
+    assert set(env) == STUDENT_PACKAGES, set(env) ^ STUDENT_PACKAGES
+    assert not set(env) & GRADER_ONLY
+    for name, version in env.items():
+        assert version.split("+")[0] == req[name], (name, version, req[name])
+
+
+def test_environment_yml_installs_pytorchs_cpu_build():
+    text = open(os.path.join(ROOT, "environment.yml")).read()
+    assert pins_from_environment_yml()["torch"].endswith("+cpu")
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in text
+
+
+def test_every_library_the_notebooks_import_is_in_the_students_image():
+    imported = set()
+    for assignment in ASSIGNMENTS:
+        folder = os.path.join(ROOT, "notebooks", assignment)
+        for name in os.listdir(folder):
+            imported |= set(re.findall(r"^\s*(?:import|from)\s+([A-Za-z_]+)", open(os.path.join(folder, name)).read(),
+                                       re.M))
+    third_party = imported - set(sys.stdlib_module_names)
+    assert third_party <= set(IMPORT_TO_PACKAGE), third_party - set(IMPORT_TO_PACKAGE)
+    assert {IMPORT_TO_PACKAGE[m] for m in third_party} <= set(pins_from_environment_yml())
 
 
 def test_source_notebooks_are_built_from_their_text_versions():

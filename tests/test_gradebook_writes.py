@@ -1,16 +1,16 @@
-"""A notebook's autograded scores reach the gradebook in one commit: the rows nbgrader's SaveAutoGrades
-writes, written whole or not at all; and they are read back as nbgrader's own objects give them."""
+"""A notebook's autograded scores reach the gradebook as nbgrader's SaveAutoGrades writes them, only
+for a notebook that is valid; and they are read back as nbgrader's own objects give them."""
 import os
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from mle_grading.nbgrader_integration.preprocessors import SaveAutoGradesAtOnce
+from mle_grading.nbgrader_integration.preprocessors import SaveAutoGradesIfValid
 from mle_grading.nbgrader_integration.run import scores_by_cell
 
 GRADE_CELLS = {"test_a": 3, "test_b": 2, "test_c": 4}
@@ -65,21 +65,9 @@ def _events(name, action):
     return len(seen)
 
 
-def _commits(action):
-    return _events("commit", action)
-
-
 def _save(preprocessor_class, url, nb):
     resources = {"nbgrader": {"notebook": "nb", "assignment": "hw", "student": "ana", "db_url": url}}
-    return _commits(lambda: preprocessor_class().preprocess(nb, resources))
-
-
-def _opening(url):
-    """The commits of opening and closing a Gradebook, which writes nothing."""
-    def open_and_close():
-        with Gradebook(url):
-            pass
-    return _commits(open_and_close)
+    preprocessor_class().preprocess(nb, resources)
 
 
 def _rows(url):
@@ -89,31 +77,16 @@ def _rows(url):
     return grades, comments
 
 
-def test_a_notebook_is_saved_with_the_rows_of_nbgraders_saveautogrades_in_one_commit(tmp_path):
+def test_a_valid_notebook_is_saved_with_the_rows_of_nbgraders_saveautogrades(tmp_path):
     (tmp_path / "nbgrader").mkdir()
-    (tmp_path / "at_once").mkdir()
-    nbgraders, at_once = _gradebook(str(tmp_path / "nbgrader")), _gradebook(str(tmp_path / "at_once"))
-    commits_nbgrader = _save(SaveAutoGrades, nbgraders, _notebook())
-    commits_at_once = _save(SaveAutoGradesAtOnce, at_once, _notebook())
-    grades, comments = _rows(at_once)
+    (tmp_path / "if_valid").mkdir()
+    nbgraders, if_valid = _gradebook(str(tmp_path / "nbgrader")), _gradebook(str(tmp_path / "if_valid"))
+    _save(SaveAutoGrades, nbgraders, _notebook())
+    _save(SaveAutoGradesIfValid, if_valid, _notebook())
+    grades, comments = _rows(if_valid)
     assert (grades, comments) == _rows(nbgraders)
     assert grades["test_a"] == (3, False) and grades["test_b"] == (0, False) and grades["answer_b"][1] is True
     assert set(comments) == {"answer_a", "answer_b"}
-    assert commits_at_once == _opening(at_once) + 1
-    assert commits_nbgrader >= _opening(nbgraders) + len(GRADE_CELLS) + 3   # and the two comments
-
-
-def test_a_notebook_that_fails_half_way_leaves_none_of_its_scores_behind(tmp_path):
-    url = _gradebook(str(tmp_path))
-    unknown = _cell("code", "test_nobody_knows", grade=True, points=1)
-    with pytest.raises(MissingEntry):
-        _save(SaveAutoGradesAtOnce, url, _notebook(extra_cell=unknown))
-    grades, comments = _rows(url)
-    assert all(score is None for score, _ in grades.values()) and all(c is None for c in comments.values())
-    # nbgrader's own SaveAutoGrades would have kept the cells before the failure:
-    with pytest.raises(MissingEntry):
-        _save(SaveAutoGrades, url, _notebook(extra_cell=unknown))
-    assert _rows(url)[0]["test_a"] == (3, False)
 
 
 def test_a_notebook_made_invalid_before_its_scores_are_saved_gets_none(tmp_path):
@@ -121,10 +94,10 @@ def test_a_notebook_made_invalid_before_its_scores_are_saved_gets_none(tmp_path)
     nb = _notebook()
     nb.cells[1].outputs = [{"output_type": "stream", "name": "stdout"}]     # a stream output without its text
     with pytest.raises(nbformat.ValidationError):
-        _save(SaveAutoGradesAtOnce, url, nb)
+        _save(SaveAutoGradesIfValid, url, nb)
     grades, comments = _rows(url)
     assert all(score is None for score, _ in grades.values()) and all(c is None for c in comments.values())
-    _save(SaveAutoGradesAtOnce, url, _notebook())      # the same notebook, valid: saved
+    _save(SaveAutoGradesIfValid, url, _notebook())      # the same notebook, valid: saved
     assert _rows(url)[0]["test_a"] == (3, False)
 
 
@@ -134,7 +107,7 @@ def _statements(action):
 
 def test_the_scores_read_back_for_a_student_are_nbgraders_own_in_a_few_queries(tmp_path):
     url = _gradebook(str(tmp_path))
-    _save(SaveAutoGradesAtOnce, url, _notebook())
+    _save(SaveAutoGradesIfValid, url, _notebook())
     expected = {}
 
     def as_nbgrader_reads_them():   # nbgrader's objects, each attribute loaded as nbgrader loads it

@@ -10,6 +10,7 @@ import pytest
 from demo_submissions import all_mistakes
 from mle_grading import ASSIGNMENTS
 from mle_grading.operations.demo_class import COMMITTED_STUDENTS, roster
+from mle_grading.operations.pipeline import DEMO_FOLDER, EXAMPLES
 
 from course_copy import ROOT, copy_course, run_pipeline, scores_by_cell
 
@@ -21,7 +22,16 @@ def demo_course(tmp_path_factory):
     # exactly as sequential `nbgrader autograde` does.
     proc = run_pipeline(course, "--workers", "2")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return course, proc.stdout
+    # The demo is a course of its own, inside the course directory and apart from it.
+    return os.path.join(course, DEMO_FOLDER), proc.stdout
+
+
+def test_the_demo_leaves_the_instructors_own_course_folders_and_gradebook_alone(demo_course):
+    demo, _ = demo_course
+    course = os.path.dirname(demo)
+    for folder in ("submitted", "autograded", "feedback", "release", "reports", "grading_reports", "gradebook.db"):
+        assert not os.path.exists(os.path.join(course, folder)), folder
+        assert os.path.exists(os.path.join(demo, folder)), folder
 
 
 def released_notebooks():
@@ -76,12 +86,14 @@ def test_committed_release_is_exactly_what_generate_assignment_produces(demo_cou
     assert_same_tree(cmp)
 
 
-def test_committed_autograded_is_exactly_what_the_pipeline_produces_for_its_few_students(demo_course):
+def test_committed_examples_are_exactly_what_the_pipeline_produces_for_its_few_students(demo_course):
+    """examples/autograded/ (which only --update-examples writes, never a plain demo run) holds
+    the graded notebooks of COMMITTED_STUDENTS byte for byte as the demo grades them."""
     course, _ = demo_course
-    committed = sorted(d for d in os.listdir(os.path.join(ROOT, "autograded")) if not d.startswith("."))
+    committed = sorted(d for d in os.listdir(os.path.join(ROOT, EXAMPLES)) if not d.startswith("."))
     assert committed == sorted(COMMITTED_STUDENTS)
     for student in COMMITTED_STUDENTS:
-        cmp = filecmp.dircmp(os.path.join(ROOT, "autograded", student), os.path.join(course, "autograded", student))
+        cmp = filecmp.dircmp(os.path.join(ROOT, EXAMPLES, student), os.path.join(course, "autograded", student))
         assert_same_tree(cmp)
 
 
@@ -94,12 +106,12 @@ def test_pipeline_grades_the_whole_class_beyond_the_committed_few(demo_course):
     assert len(graded) > len(COMMITTED_STUDENTS)
 
 
-def test_git_keeps_exactly_the_committed_students_of_autograded():
-    """.gitignore leaves out every autograded student but the few COMMITTED_STUDENTS."""
-    kept = {line.strip()[len("!/autograded/"):].strip("/") for line in open(os.path.join(ROOT, ".gitignore"))
-            if line.strip().startswith("!/autograded/")}
-    assert "/autograded/*" in open(os.path.join(ROOT, ".gitignore")).read().split()
-    assert kept == set(COMMITTED_STUDENTS)
+def test_git_keeps_no_graded_work_of_the_course_and_none_of_the_demo():
+    """The course's autograded/ is an instructor's students' work and demo/ the demo's: git
+    ignores both (the committed example lives in examples/autograded/)."""
+    ignored = {line.strip() for line in open(os.path.join(ROOT, ".gitignore"))}
+    assert "/autograded/" in ignored and f"/{DEMO_FOLDER}/" in ignored
+    assert not any(line.startswith("!") and "autograded" in line for line in ignored)
 
 
 def assert_same_tree(cmp):
@@ -154,7 +166,7 @@ def test_pipeline_runs_again_without_cleanup_and_refuses_to_delete_real_work(dem
     course, _ = demo_course
     stranger = os.path.join(course, "submitted", "real-student", "mle_losses")
     os.makedirs(stranger)
-    proc = run_pipeline(course)
+    proc = run_pipeline(os.path.dirname(course))
     assert proc.returncode == 1
     assert "real-student" in proc.stderr
     assert os.path.isdir(stranger)

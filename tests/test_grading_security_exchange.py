@@ -43,6 +43,10 @@ STEPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbgrader_steps
 NB1 = "01_gaussian_mse"
 ACCOUNTS = {"mlesec_alice": 1_800_000_101, "mlesec_mallory": 1_800_000_102}
 ALICE, MALLORY = sorted(ACCOUNTS)
+# The Littlest JupyterHub's naming: hub user (nbgrader's student id) carol is unix account jupyter-carol.
+CAROL = "mlesec_carol"
+TLJH_ACCOUNTS = {f"jupyter-{CAROL}": 1_800_000_103}
+TLJH_MAPPING = "--CourseExchangeCollect.unix_account=jupyter-{username}"
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "exchange.md")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates unix accounts: needs root")
@@ -80,13 +84,13 @@ def inbound(exchange, student):
 def semester():
     base = tempfile.mkdtemp(prefix="mle_exchange_security_")
     os.chmod(base, 0o755)
-    for name, uid in ACCOUNTS.items():
+    for name, uid in {**ACCOUNTS, **TLJH_ACCOUNTS}.items():
         subprocess.run(["userdel", name], capture_output=True)
         subprocess.run(["useradd", "--no-create-home", "--uid", str(uid), "--user-group", name], check=True)
     try:
         yield run_semester(base)
     finally:
-        for name in ACCOUNTS:
+        for name in {**ACCOUNTS, **TLJH_ACCOUNTS}:
             subprocess.run(["userdel", name], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
 
@@ -101,7 +105,7 @@ def run_semester(base):
     with open(os.path.join(course, "nbgrader_config.py"), "a") as fh:
         fh.write(f"c.Exchange.root = {exchange!r}\n")
     homes = {}
-    for name in ["instructor", *ACCOUNTS]:
+    for name in ["instructor", *ACCOUNTS, CAROL]:
         homes[name] = os.path.join(home, name)
         os.makedirs(os.path.join(homes[name], ".jupyter"))
         with open(os.path.join(homes[name], ".jupyter", "nbgrader_config.py"), "w") as fh:
@@ -126,14 +130,17 @@ def run_semester(base):
     shutil.rmtree(claimed)   # the instructor removes it, as the error says, and releases
     ok(steps(base, [instructor("release_assignment", ASSIGNMENT_ID),
                     student(ALICE, "fetch_assignment", ASSIGNMENT_ID),
-                    student(MALLORY, "fetch_assignment", ASSIGNMENT_ID)]))
+                    student(MALLORY, "fetch_assignment", ASSIGNMENT_ID),
+                    student(CAROL, "fetch_assignment", ASSIGNMENT_ID)]))
     source_dir = os.path.join(course, "source", ASSIGNMENT_ID)
-    for name in ACCOUNTS:
+    for name in [*ACCOUNTS, CAROL]:
         for path in glob.glob(os.path.join(homes[name], ASSIGNMENT_ID, "*.ipynb")):
             nb_id = os.path.basename(path)[:-6]
             nbformat.write(fill(nbformat.read(path, as_version=4), solutions(source_dir, nb_id)), path)
     ok(steps(base, [student(ALICE, "submit", ASSIGNMENT_ID)]))
     chown_tree(inbound(exchange, ALICE)[0], ACCOUNTS[ALICE])
+    ok(steps(base, [student(CAROL, "submit", ASSIGNMENT_ID)]))
+    chown_tree(inbound(exchange, CAROL)[0], TLJH_ACCOUNTS[f"jupyter-{CAROL}"])   # what TLJH's server leaves
     ok(steps(base, [student(MALLORY, "submit", ASSIGNMENT_ID)]))
     mine = inbound(exchange, MALLORY)[0]
     alice_real = inbound(exchange, ALICE)[0]
@@ -165,11 +172,16 @@ def run_semester(base):
     chown_tree(backdated, ACCOUNTS[MALLORY])
     os.lchown(os.path.join(backdated, "alice_timestamp.txt"), ACCOUNTS[ALICE], ACCOUNTS[ALICE])
 
-    logs = ok(steps(base, [instructor("collect", ASSIGNMENT_ID),
-                           instructor("autograde", ASSIGNMENT_ID, "--force"),
-                           instructor("generate_feedback", ASSIGNMENT_ID, "--force"),
-                           instructor("release_feedback", ASSIGNMENT_ID)]))
-    return {"course": course, "exchange": exchange, "refused_release": refused_release, "collect_log": logs[0],
+    # Collect takes everything acceptable, then fails: the forgery, mallory's links, and carol
+    # (no mapping to TLJH's account names yet) are refused.
+    collect = steps(base, [instructor("collect", ASSIGNMENT_ID)])[0]
+    ok(steps(base, [instructor("autograde", ASSIGNMENT_ID, "--force"),
+                    instructor("generate_feedback", ASSIGNMENT_ID, "--force"),
+                    instructor("release_feedback", ASSIGNMENT_ID)]))
+    # With TLJH's mapping, carol's own submission is hers.
+    tljh_collect = steps(base, [instructor("collect", ASSIGNMENT_ID, "--student", CAROL, TLJH_MAPPING)])[0]
+    return {"course": course, "exchange": exchange, "refused_release": refused_release, "collect": collect,
+            "collect_log": collect["log"], "tljh_collect": tljh_collect,
             "due": due, "back": back, "release_dir": release_dir}
 
 
@@ -183,6 +195,32 @@ def test_a_folder_posing_as_another_students_later_submission_is_refused(semeste
     assert "refused, not collected" in semester["collect_log"]
     scores = scores_by_cell(semester["course"], ALICE)
     assert scores and all(s == m for s, m in scores.values()), "alice's own submission was not the one graded"
+
+
+def test_collect_exits_non_zero_when_it_refuses_anything_and_still_collects_the_rest(semester):
+    assert semester["collect"]["code"] != 0
+    assert "were refused and not collected" in semester["collect_log"]
+    for student in (ALICE, MALLORY):
+        assert os.path.isdir(os.path.join(semester["course"], "submitted", student, ASSIGNMENT_ID)), student
+
+
+def test_without_the_mapping_a_tljh_account_is_refused_as_someone_else(semester):
+    assert f"claims to be submitted by {CAROL} (unix account {CAROL}, which does not exist)" in semester["collect_log"]
+
+
+def test_collect_with_tljh_account_names_takes_jupyter_carols_submission_as_carols(semester):
+    result = semester["tljh_collect"]
+    assert result["code"] == 0, result["log"][-3000:]
+    folder = os.path.join(semester["course"], "submitted", CAROL, ASSIGNMENT_ID)
+    assert sorted(f for f in os.listdir(folder) if f.endswith(".ipynb")) == sorted(
+        os.listdir(semester["release_dir"]))
+
+
+def test_an_account_mapping_with_another_field_is_one_clear_error():
+    from traitlets import TraitError
+    from mle_grading.nbgrader_integration.exchange import CourseExchangeCollect
+    with pytest.raises(TraitError, match="must name only {username}"):
+        CourseExchangeCollect(unix_account="jupyter-{user}")
 
 
 def test_nothing_linked_from_a_submission_is_collected(semester):
@@ -230,3 +268,29 @@ def test_the_exchange_has_the_permissions_the_documentation_gives(semester):
         assert stat.S_IMODE(info.st_mode) == mode, (pattern, oct(stat.S_IMODE(info.st_mode)), oct(mode))
         if pattern != "exchange":
             assert info.st_uid == os.geteuid() and pwd.getpwuid(info.st_uid)
+
+
+def test_every_document_gives_the_exchange_the_one_documented_mode():
+    """One exchange-permission rule: each `chmod MODE .../exchange` in the docs and README is the table's."""
+    import re
+    root = os.path.dirname(DOCS)
+    documents = [os.path.join(root, f) for f in os.listdir(root) if f.endswith(".md")]
+    documents.append(os.path.join(os.path.dirname(root), "README.md"))
+    found = {}
+    for path in documents:
+        for mode in re.findall(r"chmod\s+(\S+)\s+\S*exchange\b", open(path).read()):
+            found.setdefault(mode, []).append(os.path.basename(path))
+    assert found and set(found) == {f"{documented_modes()['exchange']:o}"}, found
+
+
+def test_the_grading_service_takes_jupyter_carols_submission_as_carols_with_tljhs_mapping(semester):
+    from mle_grading.operations.grading_service import GradingService
+    folder = inbound(semester["exchange"], CAROL)[0]
+
+    def service(**kwargs):
+        return GradingService(semester["course"], semester["exchange"], COURSE_ID, [ASSIGNMENT_ID], None,
+                              state=os.path.join(tempfile.mkdtemp(), "journal.sqlite"), **kwargs)
+    assert "no account 'mlesec_carol'" in service().why_refused(folder, CAROL)
+    assert service(unix_account="jupyter-{username}").why_refused(folder, CAROL) is None
+    assert "owned by uid" in service(unix_account="jupyter-{username}").why_refused(
+        inbound(semester["exchange"], ALICE)[0], CAROL)

@@ -49,7 +49,7 @@ def test_no_limit_is_also_a_trait_of_trusted_grading():
 
 def test_parallel_grading_copies_no_sandbox_limit_by_hand():
     # Each grading process claims its own uid slot (sandbox_uid, below): nothing to copy.
-    for module in ("parallel.py", "nbgrader_run.py", "pipeline.py"):
+    for module in ("operations/parallel.py", "nbgrader_integration/run.py", "operations/pipeline.py"):
         source = open(os.path.join(ROOT, "mle_grading", module)).read()
         assert not re.search(r"(SLOTS|uid_base|uid_slots|cell_timeout|memory_bytes)\s*=\s*\d", source), module
 

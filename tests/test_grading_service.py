@@ -82,16 +82,37 @@ def test_only_the_newest_waiting_submission_of_a_student_is_graded(tmp_path):
     assert journal.rows("folder = ?", (first,))[0]["state"] == "superseded"
 
 
-def test_a_submission_after_the_deadline_is_never_graded_even_with_a_forged_stamp(tmp_path):
+def test_a_submission_after_the_deadline_is_not_graded_when_one_before_it_was(tmp_path):
     journal = Journal(str(tmp_path / "j.sqlite"))
     policy = Policy(deadline=T0 + 1000, grace=60)
     on_time = submit(journal, "ann", 900)
     grade(journal, plan(journal, policy, T0 + 900), 900)
     late = submit(journal, "ann", 1100)
-    forged = submit(journal, "bob", 500, seen=2000)  # stamped before the deadline, first seen long after
     assert plan(journal, policy, T0 + 2000) is None
     states = {r["folder"]: r["state"] for r in journal.rows()}
-    assert states == {on_time: "graded", late: "late", forged: "late"}
+    assert states == {on_time: "graded", late: "late"}
+
+
+def test_a_students_only_submission_after_the_deadline_is_graded_and_counts_as_late(tmp_path):
+    journal = Journal(str(tmp_path / "j.sqlite"))
+    policy = Policy(deadline=T0 + 1000, grace=60)
+    late = submit(journal, "bob", 1100)
+    seen_late = submit(journal, "cy", 500, seen=2000)   # made before, first seen long after the deadline
+    chosen = plan(journal, policy, T0 + 2000)
+    assert chosen["folder"] in (late, seen_late) and policy.too_late(chosen)
+    assert all(policy.too_late(r) for r in journal.rows())
+
+
+def test_each_watched_assignment_has_its_own_deadline(tmp_path):
+    journal = Journal(str(tmp_path / "j.sqlite"))
+    policy = Policy(grace=60, deadlines={"mle_losses": T0 + 1000, "mle_more": T0 + 5000})
+    on_time = {a: submit(journal, "ann", 900, assignment=a) for a in ("mle_losses", "mle_more")}
+    for _ in on_time:
+        grade(journal, plan(journal, policy, T0 + 900), 900)
+    after = {a: submit(journal, "ann", 2000, assignment=a) for a in ("mle_losses", "mle_more")}
+    assert plan(journal, Policy(per_hour=10, grace=60, deadlines=policy.deadlines), T0 + 2000)["folder"] \
+        == after["mle_more"]
+    assert journal.rows("folder = ?", (after["mle_losses"],))[0]["state"] == "late"
 
 
 def test_a_restart_grades_again_only_what_was_interrupted(tmp_path):
@@ -138,6 +159,7 @@ def test_a_fifo_or_link_as_the_submission_secret_cannot_stall_the_service(tmp_pa
 def test_diagnostics_feedback_shows_behaviours_and_diagnoses_but_no_points():
     report = {"checks": {"mse_seed_value": None,
                          "mse_matches_torch": "`mse` on inputs of shape (7,): this is the <b>sum</b>."},
+              "hints": {"mse_matches_torch": "`mse` on inputs of shape (7,): this is the <b>sum</b>."},
               "problems": []}
     page = diagnostics_page("01_gaussian_mse", "2026-12-01 10:00:00 UTC", report, T0)
     assert "passed: mse on the notebook&#x27;s demonstration data" in page
@@ -305,8 +327,9 @@ def test_killed_mid_queue_and_restarted_every_submission_is_graded_exactly_once(
     assert sorted(subs) == served["inbound"] and len(subs) == 5
     assert sorted(gradings) == sorted(subs)  # one finished grading per submission, none twice
     assert all(s["state"] == "graded" for s in subs.values())
-    (cut,) = served["killed_during"]
-    assert subs[cut]["attempts"] == 2 and all(s["attempts"] == 1 for f, s in subs.items() if f != cut)
+    cut = served["killed_during"]   # one or both of carol's and dave's: the service grades several at once
+    assert cut and all(subs[f]["attempts"] == 2 for f in cut)
+    assert all(s["attempts"] == 1 for f, s in subs.items() if f not in cut)
 
 
 def test_the_gradebook_holds_each_students_latest_submission(served):

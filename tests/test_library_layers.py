@@ -55,3 +55,13 @@ def test_the_grading_library_ships_no_demo_submissions():
             for name in files:
                 if name.endswith(".py"):
                     assert "demo_submissions" not in open(os.path.join(here, name)).read(), (here, name)
+
+
+def test_the_warm_parent_importing_the_sessions_runner_breaks_the_contracts(tmp_path):
+    """runner.py and warm.py once imported each other; what both need is in bwrap.py."""
+    root = library_copy(tmp_path)
+    plant(root / "mle_grading" / "sandbox" / "warm.py", "from mle_grading.sandbox import runner  # planted")
+    result = lint_imports(str(root))
+    assert result.returncode != 0
+    assert "import each other in one direction: the session, the warm parent, how a sandbox is built BROKEN" \
+        in result.stdout, result.stdout

@@ -177,7 +177,7 @@ def test_the_default_export_is_still_nbgraders_own_csv(course):
     assert len(rows) == 1 + len(LAYOUT) * 3
 
 
-@pytest.mark.parametrize("header, why", [(["student", "email"], "must have a column 'nbgrader_id'"),
+@pytest.mark.parametrize("header, why", [(["student", "email"], "a column 'nbgrader_id'"),
                                           (["nbgrader_id", "canvas"], "unknown column(s) canvas")])
 def test_a_malformed_roster_stops_the_export_with_what_is_wrong(course, tmp_path, header, why):
     path = str(tmp_path / "roster.csv")
@@ -195,3 +195,89 @@ def test_a_roster_naming_a_student_twice_is_refused(course, tmp_path):
     proc = export(course, "--LmsExport.lms=canvas", f"--LmsExport.roster={path}",
                   f"--to={tmp_path / 'c.csv'}", check=False)
     assert proc.returncode != 0 and "'ana' appears twice" in proc.stdout + proc.stderr
+
+
+# --- the roster from what instructors have: the LMS's own export, nbgrader's student table ---
+
+CANVAS_EXPORT_ROWS = [  # Canvas's Grades > Export, as downloaded (login = the hub user name)
+    ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Homework 1 (123456)", "Current Score"],
+    ["    Points Possible", "", "", "", "", "100", "(read only)"],
+    ["Alves, Ana", "1001", "S01", "ana", "A", "", ""],
+    ["Berg, Ben", "1002", "S02", "ben", "B", "", ""],
+    ["Dias, Dee", "1004", "S04", "dee", "A", "", ""],
+    ["Student, Test", "9999", "", "", "A", "", ""],
+]
+MOODLE_EXPORT_HEADER = ["First name", "Last name", "ID number", "Institution", "Department", "Email address"]
+
+
+def write_rows(path, rows):
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return str(path)
+
+
+def assert_one_clear_line(proc, why):
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert why in text and "Traceback" not in text, text[-2000:]
+
+
+def test_a_raw_canvas_gradebook_export_is_a_roster(course, tmp_path):
+    path = write_rows(tmp_path / "2026-12-01T0900_Grades-MLE.csv", CANVAS_EXPORT_ROWS)
+    out = str(tmp_path / "canvas.csv")
+    export(course, "--LmsExport.lms=canvas", f"--LmsExport.roster={path}", f"--to={out}")
+    rows = {r[0]: r for r in read_rows(out)[2:]}
+    assert set(rows) == {"Alves, Ana", "Berg, Ben", "Dias, Dee"}     # not Canvas's test student
+    assert rows["Alves, Ana"][1:5] == ["1001", "S01", "ana", "A"]
+    assert rows["Alves, Ana"][5:] == [f"{total('mle_losses', 'ana'):g}", f"{total('mle_beyond', 'ana'):g}"]
+
+
+def test_a_raw_moodle_grade_export_is_a_roster_by_the_column_named(course, tmp_path):
+    rows = [MOODLE_EXPORT_HEADER + ["Username", "Assignment: MLE losses (Real)", "Last downloaded from this course"],
+            ["Ana", "Alves", "S01", "", "", "ana@example.edu", "ana", "-", "1764000000"],
+            ["Ben", "Berg", "S02", "", "", "ben@example.edu", "ben", "-", "1764000000"]]
+    path = write_rows(tmp_path / "moodle_export.csv", rows)
+    out = str(tmp_path / "moodle.csv")
+    export(course, "--LmsExport.lms=moodle", f"--LmsExport.roster={path}", f"--to={out}")
+    written = {r[0]: r for r in read_rows(out)[1:]}
+    assert written["Ana"][:5] == ["Ana", "Alves", "S01", "ana@example.edu", "ana"]
+    assert written["Ana"][5] == f"{total('mle_losses', 'ana'):g}"
+
+
+def test_a_moodle_export_without_the_id_column_says_which_option_names_one(course, tmp_path):
+    path = write_rows(tmp_path / "moodle_export.csv", [MOODLE_EXPORT_HEADER, ["Ana", "Alves", "S01", "", "", "a@x"]])
+    proc = export(course, "--LmsExport.lms=moodle", f"--LmsExport.roster={path}", f"--to={tmp_path / 'm.csv'}",
+                  check=False)
+    assert_one_clear_line(proc, "no column 'Username' to take nbgrader ids from; name one with "
+                                "--LmsExport.roster_id_column")
+
+
+@pytest.mark.parametrize("content, why", [
+    (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\xff\xfe", "not a UTF-8 CSV file"),
+    (b"", "the file is empty"),
+    (b"Name,Grade\nAna,3\n", "neither a course roster"),
+    (b'Student,ID,SIS User ID,SIS Login ID,Section\n"Alves, Ana",1001,S01,,A\n', "empty 'SIS Login ID'"),
+])
+def test_a_roster_it_cannot_read_is_one_clear_line_not_a_traceback(course, tmp_path, content, why):
+    path = tmp_path / "roster.csv"
+    path.write_bytes(content)
+    proc = export(course, "--LmsExport.lms=canvas", f"--LmsExport.roster={path}", f"--to={tmp_path / 'c.csv'}",
+                  check=False)
+    assert_one_clear_line(proc, why)
+
+
+def test_without_a_roster_nbgraders_student_table_is_the_roster(tmp_path):
+    """`nbgrader db student import` (nbgrader's own roster, with lms_user_id) is all the export needs."""
+    course = copy_course(str(tmp_path / "course"))
+    write_gradebook(course)
+    students = write_rows(tmp_path / "students.csv", [["id", "first_name", "last_name", "email", "lms_user_id"],
+                                                      ["ana", "Ana", "Alves", "ana@example.edu", "1001"],
+                                                      ["ben", "Ben", "Berg", "ben@example.edu", "1002"],
+                                                      ["cyd", "Cyd", "Cruz", "cyd@example.edu", ""]])
+    run_nbgrader(course, "db", "student", "import", students)
+    out = os.path.join(course, "canvas.csv")
+    export(course, "--LmsExport.lms=canvas", f"--to={out}")
+    rows = {r[0]: r for r in read_rows(out)[2:]}
+    assert rows["Alves, Ana"][1] == "1001" and rows["Berg, Ben"][1] == "1002"
+    assert rows["Alves, Ana"][5] == f"{total('mle_losses', 'ana'):g}"
+    assert "cyd: the roster has no canvas_id" in open(f"{out}.problems.txt").read()

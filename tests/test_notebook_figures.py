@@ -1,9 +1,10 @@
-"""Every figure of every notebook is readable: each panel has its axis labels, a title and a legend,
-and no panel's labels run into another panel."""
-import io
-
+"""Every figure of every notebook is readable as the grader's sandbox prints it (without a tight
+crop): each panel has its axis labels, a title and a legend, nothing of it is cut off at the
+figure's edge, and no panel's labels run into another panel."""
 import pytest
+from IPython.core.pylabtools import print_figure
 
+from mle_grading.inside_sandbox.worker import FIGURE_PRINT_OPTIONS
 from notebook_namespace import graded_notebooks, run_notebook_code, source_notebook
 
 
@@ -11,12 +12,12 @@ def _drawn_figures(notebook_id):
     figures = []
     run_notebook_code(notebook_id, figures=figures)
     for figure in figures:
-        figure.savefig(io.BytesIO(), format="png", bbox_inches="tight")   # laid out as the inline backend shows it
+        print_figure(figure, "png", **FIGURE_PRINT_OPTIONS)   # printed as the sandbox's inline backend prints it
     return figures
 
 
 @pytest.mark.parametrize("assignment, notebook_id", graded_notebooks())
-def test_every_panel_of_every_figure_is_labelled_and_clear_of_its_neighbours(assignment, notebook_id):
+def test_every_panel_of_every_figure_is_labelled_inside_the_figure_and_clear_of_its_neighbours(assignment, notebook_id):
     figures = _drawn_figures(notebook_id)
     shown = sum(cell.source.count("plt.show()") for cell in source_notebook(notebook_id).cells
                 if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"))
@@ -29,6 +30,10 @@ def test_every_panel_of_every_figure_is_labelled_and_clear_of_its_neighbours(ass
             assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title(), f"{where}: a label or the title is missing"
             legend = ax.get_legend()
             assert legend is not None and legend.get_texts(), f"{where}: no legend"
+            box, page = ax.get_tightbbox(renderer), figure.bbox
+            assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, (
+                f"{where}: its labels, title or legend reach past the figure's edge ({box.extents.round(1)} "
+                f"outside {page.extents.round(1)}): give the figure margins (fig.subplots_adjust)")
         boxes = [ax.get_tightbbox(renderer) for ax in panels]
         for i in range(len(panels)):
             for j in range(i + 1, len(panels)):

@@ -201,27 +201,6 @@ def test_sqlite_gradebook_urls_get_a_busy_timeout_that_sqlalchemy_hands_to_sqlit
     assert nbgrader_run.with_busy_timeout("postgresql://grader@db/gradebook") == "postgresql://grader@db/gradebook"
 
 
-def test_a_warm_grader_shares_one_database_engine_per_gradebook_and_each_gradebook_still_works(
-        tmp_path, monkeypatch):
-    import nbgrader.api
-    monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader.api.create_engine)   # undone after the test
-    monkeypatch.setenv("PATH", nbgrader_run.bin_directory() + os.pathsep + os.environ["PATH"])  # alembic, for new gradebooks
-    nbgrader_run.share_gradebook_engines()
-    nbgrader_run.share_gradebook_engines()                                         # a second call changes nothing
-    first, second = (f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db"))
-    with nbgrader.api.Gradebook(first) as outer:
-        outer.add_student("alice")
-        with nbgrader.api.Gradebook(first) as inner:
-            assert inner.engine is outer.engine
-            assert [s.id for s in inner.students] == ["alice"]
-            inner.add_student("bob")
-        outer.add_student("carol")         # the inner close disposed the pool; this session still writes
-    with nbgrader.api.Gradebook(first) as later, nbgrader.api.Gradebook(second) as other:
-        assert sorted(s.id for s in later.students) == ["alice", "bob", "carol"]
-        assert other.engine is not later.engine and other.students == []
-    assert len(nbgrader.api.create_engine.shared_engines) == 2
-
-
 def test_bad_command_lines_are_refused_with_the_reason(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mle_grading.operations.parallel", "--workers", "0"], cwd=tmp_path,
                           env=nbgrader_env(), capture_output=True, text=True)

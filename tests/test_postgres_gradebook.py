@@ -93,12 +93,16 @@ def dask_program():
 
 @pytest.fixture(scope="module")
 def dask_cluster_on_loopback():
-    """A `dask scheduler` and two single-threaded `dask worker` processes on 127.0.0.1: (address, {name: Popen})."""
+    """A `dask scheduler` and two `dask worker` processes on 127.0.0.1, TLS: (address, {name: Popen}, tls flags, Security)."""
     from distributed import Client
-    from mle_grading.operations.parallel import dask_environment
-    address = f"tcp://127.0.0.1:{free_port()}"
+    from mle_grading.operations.parallel import dask_environment, make_credentials, scheduler_security
+    address = f"tls://127.0.0.1:{free_port()}"
     logs = tempfile.mkdtemp(prefix="mle-grading-dask-")
     processes = []
+    # TLS with the instructor's credential, as docs/scale.md starts a cluster by hand
+    credential = make_credentials(os.path.join(logs, "credential"))
+    tls = ["--tls-ca-file", credential["ca"], "--tls-cert", credential["cert"], "--tls-key", credential["key"]]
+    security = scheduler_security(address, credential["ca"], credential["cert"], credential["key"])
 
     def start(name, *args):
         log = open(os.path.join(logs, f"{name}.log"), "w")
@@ -109,12 +113,12 @@ def dask_cluster_on_loopback():
         return processes[-1]
     try:
         start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-              "--dashboard-address", "127.0.0.1:0")
+              "--dashboard-address", "127.0.0.1:0", *tls)
         workers = {name: start(name, "worker", address, "--name", name, "--nthreads", "1", "--no-nanny",
-                               "--host", "127.0.0.1", "--no-dashboard") for name in ("w1", "w2")}
-        with Client(address, timeout="60s") as client:
+                               "--host", "127.0.0.1", "--no-dashboard", *tls) for name in ("w1", "w2")}
+        with Client(address, timeout="60s", security=security) as client:
             client.wait_for_workers(2, timeout=120)
-        yield address, workers
+        yield address, workers, tls, security
     finally:
         for proc in processes:
             if proc.poll() is None:
@@ -134,15 +138,15 @@ def in_a_sandbox(proc):
 @pytest.fixture(scope="module")
 def graded_on_a_cluster_that_loses_a_worker(postgres_url, dask_cluster_on_loopback, tmp_path_factory):
     from distributed import Client
-    address, workers = dask_cluster_on_loopback
+    address, workers, tls, security = dask_cluster_on_loopback
     graded = sequentially_graded_class(tmp_path_factory)   # SQLite, sequential: runs meanwhile
     course = build_class_course(tmp_path_factory.mktemp("postgres"), small_class(), db_url=postgres_url)
     env = nbgrader_env()
     env["MLE_GRADING_DB_URL"] = postgres_url
     run = subprocess.Popen([sys.executable, "-m", "mle_grading.operations.parallel", ASSIGNMENT, "--scheduler", address,
-                            "--force"], cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            *tls, "--force"], cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed, interrupted = None, set()
-    with Client(address, timeout="60s") as client:
+    with Client(address, timeout="60s", security=security) as client:
         deadline = time.time() + 900
         while killed is None and run.poll() is None and time.time() < deadline:
             for name, proc in workers.items():

@@ -219,6 +219,61 @@ def test_a_warm_sandbox_holds_no_capability_filter_free_call_group_or_descriptor
     assert not [d for d in descriptors if d.startswith("socket:")], descriptors
 
 
+def justified_capabilities():
+    """The capabilities docs/sandbox.md justifies, one `- `CAP_...`:` item each."""
+    import re
+    from course_copy import ROOT
+    text = open(os.path.join(ROOT, "docs", "sandbox.md")).read()
+    section = text.split("## The warm parent's capabilities", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^- `(CAP_[A-Z_]+)`:", section, re.M))
+
+
+def the_parents_process(parent):
+    """zygote.py's own process: bwrap's (and its PID namespace's init's) descendant."""
+    def command_of(pid):
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().split(b"\0")
+    todo = [parent.proc.pid]
+    while todo:
+        pid = todo.pop()
+        command = command_of(pid)
+        if os.path.basename(command[0]) != b"bwrap" and b"/opt/grader/zygote.py" in command:
+            return pid
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            todo += [int(child) for child in children.read().split()]
+    raise AssertionError("the warm parent's process was not found")
+
+
+def test_the_warm_parent_holds_exactly_the_capabilities_its_design_document_justifies():
+    import prctl
+    from mle_grading.sandbox import bwrap
+    justified = justified_capabilities()
+    assert justified == set(bwrap.ZYGOTE_CAPABILITIES) and len(justified) == 5, justified
+    parent = warm.parent(SandboxLimits(warm=True))
+    with open(f"/proc/{the_parents_process(parent)}/status") as status:
+        fields = {key: value.strip() for key, value in (line.split(":", 1) for line in status if ":" in line)}
+    mask = sum(1 << getattr(prctl, name) for name in justified)
+    held = {key: int(fields[key], 16) for key in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")}
+    assert held == {"CapEff": mask, "CapPrm": mask, "CapBnd": mask, "CapInh": 0, "CapAmb": 0}, \
+        {key: hex(value) for key, value in held.items()}
+    assert fields["NoNewPrivs"] == "1"
+
+
+def test_the_parents_own_libraries_are_no_more_importable_in_a_warm_sandbox_than_in_a_cold_one():
+    cell = ("import importlib\nfor name in ('prctl', 'pyseccomp'):\n    try:\n"
+            "        importlib.import_module(name)\n        print(name, 'imported')\n"
+            "    except ImportError:\n        print(name, 'absent')\n")
+    seen = {}
+    for is_warm in (False, True):
+        session = SandboxSession([cell], limits=SandboxLimits(warm=is_warm))
+        try:
+            session.start()
+        finally:
+            session.close()
+        seen[is_warm] = session.cell_reports[0]["stdout"]
+    assert seen[True] == seen[False] == "prctl absent\npyseccomp absent\n", seen
+
+
 def test_random_generators_differ_from_one_warm_sandbox_to_the_next():
     cell = "import numpy as np, random, sympy.core.random as sr\nprint(np.random.random(), random.random(), sr.random())\n"
     printed = []

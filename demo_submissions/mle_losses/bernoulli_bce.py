@@ -96,4 +96,21 @@ MISTAKES = [
     Mistake("bernoulli-expr-likelihood-not-log", ASSIGNMENT, NB, "bernoulli_nll_expr_answer",
             "bernoulli_nll_expr = -(sp_sigmoid(z) ** y * (1 - sp_sigmoid(z)) ** (1 - y))\n",
             frozenset({"bernoulli_nll_expr_equivalent"}), "negates the likelihood but never takes its log"),
+    # Real code's kinds (issue 30): torch's log clamp, an object array, an integer dtype kept.
+    Mistake("bce-log-capped-at-100", ASSIGNMENT, NB, "bernoulli_nll_answer",
+            _bernoulli("    with np.errstate(divide='ignore'):\n"
+                       "        log_p, log_q = np.maximum(np.log(p), -100.0), np.maximum(np.log(1 - p), -100.0)\n"
+                       "    return np.mean(-(y * log_p + (1 - y) * log_q))\n"),
+            frozenset({"bernoulli_nll_confident_predictions"}), "caps each log at -100, as torch's BCELoss does"),
+    Mistake("sigmoid-object-array", ASSIGNMENT, NB, "sigmoid_answer",
+            "import math\n\ndef sigmoid(z):\n"
+            "    one = lambda v: 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))\n"
+            "    return np.frompyfunc(one, 1, 1)(np.asarray(z, dtype=float))\n",
+            frozenset({"sigmoid_values", "sigmoid_extreme_logits"}),
+            "returns an array of Python objects (np.frompyfunc), not of floats"),
+    Mistake("sigmoid-keeps-int-dtype", ASSIGNMENT, NB, "sigmoid_answer",
+            "def sigmoid(z):\n    z = np.asarray(z)\n    out = np.empty_like(z)\n    pos = z >= 0\n"
+            "    out[pos] = 1 / (1 + np.exp(-z[pos]))\n    e = np.exp(z[~pos])\n    out[~pos] = e / (1 + e)\n"
+            "    return out\n",
+            frozenset({"sigmoid_values"}), "np.empty_like keeps an integer input's dtype and truncates"),
 ]

@@ -78,4 +78,9 @@ MISTAKES = [
     Mistake("untrained-loss-one-over-c", ASSIGNMENT, NB, "untrained_loss_answer",
             "untrained_loss_10_classes = 1 / 10\n",
             frozenset({"untrained_loss_prediction"}), "gives the probability of each class instead of its -log"),
+    Mistake("nll-log-p-plus-eps", ASSIGNMENT, NB, "categorical_nll_answer",
+            "def categorical_nll(z, y):\n    p = softmax(np.atleast_2d(np.asarray(z, dtype=float)))\n"
+            "    y = np.atleast_1d(np.asarray(y))\n"
+            "    return -np.mean(np.log(p[np.arange(len(y)), y] + 1e-7))\n",
+            NLL_CELLS, "adds 1e-7 inside the log, which is wrong wherever the true class is unlikely"),
 ]

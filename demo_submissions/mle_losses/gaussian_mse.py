@@ -53,4 +53,17 @@ MISTAKES = [
     Mistake("perfect-nll-zero", ASSIGNMENT, NB, "perfect_prediction_nll_answer",
             "perfect_prediction_nll = 0.0\n",
             frozenset({"perfect_prediction_nll_prediction"}), "forgets the normalising constant, which is negative here"),
+    # Real code's kinds (issue 30): a library's floor, a reduction over one axis, a sum over the rows.
+    Mistake("gauss-variance-floored", ASSIGNMENT, NB, "gaussian_nll_answer",
+            _gaussian("0.5 * np.log(2 * np.pi * np.maximum(sigma2, 1e-6)) "
+                      "+ (y - y_pred) ** 2 / (2 * np.maximum(sigma2, 1e-6))"),
+            frozenset({"gaussian_nll_value"}), "floors the variance at 1e-6, as torch's gaussian_nll_loss does"),
+    Mistake("mse-mean-over-axis-zero", ASSIGNMENT, NB, "mse_answer",
+            "def mse(y_pred, y):\n    d = np.asarray(y_pred, dtype=float) - np.asarray(y, dtype=float)\n"
+            "    return np.mean(d ** 2, axis=0)\n",
+            MSE_CELLS, "averages over the first axis only: an array for 2-D input, an error for a number"),
+    Mistake("mse-divides-by-rows", ASSIGNMENT, NB, "mse_answer",
+            "def mse(y_pred, y):\n    d = np.asarray(y_pred, dtype=float) - np.asarray(y, dtype=float)\n"
+            "    return np.sum(d ** 2) / len(d)\n",
+            MSE_CELLS, "divides the sum by the number of rows, not of elements"),
 ]

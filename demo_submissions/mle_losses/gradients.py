@@ -159,7 +159,7 @@ MISTAKES = [
             frozenset({"softmax_ce_grad_expr_equivalent"}), "differentiates only the log-sum-exp term"),
     Mistake("softmax-grad-expr-sign-flipped", ASSIGNMENT, NB, "softmax_ce_grad_expr_answer",
             "ce = sp.log(sp.exp(z0) / (sp.exp(z0) + sp.exp(z1) + sp.exp(z2)))\n"
-            "softmax_ce_grad_expr = sp.Matrix([[sp.diff(ce, v) for v in (z0, z1, z2)]])\n",
+            "softmax_ce_grad_expr = sp.Matrix([[sp.simplify(sp.diff(ce, v)) for v in (z0, z1, z2)]])\n",
             frozenset({"softmax_ce_grad_expr_equivalent"}), "differentiates the log-likelihood, as a 1x3 Matrix"),
     Mistake("logreg-grad-sum-not-mean", ASSIGNMENT, NB, "logistic_regression_grad_answer",
             "def logistic_regression_grad(X, y, w, b):\n"

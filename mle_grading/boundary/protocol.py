@@ -21,8 +21,10 @@ No text a submission produced ever reaches an `Outcome`: not an exception's
 message, not printed output, not a repr. `error_type` names an exception class
 only if it is one of Python's own; `message` holds the grader's own words.
 """
+import ast
 import builtins
 import copy
+import functools
 import warnings
 from dataclasses import dataclass, field
 
@@ -64,15 +66,46 @@ INNER_FUNCTIONS = {
 }
 
 
-def trusted_inner_source():
-    """The source text of mle_grading/inside_sandbox/trusted_inner.py, which travels with a call that needs it."""
-    if not _TRUSTED_SOURCE:
-        with open(trusted_inner.__file__) as fh:
-            _TRUSTED_SOURCE.append(fh.read())
-    return _TRUSTED_SOURCE[0]
+def trusted_inner_source(names):
+    """The source of just the trusted versions of `names` (and the helpers they call), sent with one call.
+
+    A call receives only the inner functions it needs: a submission that reads what
+    one call was sent learns those and no other (the whole file would hand it every one).
+    """
+    names = tuple(sorted(set(names) & set(TRUSTED_INNER)))
+    if names not in _TRUSTED_SOURCE:
+        _TRUSTED_SOURCE[names] = _source_of(names)
+    return _TRUSTED_SOURCE[names]
 
 
-_TRUSTED_SOURCE = []
+_TRUSTED_SOURCE = {}
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(names):
+    return compile(trusted_inner_source(names), "trusted_inner", "exec")
+
+
+def _trusted_inner_code(names):
+    return _compiled(tuple(sorted(set(names) & set(TRUSTED_INNER))))
+
+
+def _source_of(names):
+    with open(trusted_inner.__file__) as fh:
+        text = fh.read()
+    tree = ast.parse(text)
+    defs = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    wanted = [TRUSTED_INNER[name].__name__ for name in names]
+    keep = set()
+    while wanted:   # the defs these need, and the helpers those call by name
+        fn = wanted.pop()
+        if fn in defs and fn not in keep:
+            keep.add(fn)
+            wanted.extend(n.id for n in ast.walk(defs[fn]) if isinstance(n, ast.Name) and n.id in defs)
+    imports = [ast.get_source_segment(text, node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    bodies = [ast.get_source_segment(text, defs[fn]) for fn in sorted(keep)]
+    table = ", ".join(f"{name!r}: {TRUSTED_INNER[name].__name__}" for name in names)
+    return "\n".join(imports) + "\n\n" + "\n\n".join(bodies) + f"\n\nTRUSTED_INNER = {{{table}}}\n"
 
 
 def inner_functions(function, override=None):
@@ -143,8 +176,10 @@ class InProcessStudent(Student):
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                result = wire.call_with_trusted_inner(fn, real_args, real_kwargs, self.namespace,
-                                                      inner_functions(function, trusted_inner), TRUSTED_INNER)
+                names = inner_functions(function, trusted_inner)
+                # As in the sandbox: fresh trusted functions for this call, dead after it.
+                result = wire.call_with_trusted_source(fn, real_args, real_kwargs, self.namespace, names,
+                                                       _trusted_inner_code(names))
         except Exception as exc:  # noqa: BLE001 - the student's exception is the outcome
             return decode_outcome({"kind": "raised", "error_type": type(exc).__name__})
         return self._reply(result, real_args if return_args else [])

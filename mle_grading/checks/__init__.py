@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import importlib
 import os
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -32,7 +33,36 @@ from mle_grading.boundary.protocol import INNER_FUNCTIONS, inner_functions
 
 
 class CheckFailed(AssertionError):
-    """The submission does not show the behaviour this check grades."""
+    """The submission does not show the behaviour this check grades.
+
+    `hint` is what may be shown before the deadline: it names the mistake, never the
+    answer (by default the whole message, for messages that state no answer).
+    """
+
+    def __init__(self, message="", hint=None):
+        super().__init__(message)
+        self.hint = message if hint is None else hint
+
+
+class Diagnosis(str):
+    """A failed check's full diagnosis (the string itself), with `.hint`: the same
+    diagnosis without the statement of the answer, for feedback before the deadline."""
+
+    def __new__(cls, full, hint):
+        made = super().__new__(cls, full)
+        made.hint = hint
+        return made
+
+    def __reduce__(self):
+        return Diagnosis, (str(self), self.hint)
+
+
+def naming_the_mistake(message):
+    """A recognised mistake's message cut after its first clause: "the sign is flipped: the
+    gradient is ..." -> "the sign is flipped." The clauses after a colon or a semicolon say
+    what the right answer is; the first one says which step went wrong."""
+    first = re.split(r"[:;] ", message, maxsplit=1)[0].rstrip(" .,")
+    return first + "."
 
 
 class ReferenceDisagrees(RuntimeError):
@@ -123,7 +153,8 @@ def find_by_grade_id(grade_id):
 
 
 def run_check(chk, student, student_id="", assignment="", secret=None, submission=()):
-    """Run one check; return None if it passed, else the message for the student.
+    """Run one check; return None if it passed, else the message for the student
+    (a `Diagnosis`: the full message, with `.hint` for feedback before the deadline).
 
     Inputs are drawn for (`student_id`, `assignment`, `submission`: the code cells'
     sources) under the course secret (`course_secret()` unless given). `ReferenceDisagrees` (a RuntimeError: the
@@ -139,9 +170,11 @@ def run_check(chk, student, student_id="", assignment="", secret=None, submissio
             chk.run(calls, rng)
     except CheckFailed as exc:
         message = str(exc) or f"{chk.behaviour}: failed"
+        hint = exc.hint or message
         function = calls.last_with_trusted_inner
         unanswered = "is not defined" in message or "NotImplementedError" in message
-        return message + inner_note(function) if function and not unanswered else message
+        note = inner_note(function) if function and not unanswered else ""
+        return Diagnosis(message + note, hint + note)
     except ReferenceDisagrees:
         raise
     except Exception:  # noqa: BLE001 - an odd result costs this check, never the assignment

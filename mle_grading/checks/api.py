@@ -41,7 +41,7 @@ raises) are in `families.py`, instantiated from a table.
 """
 import numpy as np
 
-from mle_grading.checks import CheckFailed, ReferenceDisagrees
+from mle_grading.checks import CheckFailed, ReferenceDisagrees, naming_the_mistake
 
 RTOL, ATOL = 1e-6, 1e-8           # the contract's float64 tolerance
 F32 = {"rtol": 1e-5, "atol": 1e-6}   # float32 inputs: compared with the exact answer for those values
@@ -49,6 +49,34 @@ TORCH_RTOL, TORCH_ATOL = 1e-9, 1e-12  # how closely the reference and torch must
 
 LISTS_HINT = ("Python lists and floats are valid inputs: convert them with np.asarray(..., dtype=float) "
               "before computing.")
+# What raises on a Python number but not on arrays is rarely a missing conversion (a float has
+# arithmetic): it is a 0-d array's lack of axes, of len() and of .shape[0].
+NUMBER_HINT = ("A Python number is a valid input: after np.asarray it is a 0-d array, which has no axis to "
+               "reduce over (axis=0), no len(), no .shape[0] and no index. A loss reduces over all elements "
+               "(np.mean without axis=, or the sum divided by .size); an elementwise function treats it as "
+               "any array.")
+ONE_AXIS = ("returned an array with one axis fewer than its input: it reduces over one axis only (axis=0 or "
+            "similar). A loss is one number, the mean over all elements: np.mean without axis=, or the sum "
+            "divided by .size.")
+ROWS = ("this divides the sum by the number of rows (len, or .shape[0]); on input of several axes the loss is "
+        "the mean over all elements: divide by .size, or use np.mean.")
+INTEGER_RESULT = ("the result has an integer dtype, so its fractional values were truncated: np.empty_like, "
+                  "np.zeros_like and assignment into an array keep the dtype of an integer input (a Python list "
+                  "of ints). Integer inputs are valid, as every array-like is: convert with np.asarray(..., "
+                  "dtype=float) first.")
+
+
+def number_hint(error_type):
+    """Advice when a function raised on Python numbers: an AttributeError is a missing conversion."""
+    return LISTS_HINT if error_type == "AttributeError" else NUMBER_HINT
+
+
+def divided_by_rows(per_element):
+    """The value a loss gives that divides the sum of these per-element terms by the number of rows."""
+    per_element = np.asarray(per_element, dtype=np.float64)
+    if per_element.ndim < 2 or per_element.shape[0] in (0, per_element.size):
+        return []
+    return [(np.sum(per_element) / per_element.shape[0], ROWS)]
 
 
 def f64(x):
@@ -76,10 +104,19 @@ def describe_failure(function, outcome):
 
 def call(student, function, *args, what, hint="", scalar=False, **kwargs):
     """Call a student function; return its value (an array, or a float if `scalar`), or fail."""
-    return value_of(student.call(function, *args, **kwargs), function, what, hint=hint, scalar=scalar)
+    return value_of(student.call(function, *args, **kwargs), function, what, hint=hint, scalar=scalar, args=args)
 
 
-def value_of(outcome, function, what, hint="", scalar=False):
+def _one_axis_fewer(shape, args):
+    """Is `shape` the shape of one of `args` with one axis removed?"""
+    for a in args:
+        s = np.shape(a) if isinstance(a, (np.ndarray, list, tuple)) else ()
+        if len(s) == len(shape) + 1 and any(s[:k] + s[k + 1:] == tuple(shape) for k in range(len(s))):
+            return True
+    return False
+
+
+def value_of(outcome, function, what, hint="", scalar=False, args=()):
     """The value an outcome holds, or a failure naming what went wrong."""
     if outcome.kind != "returned":
         message = describe_failure(function, outcome)
@@ -94,6 +131,8 @@ def value_of(outcome, function, what, hint="", scalar=False):
     if not isinstance(value, np.ndarray):
         raise CheckFailed(f"{what}: `{function}` should return a number or an array, not an expression.")
     if scalar:
+        if value.size != 1 and _one_axis_fewer(value.shape, args):
+            raise CheckFailed(f"{what}: `{function}` {ONE_AXIS}")
         if value.size != 1:
             raise CheckFailed(f"{what}: `{function}` returned an array, not one number; a loss is one "
                               "number, the mean over the examples.")
@@ -164,6 +203,7 @@ def judge(got, want, what, mistakes=(), rtol=RTOL, atol=ATOL, shape_hint="", non
     `explain(got)` may return a message for a finite wrong value no mistake matches;
     `fallback` (a string, or a function of `got`) is the last word.
     """
+    integer = np.asarray(got).dtype.kind in "iub"
     got, want = f64(got), f64(want)
     if got.size == 1 and want.size == 1:
         got = got.reshape(want.shape)
@@ -174,7 +214,9 @@ def judge(got, want, what, mistakes=(), rtol=RTOL, atol=ATOL, shape_hint="", non
         return
     for value, message in mistakes:
         if matches(got, value, rtol, atol):
-            raise CheckFailed(f"{what}: {message}")
+            raise CheckFailed(f"{what}: {message}", hint=f"{what}: {naming_the_mistake(message)}")
+    if integer and not np.allclose(want, np.round(want)):
+        raise CheckFailed(f"{what}: {INTEGER_RESULT}")
     if not np.all(np.isfinite(got)):
         raise CheckFailed(f"{what}: the result contains NaN or inf where the true value is finite."
                           + (f" Likely cause: {nonfinite}" if nonfinite else ""))
@@ -246,5 +288,5 @@ def expect_prediction(student, name, want, what, mistakes=(), rtol=1e-3, fallbac
         return
     for value, message in mistakes:
         if abs(got - value) <= rtol * abs(value) + 1e-9:
-            raise CheckFailed(f"`{name}`: {message}")
+            raise CheckFailed(f"`{name}`: {message}", hint=f"`{name}`: {naming_the_mistake(message)}")
     raise CheckFailed(f"`{name}` {fallback or f'is not {what}.'}")

@@ -12,7 +12,7 @@ import sympy
 from mle_grading.checks import reference as ref
 from mle_grading.checks import torch_reference as tref
 from mle_grading.checks import CheckFailed, check
-from mle_grading.checks.api import f64
+from mle_grading.checks.api import divided_by_rows, f64
 from mle_grading.checks.families import Graded, drawn, given, lists_scalars_float32, one_entry_out_of_range, register, rejects, values
 from mle_grading.checks.symbolic import expect_equivalent, sym
 
@@ -83,14 +83,33 @@ def bernoulli_mistakes(p, y):
          "p is the probability of label 1: log(p) goes with y and log(1 - p) with 1 - y."),
         (np.mean(per) / math.log(10), "this uses log10; the likelihood uses the natural logarithm np.log."),
         (np.mean(per) / math.log(2), "this uses log2; the likelihood uses the natural logarithm np.log."),
-    ]
+    ] + divided_by_rows(per)
     for eps in CLIP_EPSILONS:
         pc = np.clip(p, eps, 1 - eps)
         found.append((np.mean(-_xlogy(y, pc) - _xlogy(1 - y, 1 - pc)),
                       f"this clips p to [{eps:g}, 1 - {eps:g}]: a prediction p == y then costs about {eps:g} "
                       f"instead of 0, and a confident mistake costs at most -log({eps:g}). Do not clip: treat "
                       "0 * log(0) as 0 instead."))
+    with np.errstate(all="ignore"):
+        capped = -(np.where(y == 0, 0.0, y * np.maximum(np.log(p), -100.0))
+                   + np.where(y == 1, 0.0, (1 - y) * np.maximum(np.log1p(-p), -100.0)))
+    found.append((np.mean(capped), LOG_CAPPED))
     return found
+
+
+# torch's F.binary_cross_entropy (BCELoss) clamps each log at -100; the contract's loss has no cap.
+LOG_CAPPED = ("this caps each log at -100, as torch's F.binary_cross_entropy does: for p below exp(-100) the "
+              "contract's loss -log(p) is larger than 100, and it has no cap. Do not clamp the logs (or p): "
+              "treat 0 * log(0) as 0 instead.")
+BCE_LOG_FLOOR = -100.0
+
+
+def _torch_defines_bce(p, y):
+    """F.binary_cross_entropy is the contract's loss wherever no log it takes with a nonzero factor is below -100."""
+    p, y = np.broadcast_arrays(f64(p), f64(y))
+    with np.errstate(all="ignore"):
+        below = ((y != 0) & (np.log(p) < BCE_LOG_FLOOR)) | ((y != 1) & (np.log1p(-p) < BCE_LOG_FLOOR))
+    return not bool(np.any(below))
 
 
 def _bernoulli_causes(got, want, case):
@@ -109,7 +128,7 @@ def _bernoulli_causes(got, want, case):
 
 
 BERNOULLI = Graded("bernoulli_nll", ref.bernoulli_nll, tref.bernoulli_nll, bernoulli_mistakes, scalar=True,
-                   inspect=_bernoulli_causes)
+                   inspect=_bernoulli_causes, torch_applies=_torch_defines_bce)
 
 
 def probabilities(rng, shape, labels=np.float64):
@@ -124,6 +143,11 @@ def confident(rng, shape):
     """Probabilities within 1e-12 of 0 or 1, with either label."""
     near = rng.integers(0, 2, size=shape).astype(np.float64)
     return np.abs(near - rng.uniform(1e-13, 1e-11, size=shape)), rng.integers(0, 2, size=shape).astype(np.float64)
+
+
+def below_torch_floor(rng, shape):
+    """Label 1 with p far below exp(-100), where torch's BCELoss caps -log(p) at 100."""
+    return 10.0 ** -rng.uniform(50.0, 300.0, size=shape), np.ones(shape)
 
 
 def _inside(rng, shape):
@@ -160,6 +184,7 @@ def logits_mistakes(z, y):
          "the arguments are swapped: the logits z come first and the labels y second, as in "
          "F.binary_cross_entropy_with_logits(input, target)."),
         (np.mean(per) / math.log(10), "this uses log10; the likelihood uses the natural logarithm."),
+        *divided_by_rows(per),
         (np.mean(np.minimum(y * sp_neg, 100) + np.minimum((1 - y) * sp_pos, 100)),
          "this caps each log at -100, as F.binary_cross_entropy does for probabilities; from logits the "
          "loss needs no cap: -log(sigmoid(z)) = softplus(-z) is exact for every z."),
@@ -233,6 +258,9 @@ register(NB, [
             given((np.array([1e-12]), np.array([0.0])), "for a single very confident prediction"),
             # One at a time, as above: a sum and a mean agree there, and the sum is charged elsewhere.
             drawn(confident, [(1,), (1,), (1,)], "for a single very confident prediction"),
+            # The contract's loss where torch's BCELoss caps each log at -100 (p < exp(-100)).
+            given((np.array([1e-60]), np.array([1.0])), "for a single prediction p = 1e-60 of label 1"),
+            drawn(below_torch_floor, [(1,)], "for a single prediction far below exp(-100) of label 1"),
             witness=drawn(probabilities, [(9,)], "on ordinary probabilities"))),
     ("bernoulli_nll_rejects_invalid_probabilities", "bernoulli_nll raises ValueError for p outside [0, 1]",
      rejects(BERNOULLI, [((np.array([0.2, 1.5]), np.array([0, 1])), "for a probability above 1"),

@@ -19,6 +19,11 @@ NB = "03_categorical_ce"
 
 SEED_Z = np.array([[0.1, 0.2, 0.7], [0.1, 0.7, 0.2], [0.7, 0.1, 0.2]])
 SEED_Y = np.array([2, 1, 0], dtype=np.int64)
+# Fixed inputs beside the drawn ones, so that a wrong function fails the same cells whatever the
+# draw: true classes of probability about 1e-4 to 1e-2 (a constant inside the log shows there).
+UNLIKELY_Z = np.array([[6.0, 0.0, -3.0], [0.5, 4.0, -2.0], [-1.0, 2.0, 7.5]])
+UNLIKELY_Y = np.array([2, 0, 1], dtype=np.int64)
+UNLIKELY_ONE = (np.array([5.0, -4.0, 1.0, 0.5]), 1)
 
 # -- what a check says ---------------------------------------------------------
 
@@ -156,7 +161,26 @@ def nll_mistakes(z, y):
                                     "over the N examples."),
         (np.mean(picked), "the sign is flipped: this is the mean log-likelihood, not its negative."),
         (-np.mean(np.exp(picked)), "this averages probabilities; the loss averages -log of them."),
-    ]
+    ] + padded_log(picked)
+
+
+LOG_EPSILONS = (1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15)
+PADDED_LOG = ("this adds {eps:g} inside the log (log(p + {eps:g})): every loss is then off by about {eps:g} / p, "
+              "and an unlikely true class costs at most -log({eps:g}). No constant is needed: compute "
+              "-log softmax(z)[y] from the logits with log_softmax (the log-sum-exp trick), exact for every logit.")
+CLIPPED_LOG = ("this clips the probabilities at {eps:g} before the log: an unlikely true class then costs at most "
+               "-log({eps:g}). Do not clip: compute -log softmax(z)[y] from the logits with log_softmax (the "
+               "log-sum-exp trick), exact for every logit.")
+
+
+def padded_log(picked):
+    """What -log(p + eps) and -log(clip(p, eps, 1 - eps)) give, p the true class's probability."""
+    p = np.exp(picked)
+    found = []
+    for eps in LOG_EPSILONS:
+        found.append((-np.mean(np.log(p + eps)), PADDED_LOG.format(eps=eps)))
+        found.append((-np.mean(np.log(np.clip(p, eps, 1 - eps))), CLIPPED_LOG.format(eps=eps)))
+    return found
 
 
 # -- the graded functions ----------------------------------------------------------
@@ -268,7 +292,9 @@ def single(rng, shape):
 def _label_types(rng):
     z, y = batch(rng, (6, 4), scale=2.0)
     what, hint = "`categorical_nll` with {}", _nll_hint(LABEL_TYPES)
-    return [Case((z, y.tolist()), what.format("labels as a Python list"), {}, hint),
+    return [Case((UNLIKELY_Z.tolist(), UNLIKELY_Y.tolist()), what.format("fixed logits and labels as Python lists"),
+                 {}, hint),
+            Case((z, y.tolist()), what.format("labels as a Python list"), {}, hint),
             Case((z, y.astype(np.int64)), what.format("labels as an int64 array"), {}, hint),
             Case((z, y.astype(np.int32)), what.format("labels as an int32 array"), {}, hint),
             Case((z.tolist(), y.tolist()), what.format("logits and labels as Python lists"), {}, hint),
@@ -329,9 +355,11 @@ register(NB, [
             given(([0.5, -1.0, 2.0],), "on a flat Python list"))),
     ("categorical_nll_seed_value", "categorical_nll on the notebook's worked example",
      values(NLL, given((SEED_Z, SEED_Y), "on the worked example"),
+            given((UNLIKELY_Z, UNLIKELY_Y), "on a fixed batch whose true classes are unlikely"),
             drawn(batch, [(3, 3), (5, 4)], "on {shape[0]} examples of {shape[1]} classes"))),
     ("categorical_nll_matches_torch", "categorical_nll agrees with F.cross_entropy on batches of any size",
-     values(NLL, drawn(batch, [(5, 3), (8, 10), (1, 4), (20, 2), (6, 6)], "on {shape[0]} examples of {shape[1]} classes"))),
+     values(NLL, given((UNLIKELY_Z, UNLIKELY_Y), "on a fixed batch whose true classes are unlikely"),
+            drawn(batch, [(5, 3), (8, 10), (1, 4), (20, 2), (6, 6)], "on {shape[0]} examples of {shape[1]} classes"))),
     ("categorical_nll_large_logits", "categorical_nll is finite and exact for logits up to +-1e4 "
                                      "([1000, 0, -1000] with class 2 gives 2000)",
      values(NLL, given((np.array([[800.0, 799.0, 798.0], [0.0, 1.0, 2.0]]), np.array([0, 2])), "on logits of several hundred"),
@@ -358,7 +386,8 @@ register(NB, [
                        hint=_nll_hint(SINGLE)),
             lambda rng: [Case((rng.normal(scale=3.0, size=4), np.array(1)),
                               "on one example with a 0-d integer array as label", {}, _nll_hint(SINGLE))],
-            given(([0.5, -1.0, 2.0], 1), "on one example given as a flat list", hint=_nll_hint(SINGLE)))),
+            given(([0.5, -1.0, 2.0], 1), "on one example given as a flat list", hint=_nll_hint(SINGLE)),
+            given(UNLIKELY_ONE, "on one fixed example whose true class is unlikely", hint=_nll_hint(SINGLE)))),
     ("categorical_nll_label_types", "categorical_nll accepts labels as Python lists or integer arrays, and lists "
                                     "or float32 arrays of logits",
      values(NLL, unnamed(_label_types))),

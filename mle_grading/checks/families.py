@@ -42,7 +42,7 @@ from typing import Callable
 import numpy as np
 
 from mle_grading.checks import CheckFailed, check
-from mle_grading.checks.api import F32, LISTS_HINT, call, expect_raises, judge, recognised, trusted
+from mle_grading.checks.api import F32, LISTS_HINT, call, expect_raises, judge, number_hint, recognised, trusted
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def lists_scalars_float32(draw, list_shape, scalars=(), float32_shape=None, floa
     """The contract's other input types: nested Python lists, Python numbers, float32 arrays."""
     def source(rng):
         found = [Case(_as_lists(draw(rng, list_shape)), "on Python lists", {}, LISTS_HINT)]
-        found += [Case(tuple(args), "on Python numbers", {}, LISTS_HINT) for args in scalars]
+        found += [Case(tuple(args), "on Python numbers", {}, number_hint) for args in scalars]
         if float32_shape is not None:
             args = tuple(a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
                          for a in draw(rng, float32_shape))

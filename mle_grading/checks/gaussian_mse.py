@@ -7,7 +7,7 @@ import sympy
 from mle_grading.checks import reference as ref
 from mle_grading.checks import torch_reference as tref
 from mle_grading.checks import check
-from mle_grading.checks.api import expect_prediction
+from mle_grading.checks.api import divided_by_rows, expect_prediction
 from mle_grading.checks.families import Graded, drawn, given, lists_scalars_float32, one_entry_out_of_range, register, rejects, values
 from mle_grading.checks.symbolic import expect_equivalent, sym
 
@@ -36,7 +36,7 @@ def mse_mistakes(y_pred, y):
         (np.mean(np.abs(r)), "this is the mean absolute error: square the residuals."),
         (np.mean(r) ** 2, "this squares the mean residual; take the mean of the squared residuals."),
         (0.5 * np.mean(r ** 2), "there is an extra factor 1/2."),
-    ]
+    ] + divided_by_rows(r ** 2)
 
 
 def gaussian_mistakes(y_pred, y, s2=1.0):
@@ -54,7 +54,29 @@ def gaussian_mistakes(y_pred, y, s2=1.0):
         (np.mean(np.log(2 * np.pi * s2) + r2 / (2 * s2)), "the constant term is missing its factor 1/2."),
         (-np.mean(const + r2 / (2 * s2)), "the sign is flipped: this is the log-likelihood, not its negative."),
         (np.mean(-0.5 * np.log(2 * np.pi * s2) + r2 / (2 * s2)), "the constant term has the wrong sign."),
-    ]
+    ] + divided_by_rows(const + r2 / (2 * s2)) + floored_variance(y_pred, y, s2)
+
+
+# Libraries protect the variance: torch's gaussian_nll_loss clamps it at eps=1e-6, others add
+# a small constant. The contract's formula has no floor: it holds for every positive sigma2.
+VARIANCE_EPSILONS = (1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12)
+VARIANCE_FLOORED = ("the variance is floored at {eps:g}, as torch's F.gaussian_nll_loss does with its eps: "
+                    "the contract's formula holds for every positive sigma2, however small. Raise ValueError "
+                    "for sigma2 <= 0 and use every positive sigma2 as it is.")
+VARIANCE_EPS_ADDED = ("a small constant ({eps:g}) is added to the variance, which changes the value for variances "
+                      "near it: the contract's formula holds for every positive sigma2, however small; use "
+                      "sigma2 as it is.")
+
+
+def floored_variance(y_pred, y, s2):
+    """What a gaussian_nll that floors sigma2 (or adds an epsilon to it) gives, where that differs."""
+    y_pred, y, s2 = np.broadcast_arrays(*(np.asarray(v, float) for v in (y_pred, y, s2)))
+    r2 = (y - y_pred) ** 2
+    found = []
+    for eps in VARIANCE_EPSILONS:
+        for v, message in ((np.maximum(s2, eps), VARIANCE_FLOORED), (s2 + eps, VARIANCE_EPS_ADDED)):
+            found.append((np.mean(0.5 * np.log(2 * np.pi * v) + r2 / (2 * v)), message.format(eps=eps)))
+    return found
 
 
 def sigma2_mistakes(y_pred, y):
@@ -77,7 +99,16 @@ def laplace_mistakes(y_pred, y, b=1.0):
         (np.mean(np.log(2 * b) + a ** 2 / b), "the Laplace density uses |y - y_pred|, not its square."),
         (np.mean(np.log(b) + a / b), "the constant is log(2b), not log(b)."),
         (-np.mean(np.log(2 * b) + a / b), "the sign is flipped."),
-    ]
+    ] + divided_by_rows(np.log(2 * b) + a / b) + floored_scale(y_pred, y, b)
+
+
+def floored_scale(y_pred, y, b):
+    """What a laplace_nll that floors b (or adds an epsilon to it) gives, where that differs."""
+    y_pred, y, b = np.broadcast_arrays(*(np.asarray(v, float) for v in (y_pred, y, b)))
+    a = np.abs(y - y_pred)
+    return [(np.mean(np.log(2 * v) + a / v), f"the scale b is floored at {eps:g} (or {eps:g} is added to it): the "
+                                             "contract's formula holds for every positive b, however small.")
+            for eps in VARIANCE_EPSILONS for v in (np.maximum(b, eps), b + eps)]
 
 
 def _torch_defines_variance(y_pred, y, s2=1.0):
@@ -103,6 +134,11 @@ def with_variance(s2):
 
 def drawn_variance(rng, shape):
     return rng.normal(size=shape), rng.normal(size=shape), float(rng.uniform(0.2, 3.0))
+
+
+def tiny_variance(rng, shape):
+    """A variance far below torch's floor of 1e-6, where a floored or padded variance shows."""
+    return rng.normal(size=shape) * 1e-4, rng.normal(size=shape) * 1e-4, float(10 ** rng.uniform(-11.0, -7.0))
 
 
 def per_example_variance(rng, shape):
@@ -163,7 +199,11 @@ register(NB, [
      values(GAUSSIAN, given(SEED + (0.01,), "on the demonstration data with sigma2=0.01"),
             drawn(with_variance(0.5), [(9,)]), drawn(with_variance(2.0), [(3, 4)]),
             drawn(drawn_variance, [(5,)], "on inputs of shape {shape} with a scalar variance"),
-            given(([0.0, 1.0], [1.0, 1.0]), "with the default sigma2=1.0 on Python lists"))),
+            given(([0.0, 1.0], [1.0, 1.0]), "with the default sigma2=1.0 on Python lists"),
+            # The contract's formula below torch's floor (its eps clamps variances at 1e-6).
+            given((np.array([2e-5, -1e-5, 0.0]), np.array([0.0, 1e-5, 3e-5]), 1e-9),
+                  "with a tiny variance sigma2=1e-9"),
+            drawn(tiny_variance, [(6,)], "on inputs of shape {shape} with a variance below 1e-7"))),
     ("gaussian_nll_per_example_variance", "gaussian_nll broadcasts an array of variances",
      values(GAUSSIAN, drawn(per_example_variance, [(8,)], "with one variance per example"),
             drawn(column_variance, [(4, 3)], "with variances of shape (4, 1) broadcast against targets of "
@@ -186,7 +226,8 @@ register(NB, [
     ("laplace_nll_value", "laplace_nll is the mean of log(2b) + |y - y_pred| / b",
      values(LAPLACE, drawn(with_scale(1.0), [(10,)]), drawn(with_scale(0.3), [(2, 6)]),
             drawn(per_example_scale, [(5,)], "with one scale per example"),
-            given(([0.0, 2.0], [1.0, 1.0]), "with the default b=1.0 on lists"))),
+            given(([0.0, 2.0], [1.0, 1.0]), "with the default b=1.0 on lists"),
+            given((np.array([1e-5, -2e-5]), np.array([0.0, 1e-5]), 1e-9), "with a tiny scale b=1e-9"))),
     ("laplace_nll_rejects_nonpositive_scale", "laplace_nll raises ValueError for b <= 0",
      rejects(LAPLACE, [(([1.0], [2.0], 0.0), "for b=0"), (([1.0], [2.0], -2.0), "for b=-2")],
              valid=drawn(per_example_scale, [(6,)], "with positive scales"), drawn_invalid=nonpositive_scales)),

@@ -19,10 +19,10 @@ from mle_grading.checks import reference as ref
 from mle_grading.checks import torch_reference as tref
 from mle_grading.inside_sandbox import wire
 from mle_grading.boundary.protocol import CALLABLES
-from mle_grading.checks import CheckFailed, check
+from mle_grading.checks import CheckFailed, check, naming_the_mistake
 from mle_grading.checks.api import F32, agree, call, close, describe_failure, expect_prediction, f64, judge, recognised, value_of, whole_number
 from mle_grading.checks.families import Case, Graded, drawn, given, lists_scalars_float32, register, values
-from mle_grading.checks.symbolic import expect_equivalent, sym
+from mle_grading.checks.symbolic import expect_equivalent, expect_form, sym
 
 NB = "04_gradients"
 
@@ -107,7 +107,10 @@ def _mistake_named(got, mistakes, tol=1e-8):
 
 
 def _diagnose(got, mistakes, what, fallback, tol=1e-8):
-    raise CheckFailed(f"{what}: {_mistake_named(got, mistakes, tol) or fallback}")
+    named = _mistake_named(got, mistakes, tol)
+    if named:
+        raise CheckFailed(f"{what}: {named}", hint=f"{what}: {naming_the_mistake(named)}")
+    raise CheckFailed(f"{what}: {fallback}")
 
 
 def _is_a_gradient(got, name, x):
@@ -247,14 +250,33 @@ def _sig(t):
     return 1 / (1 + sympy.exp(-t))
 
 
+BINARY_DOMAIN = {"z": (-6.0, 6.0), "y": [0, 1]}
+# The forms the notebook asks for, in its words, and their size limits: twice the size of the
+# expected expression or more, so that every honest simplified form fits and an unsimplified
+# sp.diff does not.
+BCE_FORM = ("simplified, in sp_sigmoid(z) and y", 24)
+MSE_FORM = ("in sp_sigmoid(z) and y, with sigma'(z) written as sigma(z)(1 - sigma(z))", 70)
+SOFTMAX_FORM = ("each entry simplified, in exponentials of the logits", 28)
+
+
 @check(NB, "bce_grad_expr_equivalent", "the derived d/dz of the Bernoulli NLL is correct")
 def bce_grad_expr_equivalent(student, rng):
+    want, mistakes = _bce_grad_expr()
+    expect_equivalent(student, "bce_grad_expr", want, BINARY_DOMAIN, mistakes=mistakes, rng=rng)
+
+
+@check(NB, "bce_grad_expr_simplified", "the derived d/dz of the Bernoulli NLL is simplified, in sigma(z)")
+def bce_grad_expr_simplified(student, rng):
+    want, mistakes = _bce_grad_expr()
+    expect_form(student, "bce_grad_expr", want, BINARY_DOMAIN, *BCE_FORM, mistakes=mistakes, sigmoid_of="z",
+                rng=rng)
+
+
+def _bce_grad_expr():
     z, y = sym("z"), sym("y")
     s = _sig(z)
     want = s - y
-    expect_equivalent(
-        student, "bce_grad_expr", want, {"z": (-6.0, 6.0), "y": [0, 1]},
-        mistakes=[
+    return want, [
             (y - s, "the sign is flipped: this is the derivative of the log-likelihood, not of its negative."),
             ((s - y) * s * (1 - s), "there is an extra factor sigma(z)(1 - sigma(z)): the sigma' of the chain "
                                     "rule cancels against the 1/sigma and 1/(1 - sigma) of the logarithms."),
@@ -262,17 +284,27 @@ def bce_grad_expr_equivalent(student, rng):
             (-y / s + (1 - y) / (1 - s), "this is the derivative with respect to p = sigma(z); multiply by "
                                          "dp/dz = sigma(z)(1 - sigma(z)) and simplify."),
             (z - y, "sigma(z) is missing: the prediction is the probability sigma(z), not the logit z."),
-        ], rng=rng)
+        ]
 
 
 @check(NB, "mse_sigmoid_grad_expr_equivalent", "the derived d/dz of (sigmoid(z) - y)^2 is correct")
 def mse_sigmoid_grad_expr_equivalent(student, rng):
+    want, mistakes = _mse_sigmoid_grad_expr()
+    expect_equivalent(student, "mse_sigmoid_grad_expr", want, BINARY_DOMAIN, mistakes=mistakes, rng=rng)
+
+
+@check(NB, "mse_sigmoid_grad_expr_simplified", "the derived d/dz of (sigmoid(z) - y)^2 is written in sigma(z)")
+def mse_sigmoid_grad_expr_simplified(student, rng):
+    want, mistakes = _mse_sigmoid_grad_expr()
+    expect_form(student, "mse_sigmoid_grad_expr", want, BINARY_DOMAIN, *MSE_FORM, mistakes=mistakes,
+                sigmoid_of="z", rng=rng)
+
+
+def _mse_sigmoid_grad_expr():
     z, y = sym("z"), sym("y")
     s = _sig(z)
     want = 2 * (s - y) * s * (1 - s)
-    expect_equivalent(
-        student, "mse_sigmoid_grad_expr", want, {"z": (-6.0, 6.0), "y": [0, 1]},
-        mistakes=[
+    return want, [
             ((s - y) * s * (1 - s), "the factor 2 from differentiating the square is missing."),
             (2 * (s - y), "the chain rule's factor sigma'(z) = sigma(z)(1 - sigma(z)) is missing."),
             (2 * (s - y) * (s * (1 - s)) ** 2, "the factor sigma'(z) appears twice; it belongs there once."),
@@ -280,7 +312,7 @@ def mse_sigmoid_grad_expr_equivalent(student, rng):
                     "sigma(z) - y."),
             (2 * (s - y) * s, "sigma'(z) is sigma(z)(1 - sigma(z)); the factor (1 - sigma(z)) is missing."),
             (2 * (s - y) * s * (1 - z), "sigma'(z) is sigma(z)(1 - sigma(z)), not sigma(z)(1 - z)."),
-        ], rng=rng)
+        ]
 
 
 # -- elementwise binary gradients --------------------------------------------------
@@ -480,22 +512,35 @@ def _three_class_symbols():
     return [sympy.Symbol(f"z{k}", real=True) for k in range(3)]
 
 
+THREE_CLASS_DOMAIN = {"z0": (-4.0, 4.0), "z1": (-4.0, 4.0), "z2": (-4.0, 4.0)}
+
+
 @check(NB, "softmax_ce_grad_expr_equivalent", "the derived gradient of -log softmax(z)[0] for three classes is correct")
 def softmax_ce_grad_expr_equivalent(student, rng):
+    want, mistakes = _softmax_ce_grad_expr()
+    expect_equivalent(student, "softmax_ce_grad_expr", want, THREE_CLASS_DOMAIN, mistakes=mistakes, rng=rng)
+
+
+@check(NB, "softmax_ce_grad_expr_simplified", "the derived gradient of -log softmax(z)[0] is simplified")
+def softmax_ce_grad_expr_simplified(student, rng):
+    want, mistakes = _softmax_ce_grad_expr()
+    expect_form(student, "softmax_ce_grad_expr", want, THREE_CLASS_DOMAIN, *SOFTMAX_FORM, mistakes=mistakes,
+                rng=rng)
+
+
+def _softmax_ce_grad_expr():
     zs = _three_class_symbols()
     total = sum(sympy.exp(v) for v in zs)
     p = [sympy.exp(v) / total for v in zs]
     want = [p[0] - 1, p[1], p[2]]
-    expect_equivalent(
-        student, "softmax_ce_grad_expr", want, {"z0": (-4.0, 4.0), "z1": (-4.0, 4.0), "z2": (-4.0, 4.0)},
-        mistakes=[
+    return want, [
             ([1 - p[0], -p[1], -p[2]], "the signs are flipped: differentiate -log softmax(z)[0], the negative "
                                        "log-likelihood."),
             (p, "the -1 of the true class is missing: -log softmax(z)[0] = -z0 + log(sum exp), and -z0 "
                 "contributes -1 to the derivative by z0."),
             ([-1, 0, 0], "only the -z0 term is differentiated; the log-sum-exp term adds softmax(z) to every entry."),
             ([p[0] - 1, p[1] - 1, p[2] - 1], "1 is subtracted from every entry; only the true class (0) has it."),
-        ], rng=rng)
+        ]
 
 
 # -- the gradient with respect to the weights ----------------------------------------------
@@ -564,7 +609,7 @@ def _check_logreg(student, X, y, w, b, what, tol=None):
         return
     for (mw, mb), message in logreg_mistakes(X, y, w, b):
         if close(grad_w, mw, **tol) and close(grad_b, mb, **tol):
-            raise CheckFailed(f"{what}: {message}")
+            raise CheckFailed(f"{what}: {message}", hint=f"{what}: {naming_the_mistake(message)}")
     if close(grad_w, want_w, **tol):
         raise CheckFailed(f"{what}: grad_w is right, grad_b is wrong: the logit z_i = w.x_i + b changes by 1 "
                           "per unit of b.")

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from mle_grading.checks import CheckFailed, ReferenceDisagrees
+from mle_grading.checks import CheckFailed, ReferenceDisagrees, naming_the_mistake
 from mle_grading.checks.api import TORCH_ATOL, TORCH_RTOL, close, describe_failure, f64, judge, matches
 from mle_grading.checks.families import _always, _no_mistakes, named
 
@@ -38,7 +38,8 @@ class Parts:
     def got(self, student, case):
         outcome = student.call(self.function, *case.args)
         if outcome.kind != "returned":
-            hint = f" {case.hint}" if case.hint and outcome.kind == "raised" else ""
+            hint = case.hint(outcome.error_type) if callable(case.hint) else case.hint
+            hint = f" {hint}" if hint and outcome.kind == "raised" else ""
             raise CheckFailed(f"{case.what}: {describe_failure(self.function, outcome)}{hint}")
         value, k = outcome.value, len(self.names)
         if value is None:
@@ -72,7 +73,7 @@ class Parts:
             return
         message = self.diagnose(got, want, case.args)
         if message:
-            raise CheckFailed(f"{case.what}: {message}")
+            raise CheckFailed(f"{case.what}: {message}", hint=f"{case.what}: {naming_the_mistake(message)}")
         for name, g, w in zip(self.names, got, want):
             judge(g, w, f"{case.what}, {name}", shape_hint=shape_hint, nonfinite=self.nonfinite, **case.tol)
 

@@ -11,8 +11,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from mle_grading.checks import CheckFailed
-from mle_grading.checks.api import LISTS_HINT, close, matches, recognised
+from mle_grading.checks import CheckFailed, naming_the_mistake
+from mle_grading.checks.api import INTEGER_RESULT, LISTS_HINT, close, matches, recognised
 from mle_grading.checks.families import named
 from mle_grading.checks.parts import Parts
 
@@ -40,6 +40,7 @@ def _verdict(spec, student, case, diagnoses, nonfinite, fallback, shape_hint):
     want = spec.want(case.args)
     got = spec.got(student, case)
     parts = isinstance(spec, Parts)
+    integer = any(np.asarray(g).dtype.kind in "iub" for g in (got if parts else [got]))
     got_list, want_list = (got, want) if parts else ([np.asarray(got, dtype=np.float64)], [want])
     for i, (g, w) in enumerate(zip(got_list, want_list)):
         if g.size == 1 and w.size == 1:
@@ -55,7 +56,9 @@ def _verdict(spec, student, case, diagnoses, nonfinite, fallback, shape_hint):
     # Then the property's own mistakes: one may give the same value as a charged formula mistake.
     for message, *values in diagnoses(*case.args):
         if all(matches(g, v) for g, v in zip(got_list, values)):
-            raise CheckFailed(f"{case.what}: {message}")
+            raise CheckFailed(f"{case.what}: {message}", hint=f"{case.what}: {naming_the_mistake(message)}")
+    if integer and not all(np.allclose(w, np.round(w)) for w in want_list):
+        raise CheckFailed(f"{case.what}: {INTEGER_RESULT}")
     if parts:
         if spec.right_or_recognised(got_list, want, case.args, case.tol):
             return

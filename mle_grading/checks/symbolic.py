@@ -19,7 +19,7 @@ import random
 
 import sympy
 
-from mle_grading.checks import CheckFailed, SYMBOLS
+from mle_grading.checks import CheckFailed, SYMBOLS, naming_the_mistake
 from mle_grading.checks.api import variable
 from mle_grading.checks.tree_value import value_at
 
@@ -38,6 +38,79 @@ def expect_equivalent(student, name, expected, domain, mistakes=(), points=24, r
     a one-expression question. The points are drawn from `rng` (the check's
     generator) when given.
     """
+    gots, wants, many = _answer(student, name, expected, domain)
+    seed = int(rng.integers(2 ** 63)) if rng is not None else 12345
+    pts = _points(domain, points, seed)
+    if all(_equal(g, w, pts) for g, w in zip(gots, wants)):
+        return
+    for wrong, message in mistakes:
+        wrongs = list(wrong) if isinstance(wrong, (list, tuple)) else [wrong]
+        if len(wrongs) == len(gots) and all(_equal(g, w, pts[:8]) for g, w in zip(gots, wrongs)):
+            raise CheckFailed(f"`{name}`: {message}", hint=f"`{name}`: {naming_the_mistake(message)}")
+    for k, (g, w) in enumerate(zip(gots, wants)):
+        if not _equal(g, w, pts):
+            where = f"entry {k} of `{name}`" if many else f"`{name}`"
+            raise CheckFailed(f"{where} is not equivalent to the expected expression{diagnose(g, w, domain, seed)}")
+
+
+# -- the form of a derivation (as Moodle STACK's answer tests judge form apart from value) ---------
+
+FORBIDDEN = {sympy.Derivative: "an unevaluated derivative", sympy.Subs: "an unevaluated substitution",
+             sympy.log: "a logarithm"}
+
+
+def size(expr):
+    """The number of nodes of an expression's tree: len(list(sp.preorder_traversal(expr)))."""
+    return sum(1 for _ in sympy.preorder_traversal(expr))
+
+
+def expect_form(student, name, expected, domain, asked, max_size, mistakes=(), sigmoid_of=None, rng=None):
+    """The derivation is in the form asked for: no derivative, substitution or logarithm left in it,
+    at most `max_size` nodes per entry (`size`), and, with `sigmoid_of` (a symbol name), every
+    exponential inside a sigmoid 1/(1 + exp(+-z)) (any power of it): written in sigma(z).
+
+    Judged only on a derivation whose value is the expected one or a recognised mistake
+    (which the value check charges), so that no form of nothing earns the point. `asked` says
+    the form in words, for the message.
+    """
+    gots, wants, _ = _answer(student, name, expected, domain)
+    seed = int(rng.integers(2 ** 63)) if rng is not None else 12345
+    pts = _points(domain, 8, seed)
+    candidates = [wants] + [list(w) if isinstance(w, (list, tuple)) else [w] for w, _ in mistakes]
+    if not any(len(c) == len(gots) and all(_equal(g, w, pts) for g, w in zip(gots, c)) for c in candidates):
+        raise CheckFailed(f"`{name}`: its form is judged once its value is the derivative asked for; "
+                          "see the check of its value.")
+    for g in gots:
+        for node in sympy.preorder_traversal(g):
+            for kind, what in FORBIDDEN.items():
+                if isinstance(node, kind):
+                    raise CheckFailed(f"`{name}` still holds {what}: the form asked for is {asked}.")
+        if sigmoid_of is not None and not _exp_only_in_sigmoid(g, sym(sigmoid_of)):
+            raise CheckFailed(f"`{name}` has an exponential outside sigma({sigmoid_of}): the form asked for is "
+                              f"{asked}, with sp_sigmoid({sigmoid_of}) for sigma({sigmoid_of}).")
+        if size(g) > max_size:
+            raise CheckFailed(f"`{name}` is not simplified: {size(g)} nodes of SymPy's tree where the form asked "
+                              f"for ({asked}) needs at most {max_size}.")
+
+
+def _exp_only_in_sigmoid(expr, t, inside=False):
+    """Is every exp(...) of `expr` the exp(+-t) of a power (1 + exp(+-t))**(-k)?"""
+    if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp < 0 and _is_one_plus_exp(expr.base, t):
+        return True
+    if isinstance(expr, sympy.exp):
+        return False
+    return all(_exp_only_in_sigmoid(a, t) for a in expr.args)
+
+
+def _is_one_plus_exp(base, t):
+    if not (isinstance(base, sympy.Add) and len(base.args) == 2):
+        return False
+    one, e = sorted(base.args, key=lambda a: not a.is_Number)
+    return one == 1 and isinstance(e, sympy.exp) and e.args[0] in (t, -t)
+
+
+def _answer(student, name, expected, domain):
+    """The student's entries (validated) beside the expected ones, and whether the answer has several."""
     got = variable(student, name, "your expression")
     many = isinstance(expected, (list, tuple))
     wants = list(expected) if many else [expected]
@@ -59,18 +132,7 @@ def expect_equivalent(student, name, expected, domain, mistakes=(), points=24, r
                     ([f"{own} symbol(s) of its own"] if own else [])
             raise CheckFailed(f"`{name}` uses {' and '.join(parts)}; use only {sorted(domain)} "
                               "(the symbols defined in the locked cell).")
-    seed = int(rng.integers(2 ** 63)) if rng is not None else 12345
-    pts = _points(domain, points, seed)
-    if all(_equal(g, w, pts) for g, w in zip(gots, wants)):
-        return
-    for wrong, message in mistakes:
-        wrongs = list(wrong) if isinstance(wrong, (list, tuple)) else [wrong]
-        if len(wrongs) == len(gots) and all(_equal(g, w, pts[:8]) for g, w in zip(gots, wrongs)):
-            raise CheckFailed(f"`{name}`: {message}")
-    for k, (g, w) in enumerate(zip(gots, wants)):
-        if not _equal(g, w, pts):
-            where = f"entry {k} of `{name}`" if many else f"`{name}`"
-            raise CheckFailed(f"{where} is not equivalent to the expected expression{diagnose(g, w, domain, seed)}")
+    return gots, wants, many
 
 
 def diagnose(got, want, domain, seed=12345):

@@ -2,8 +2,9 @@
 
 One mistake costs once: when a check calls an outer function (categorical_nll on
 log_softmax), its inner names are bound to these for that one call. This file is
-never mounted in the sandbox: its source is sent with each call that needs it
-(`wire.trusted_table`), and it imports nothing but NumPy. Extra arguments a
+never mounted in the sandbox: the source of just the functions a call needs is
+sent with that call (`protocol.trusted_inner_source`, `wire.call_with_trusted_source`),
+and it imports nothing but NumPy. Extra arguments a
 student's own helper takes (axis=-1, say) are accepted and ignored.
 """
 import numpy as np

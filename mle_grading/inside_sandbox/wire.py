@@ -18,6 +18,7 @@ import base64
 import json
 import math
 import re
+import types
 
 import numpy as np
 
@@ -86,33 +87,69 @@ CALLABLES = {
 _ABSENT = object()
 
 
-def trusted_table(source):
-    """The trusted inner functions, built from the source text of mle_grading/inside_sandbox/trusted_inner.py."""
-    scope = {"__name__": "trusted_inner"}
-    exec(compile(source, "trusted_inner", "exec"), scope)   # noqa: S102 - our own code, sent by the grader
-    return scope["TRUSTED_INNER"]
+class Revoked(RuntimeError):
+    """A trusted inner function was used after the call it was lent to had returned."""
+
+
+def _revoked(*_, **__):   # its code replaces a lent function's: it must need no module scope
+    raise RuntimeError("a trusted inner function is usable only during the call it was lent to")
+
+
+def _lend(fn, lent):
+    def trusted(*args, **kwargs):
+        if not lent:
+            raise Revoked("a trusted inner function is usable only during the call it was lent to")
+        return fn(*args, **kwargs)
+    trusted.__name__ = trusted.__qualname__ = getattr(fn, "__name__", "trusted")
+    return trusted
 
 
 def call_with_trusted_inner(fn, args, kwargs, namespace, names, table):
-    """Call fn with each name of `names` bound to table[name] in `namespace`; undo it afterwards.
+    """Call fn with each name of `names` lent a trusted version from `table` in `namespace`; undo it afterwards.
 
     An inner function the submission lacks (never written, or lost to a syntax error)
     is supplied too: its absence is charged to its own cells, not again to the outer
     function. Each old binding is restored, or the name removed, even if fn raises.
+    What the namespace holds is a wrapper that stops working when the call returns:
+    a student function that keeps it answers no later call with it.
     """
-    saved = {}
+    saved, lent = {}, [True]
     try:
         for name in names:
             if name in table:
                 saved[name] = namespace.get(name, _ABSENT)
-                namespace[name] = table[name]
+                namespace[name] = _lend(table[name], lent)
         return fn(*args, **kwargs)
     finally:
+        lent.clear()
         for name, old in saved.items():
             if old is _ABSENT:
                 namespace.pop(name, None)
             else:
                 namespace[name] = old
+
+
+def call_with_trusted_source(fn, args, kwargs, namespace, names, source):
+    """`call_with_trusted_inner` on functions built from `source` (text, or its code) for this one call.
+
+    Afterwards they are emptied, not only unbound: each one's code is replaced by one that
+    raises and their module scope is cleared, so a function reached through the lent
+    wrapper (its closure, the garbage collector) is as dead as the wrapper.
+    """
+    if not names:
+        return fn(*args, **kwargs)
+    scope = {"__name__": "trusted_inner"}
+    code = compile(source, "trusted_inner", "exec") if isinstance(source, str) else source
+    del source
+    exec(code, scope)   # noqa: S102 - our own code, sent by the grader
+    try:
+        return call_with_trusted_inner(fn, args, kwargs, namespace, names, scope["TRUSTED_INNER"])
+    finally:
+        for value in list(scope.values()):
+            if isinstance(value, types.FunctionType):
+                value.__code__ = _revoked.__code__
+                value.__defaults__ = value.__kwdefaults__ = None
+        scope.clear()
 
 
 # -- arguments: trusted side encodes, sandbox decodes --------------------------
@@ -257,6 +294,10 @@ def decode_result(data, symbols=None):
         if any(isinstance(item, tuple) for item in decoded):
             raise WireError("nested sequences are not accepted")
         return tuple(decoded)
+    if kind == "unsupported" and data.get("type") == "ndarray" and data.get("dtype") == "object":
+        raise WireError("returned a NumPy array of dtype object (an array of Python objects, as np.frompyfunc "
+                        "or dtype=object make), not an array of numbers: return a float array, for example "
+                        "with np.asarray(..., dtype=float)")
     if kind == "unsupported":
         raise WireError("returned a value that is not a number, an array or a SymPy expression")
     raise WireError("result of unknown kind")
@@ -336,5 +377,6 @@ def loads(text, limit=64 * 1024 * 1024):
         raise WireError("message too large")
     try:
         return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise WireError(f"not valid JSON: {str(exc)[:100]}")
+    except (ValueError, RecursionError):
+        # Nothing of the parser's account: its error position is a number the sender chose.
+        raise WireError("the reply is not valid JSON") from None

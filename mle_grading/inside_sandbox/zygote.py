@@ -1,8 +1,9 @@
 """The warm sandbox's parent: imports once, then forks one fresh sandbox per notebook.
 
 Runs inside bubblewrap (the same read-only view of the Python installation as every
-sandbox), as root of the grading machine but with only the capabilities it needs to
-build a child's sandbox (mount, set uids, drop capabilities, kill its children). It
+sandbox), as uid 0 with only the five capabilities it needs to build a child's
+sandbox (namespaces and mounts, set uids and gids, empty the bounding set, bring the
+loopback up: each justified in docs/sandbox.md). It
 imports NumPy, SymPy, matplotlib and IPython once; each notebook then costs a fork.
 It never runs student code and never reads anything a sandbox writes: its one input
 is the control socket from the trusted grader, fd `argv[1]`.
@@ -16,10 +17,10 @@ descriptors beside the child's protocol pipes) it forks a child that:
    submission's files into the new home;
 2. takes a new PID namespace and forks the sandbox proper, PID 1 there, which
    mounts its own /proc (it sees no other process; /proc/sys and the like read-only,
-   as bubblewrap leaves them), applies the rlimits, drops the
-   capability bounding set, changes to the unprivileged uid, sets no_new_privs,
-   installs the seccomp filter and only then forks worker.py's loop, staying
-   behind as the namespace's init.
+   as bubblewrap leaves them), applies the rlimits, empties the capability sets
+   (python-prctl), changes to the unprivileged uid, sets no_new_privs, loads the
+   seccomp filter (libseccomp, syscall_filter.py) and only then forks worker.py's
+   loop, staying behind as the namespace's init.
 
 Everything a child changes in memory (a patched module, matplotlib's rcParams) is
 its copy-on-write copy; when its PID 1 dies the kernel kills every process it left.
@@ -34,57 +35,51 @@ import socket
 import sys
 import time
 
+PARENT_LIBRARY_DIRECTORY = "/opt/grader-lib"   # pyseccomp and python-prctl, mounted for this parent only
+if os.path.isdir(PARENT_LIBRARY_DIRECTORY):
+    sys.path.append(PARENT_LIBRARY_DIRECTORY)
+import prctl  # noqa: E402  (python-prctl: capabilities and prctl through libcap)
+
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NAME, PR_SET_SECCOMP = 1, 4, 15, 22
-PR_CAPBSET_DROP, PR_GET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 24, 27, 38
 MS_RDONLY, MS_REMOUNT, MS_BIND = 0x1, 0x20, 0x1000
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 # What bubblewrap's --proc leaves read-only, for the same view as a cold sandbox.
 PROC_READ_ONLY = ("sys", "sysrq-trigger", "irq", "bus")
-SECCOMP_MODE_FILTER = 2
-LAST_CAPABILITY = 63
 RLIMITS = {"memory_bytes": resource.RLIMIT_AS, "processes": resource.RLIMIT_NPROC,
            "file_bytes": resource.RLIMIT_FSIZE, "cpu_seconds": resource.RLIMIT_CPU,
            "open_files": resource.RLIMIT_NOFILE, "core": resource.RLIMIT_CORE}
-CHILD_NAME = b"mle-sandbox"
+CHILD_NAME = "mle-sandbox"
+PARENT_ONLY_MODULES = ("prctl", "_prctl", "pyseccomp", "syscall_filter")
 
+# mount(2) and unshare(2) are the two calls left to the C library: Python 3.11 has neither
+# (os.unshare comes with 3.12, and is used when present), and no maintained binding of
+# mount(2) exists. Capabilities, prctl and seccomp go through python-prctl and libseccomp.
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-
-
-def _checked(result, what):
-    if result != 0:
-        number = ctypes.get_errno()
-        raise OSError(number, f"{what}: {os.strerror(number)}")
 
 
 def _mount(source, target, fstype, flags, data=None):
     enc = lambda s: s.encode() if s is not None else None  # noqa: E731
-    _checked(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+    if _libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f"mount {target}: {os.strerror(number)}")
 
 
-def _prctl(option, arg=0):
-    _checked(_libc.prctl(option, arg, 0, 0, 0), f"prctl {option}")
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-
-def _install_seccomp(program):
-    buffer = ctypes.create_string_buffer(program, len(program))
-    fprog = _SockFprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
-    _checked(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0), "seccomp")
+def _unshare(flags):
+    if hasattr(os, "unshare"):
+        os.unshare(flags)
+    elif _libc.unshare(flags) != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f"unshare: {os.strerror(number)}")
 
 
 def _fresh_filesystems(spec, files):
     """A private copy of the mount table with new, empty writable places."""
-    _checked(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS), "unshare")
+    _unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUTS)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _checked(_libc.sethostname(b"grading", 7), "sethostname")
+    socket.sethostname("grading")
     _loopback_up()
     # The Python installation may itself live under /tmp (a CI clone): keep hold of it,
     # cover /tmp, and bind it back where it was (a recursive bind keeps its read-only mounts).
@@ -101,6 +96,8 @@ def _fresh_filesystems(spec, files):
         _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_bytes']},mode=1777")
     if os.path.isdir("/dev/pts"):   # terminals of its own, none of another sandbox's
         _mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+    if os.path.isdir(PARENT_LIBRARY_DIRECTORY):   # the parent's own libraries: not the sandbox's
+        _mount("tmpfs", PARENT_LIBRARY_DIRECTORY, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k,mode=0755")
     for name, fd in files:
         # Root-owned and read-only, as the cold sandbox's read-only binds are.
         out = os.open(os.path.join("/home/student", name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
@@ -114,23 +111,6 @@ def _fresh_filesystems(spec, files):
     for folder in spec.get("tmp_dirs", ()):
         os.mkdir(folder, 0o777)
         os.chmod(folder, 0o777)
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
-
-
-def _clear_inheritable_capabilities():
-    """bubblewrap's --cap-add also sets them inheritable; a uid change leaves that set alone."""
-    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()   # _LINUX_CAPABILITY_VERSION_3
-    _checked(_libc.capget(ctypes.byref(header), data), "capget")
-    for half in data:
-        half.inheritable = 0
-    _checked(_libc.capset(ctypes.byref(header), data), "capset")
 
 
 def _loopback_up():
@@ -154,29 +134,27 @@ def _proc_read_only():
 def _drop_privileges(spec):
     for name, value in spec["rlimits"].items():
         resource.setrlimit(RLIMITS[name], (value, value))
-    for cap in range(LAST_CAPABILITY + 1):
-        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() != 22:  # EINVAL: no such cap
-            raise OSError(ctypes.get_errno(), "could not drop a capability")
-    _clear_inheritable_capabilities()
+    prctl.capbset.limit()          # the bounding set emptied (needs CAP_SETPCAP)
+    prctl.cap_inheritable.limit()  # bubblewrap's --cap-add also sets them inheritable; a uid change leaves that set
     uid = int(spec["uid"])
     os.setgroups([])
     os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
-    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    os.setresuid(uid, uid, uid)    # from root to a uid of its own: permitted and effective sets emptied
+    prctl.set_no_new_privs(True)
     with open("/proc/self/status") as status:
         fields = dict(line.split(":", 1) for line in status if ":" in line)
     held = [key for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb") if int(fields[key], 16)]
-    securebits = _libc.prctl(PR_GET_SECUREBITS, 0, 0, 0, 0)
+    securebits = prctl.get_securebits()
     if os.getresuid() != (uid, uid, uid) or os.getresgid() != (uid, uid, uid) or os.getgroups() or held \
             or securebits != 0:
         raise OSError(f"privileges were not dropped (uids {os.getresuid()}, gids {os.getresgid()}, "
                       f"capabilities {held}, securebits {securebits})")
-    _prctl(PR_SET_DUMPABLE, 0)   # no core, and /proc of this init stays root's
+    prctl.set_dumpable(False)   # no core, and /proc of this init stays root's
 
 
 def _become_sandbox(spec, stdin_fd, stdout_fd, ready_fd):
     """PID 1 of a new PID namespace: the notebook's own process."""
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl.set_pdeathsig(signal.SIGKILL)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _proc_read_only()
     os.setsid()
@@ -190,10 +168,10 @@ def _become_sandbox(spec, stdin_fd, stdout_fd, ready_fd):
     os.environ.clear()
     os.environ.update(spec["env"], PWD="/home/student")
     _drop_privileges(spec)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # cleared by the uid change
-    _libc.prctl(PR_SET_NAME, ctypes.cast(ctypes.c_char_p(CHILD_NAME), ctypes.c_void_p).value, 0, 0, 0)
+    prctl.set_pdeathsig(signal.SIGKILL)   # cleared by the uid change
+    prctl.set_name(CHILD_NAME)
     if spec.get("seccomp"):
-        _install_seccomp(bytes.fromhex(spec["seccomp"]))
+        SECCOMP_FILTER.load()   # built by libseccomp before the fork, from syscall_filter.py's deny-list
     os.write(ready_fd, b"R")
     os.close(ready_fd)
     worker_pid = os.fork()
@@ -219,6 +197,10 @@ def _run_worker():
     sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
     sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)
     sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", closefd=False)
+    for name in PARENT_ONLY_MODULES:   # importable in the parent only, as in no cold sandbox
+        sys.modules.pop(name, None)
+    if PARENT_LIBRARY_DIRECTORY in sys.path:
+        sys.path.remove(PARENT_LIBRARY_DIRECTORY)
     import worker
     worker.main()
 
@@ -244,9 +226,9 @@ def _spawn(control, spec, fds):
             os.close(report_r)
             CHILDREN.clear()     # nor know of its siblings
             EXITED.clear()
-            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            prctl.set_pdeathsig(signal.SIGKILL)
             _fresh_filesystems(spec, list(zip(names, file_fds)))
-            _checked(_libc.unshare(CLONE_NEWPID), "unshare pid")
+            _unshare(CLONE_NEWPID)
             sandbox = os.fork()
             if sandbox == 0:
                 try:
@@ -347,14 +329,15 @@ def serve(control):
 
 
 def _warm_up():
-    """Pay once what each notebook's first figure and first SymPy calls would pay again (lazy imports, parsers)."""
+    """Pay once what each notebook's first figure and first SymPy calls would pay again (lazy imports, parsers).
+
+    Public APIs only: a figure drawn and printed as a cell's would be, a SymPy derivation.
+    """
     import gc
     import io
     import sympy
-    from matplotlib import font_manager
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.mathtext import MathTextParser
     figure = Figure(figsize=(2, 2))   # not pyplot: no figure is left registered anywhere
     FigureCanvasAgg(figure)
     axes = figure.subplots()
@@ -362,25 +345,31 @@ def _warm_up():
     axes.set(xlabel="x", ylabel="y", title="t", yscale="log")
     axes.legend()
     figure.savefig(io.BytesIO(), format="png")
-    # A log axis labels its decades in mathtext: parse those once here, at the default tick
-    # label font and dpi, for every child (SharedMathtextParser keeps them apart from its cache).
-    parser = figure.canvas.get_renderer().mathtext_parser
-    if hasattr(parser, "parse_ahead"):
-        tick_font = axes.yaxis.get_major_ticks()[0].label1.get_fontproperties()
-        parser.parse_ahead([r"$\mathdefault{10^{%d}}$" % k for k in range(-30, 31)], figure.dpi, tick_font)
     x = sympy.Symbol("x", positive=True)
     sympy.latex(sympy.simplify(sympy.solve(sympy.diff(sympy.log(x) - x ** 2 / 2, x), x)[0]))
-    # Results are not kept (but the parses made ahead): each child starts with SymPy's cache,
-    # matplotlib's open fonts and its own mathtext cache empty.
+    # SymPy's results are not kept: each child starts with its cache empty. (matplotlib
+    # empties its cache of open fonts itself in a forked child.)
     sympy.core.cache.clear_cache()
-    font_manager._get_font.cache_clear()
-    MathTextParser._parse_cached.cache_clear()
     del figure, axes
     gc.collect()
 
 
+SECCOMP_FILTER = None
+
+
+def _keep_only_the_given_capabilities():
+    """bubblewrap gave the few capabilities of docs/sandbox.md; the bounding set shrinks to them, none inheritable."""
+    held = [cap for cap, name in zip(prctl.ALL_CAPS, prctl.ALL_CAP_NAMES) if getattr(prctl.cap_effective, name)]
+    prctl.capbset.limit(*held)
+    prctl.cap_inheritable.limit()
+
+
 def main():
+    global SECCOMP_FILTER
+    _keep_only_the_given_capabilities()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import syscall_filter
+    SECCOMP_FILTER = syscall_filter.build()
     control = socket.socket(fileno=int(sys.argv[1]))
     import worker
     worker._preload()

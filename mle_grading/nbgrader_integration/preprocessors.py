@@ -18,13 +18,11 @@ import time
 import nbformat
 from traitlets import Unicode
 
-from nbgrader.preprocessors import CheckCellMetadata, NbGraderPreprocessor, SaveAutoGrades
-from nbgrader.nbgraderformat import MetadataValidator
-from nbgrader.nbgraderformat.common import BaseMetadataValidator
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from nbgrader import utils
 
 from mle_grading import checks
-from mle_grading.nbgrader_integration.submission_files import keep_only_own_files
+from mle_grading.nbgrader_integration.submission_files import bound_submission, keep_only_own_files
 from mle_grading.sandbox import SandboxSession, SandboxStudent
 from mle_grading.sandbox.runner import SandboxLimits, submission_files
 
@@ -33,108 +31,21 @@ HIDDEN_NOTE = "# Hidden tests of this behaviour were run by the grader.\n"
 REPORT_DIR_ENV = "MLE_GRADING_REPORT_DIR"
 
 
-_SCHEMA_VALID = set()         # JSON text of nbgrader metadata the schema accepted
-_SCHEMA_VALID_MAX = 4096
+class SaveAutoGradesIfValid(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, run only on a notebook that validates against the nbformat schema.
 
-
-class _CompiledSchemaCheck(BaseMetadataValidator):
-    """The schema step of nbgrader's metadata validation, with the schema checked and compiled once.
-
-    nbgrader calls `jsonschema.validate(metadata, schema)`, which checks the schema itself
-    before every cell: most of nbgrader's own time per notebook here. Same schema, same
-    validator class, the same (best-matching) error; a cell of another schema version
-    goes to nbgrader's own code for its own error.
-    """
-
-    def _compiled(self):
-        if getattr(self, "_compiled_schema", None) is None:
-            import jsonschema
-            validator_class = jsonschema.validators.validator_for(self.schema)
-            validator_class.check_schema(self.schema)
-            self._compiled_schema = validator_class(self.schema)
-        return self._compiled_schema
-
-    def validate_cell(self, cell):
-        meta = cell.metadata.get("nbgrader")
-        if meta is None or meta.get("schema_version", 0) != self.schema_version:
-            return BaseMetadataValidator.validate_cell(self, cell)
-        # Rebuilt cells carry the gradebook's metadata, the same for every student: a
-        # metadata object the schema accepted once is accepted again without the walk.
-        try:
-            key = (self.schema_version, json.dumps(meta, sort_keys=True, allow_nan=False))
-        except (TypeError, ValueError):       # not plain JSON: always walked
-            key = None
-        if key in _SCHEMA_VALID:
-            return
-        import jsonschema
-        error = jsonschema.exceptions.best_match(self._compiled().iter_errors(meta))
-        if error is not None:
-            raise error
-        if key is not None:
-            if len(_SCHEMA_VALID) >= _SCHEMA_VALID_MAX:
-                _SCHEMA_VALID.clear()
-            _SCHEMA_VALID.add(key)
-
-
-class _CompiledMetadataValidator(MetadataValidator, _CompiledSchemaCheck):
-    """nbgrader's current MetadataValidator, whose schema step (its super()) is the compiled one."""
-
-
-_METADATA_VALIDATOR = []
-
-
-class CheckCellMetadataCompiled(CheckCellMetadata):
-    """nbgrader's CheckCellMetadata (same checks, same errors) with the validator built once per process."""
-
-    def preprocess(self, nb, resources):
-        import traceback
-        from nbgrader.nbgraderformat import ValidationError
-        if not _METADATA_VALIDATOR:
-            _METADATA_VALIDATOR.append(_CompiledMetadataValidator())
-        try:
-            _METADATA_VALIDATOR[0].validate_nb(nb)
-        except ValidationError:
-            self.log.error(traceback.format_exc())
-            message = "Notebook failed to validate; the nbgrader metadata may be corrupted."
-            self.log.error(message)
-            raise ValidationError(message)
-        return nb, resources
-
-
-class SaveAutoGradesAtOnce(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades, with a notebook's grades and comments written in one transaction.
-
-    nbgrader commits after each graded cell's score and each answer cell's comment (15 to
-    25 commits for a notebook of this course), each a wait for the disk with SQLite and a
-    round trip with PostgreSQL. Here its own code does the same reads and writes, its
-    commits only flush (so each query still sees the rows written before it), and the
-    notebook's rows are committed together after its last cell: a notebook's new scores
-    are in the gradebook whole or, if grading it fails half-way, not at all. A notebook
-    that does not validate against the nbformat schema gets none.
+    nbconvert validates the notebook only after the last preprocessor of a pass (course_config.py:
+    Exporter.optimistic_validation), so without this check the scores of a notebook the
+    preprocessors before this one left invalid would be written before the notebook is refused.
     """
 
     def preprocess(self, nb, resources):
-        # nbconvert validates the notebook only after the last preprocessor of a pass
-        # (course_config.py: Exporter.optimistic_validation): scores are written for a
-        # notebook the preprocessors before this one left valid, or not at all.
         try:
             nbformat.validate(nb, relax_add_props=True)
         except nbformat.ValidationError:
             self.log.error("Notebook is invalid before its scores are saved; none are saved")
             raise
-        self._last_cell = len(nb.cells) - 1
         return super().preprocess(nb, resources)
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        session = self.gradebook.db()        # the session nbgrader's scoped_session hands out here
-        session.commit = session.flush
-        try:
-            cell, resources = super().preprocess_cell(cell, resources, cell_index)
-        finally:
-            del session.commit
-        if cell_index == self._last_cell:
-            session.commit()
-        return cell, resources
 
 
 def submission_fingerprint(nb, directory, limits):
@@ -189,7 +100,7 @@ class TrustedGrading(NbGraderPreprocessor):
         limits = SandboxLimits(parent=self)
         session = SandboxSession([c.source for _, c in cells], directory, limits)
         report = {"student": student_id, "assignment": assignment_id, "notebook": notebook_id,
-                  "checks": {}, "problems": []}
+                  "checks": {}, "hints": {}, "problems": []}
         if (student_id, notebook_id) in UNREADABLE:
             report["problems"].append(f"not a valid notebook file: {UNREADABLE.pop((student_id, notebook_id))}")
         try:
@@ -224,6 +135,8 @@ class TrustedGrading(NbGraderPreprocessor):
                 cell.source = HIDDEN_BLOCK.sub(HIDDEN_NOTE, cell.source)
                 cell.execution_count = None
                 report["checks"][grade_id] = message
+                # What feedback before the deadline may show: the mistake named, not the answer.
+                report["hints"][grade_id] = getattr(message, "hint", message)
         finally:
             session.close()
         for index, (_, cell) in enumerate(cells):
@@ -231,6 +144,7 @@ class TrustedGrading(NbGraderPreprocessor):
         for index, why in session.skip.items():
             report["problems"].append(f"cell {index + 1} of the submission's code {why}")
         report["timings"] = dict(session.timings, total=time.perf_counter() - started)
+        _note_limits(nb, report, student_id)   # after grading: the checks saw the notebook as submitted
         self._save_report(report)
         return nb, resources
 
@@ -312,6 +226,47 @@ def _student_of(path):
     return os.path.basename(os.path.dirname(os.path.dirname(os.path.abspath(path))))
 
 
+# Notes of what was over the submission limits (submission_files.bound_submission), per student:
+# shown at the top of every notebook's feedback, and once in the grading reports.
+LIMIT_NOTES = {}
+
+
+def _note_limits(nb, report, student_id):
+    notes = LIMIT_NOTES.get(student_id)
+    if not notes:
+        return
+    if not notes.reported:
+        report["problems"].extend(notes)
+        notes.reported = True
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        "**Note from the grader:** part of this submission was not graded:\n\n"
+        + "\n".join(f"- {note}" for note in notes)))
+
+
+class _Notes(list):
+    reported = False
+
+
+def _limits():
+    """The course's SandboxLimits: the running nbgrader app's configuration, else the course's files."""
+    from traitlets.config import Application
+    from mle_grading.sandbox.runner import configured_limits
+    if Application.initialized():
+        return SandboxLimits(config=Application.instance().config)
+    if os.path.exists("nbgrader_config.py"):   # a warm autograder (run.py) works in the course root
+        stamps = tuple(os.stat(n).st_mtime if os.path.exists(n) else None
+                       for n in ("nbgrader_config.py", "course_config.py"))
+        key = (os.getcwd(), stamps)
+        if key not in _LIMITS_READ:
+            _LIMITS_READ.clear()
+            _LIMITS_READ[key] = configured_limits(os.getcwd())
+        return _LIMITS_READ[key]
+    return SandboxLimits()
+
+
+_LIMITS_READ = {}
+
+
 def set_aside_unreadable_notebooks(assignment, student, notebooks):
     """pre_convert_hook: keep an unreadable notebook beside a readable placeholder.
 
@@ -320,13 +275,21 @@ def set_aside_unreadable_notebooks(assignment, student, notebooks):
     overwritten) and a valid placeholder that says why takes its place, so the
     student's other notebooks are graded and this one scores 0.
     """
-    not_own = {}
+    not_own, over_limit = {}, {}
+    limits = _limits()
     for submission in sorted({os.path.dirname(os.path.abspath(p)) for p in notebooks}):
         # First of all: nothing a submission links to is read (submission_files.py).
         moved = keep_only_own_files(submission, log=lambda m: print(f"[mle_grading] {m}", flush=True))
         not_own.update({os.path.join(submission, name): why for name, why in moved.items()})
+        # Then what is over the limits is moved aside, by its size and cell count, before nbgrader reads it.
+        notes, set_aside = bound_submission(submission, limits, log=lambda m: print(f"[mle_grading] {m}", flush=True))
+        LIMIT_NOTES[_student_of(os.path.join(submission, "x.ipynb"))] = _Notes(notes)
+        over_limit.update({os.path.join(submission, name): why for name, why in set_aside.items()})
     for path in notebooks:
         path = os.path.abspath(path)
+        if path in over_limit:
+            _write_placeholder(path, over_limit[path])
+            continue
         if not os.path.lexists(path):
             why = not_own.get(path) or next((w for p, w in not_own.items() if path.startswith(p + os.sep)),
                                             "not found")

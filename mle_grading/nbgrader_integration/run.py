@@ -215,7 +215,67 @@ class Graded:
     log: str = ""                                  # what nbgrader said, for people
 
 
-class WarmAutograder:
+class _WarmApp:
+    """One of nbgrader's applications, configured once in this process (course_config.py), whose
+    converter is then run for one student at a time; the common part of the warm autograder and
+    the warm feedback generator."""
+
+    def __init__(self, app_class, course_root, db_url):
+        started = time.perf_counter()
+        self.course_root = os.path.abspath(course_root)
+        self.db_url = db_url
+        self.lock = threading.Lock()
+        if not os.path.isfile(os.path.join(self.course_root, "nbgrader_config.py")):
+            raise RuntimeError(f"{self.course_root} is not a course directory here (no nbgrader_config.py): "
+                               "every grading machine must see the course at the same path")
+        os.environ.update(environment(db_url))   # course_config.py reads the gradebook from it
+        # nbgrader's own SQLAlchemy warnings, hidden as PYTHONWARNINGS=ignore hides them for the command.
+        import warnings
+        from sqlalchemy.exc import SAWarning
+        warnings.filterwarnings("ignore", category=SAWarning)
+        os.chdir(self.course_root)               # nbgrader reads nbgrader_config.py from here
+        app = app_class()
+        app.initialize([])                        # never the worker's own sys.argv
+        for handler in list(app.log.handlers):    # the log goes to each student's result instead
+            app.log.removeHandler(handler)
+        app.log.propagate = False
+        app.coursedir.db_url = db_url
+        self.app = app
+        self.startup_seconds = time.perf_counter() - started
+
+    def run_converter(self, converter_class, assignment, student, stopped, failure=lambda converter: None):
+        """Run a fresh converter of `converter_class` for one student, `force` on.
+
+        Returns (the converter, why it failed or "", what nbgrader said); never raises for a
+        bad submission. `stopped` says why when nbgrader gave up and `failure(converter)` knows
+        nothing more. The caller holds `self.lock`."""
+        from nbgrader.converters import NbGraderException
+        os.chdir(self.course_root)
+        text = io.StringIO()
+        handler = logging.StreamHandler(text)
+        handler.setFormatter(logging.Formatter("[%(name)s | %(levelname)s] %(message)s"))
+        self.app.log.addHandler(handler)
+        self.app.log.setLevel(logging.INFO)
+        coursedir = self.app.coursedir
+        coursedir.assignment_id = assignment
+        coursedir.student_id = glob.escape(student)   # nbgrader globs it
+        converter = converter_class(coursedir=coursedir, parent=self.app)
+        converter.force = True
+        why = ""
+        try:
+            with contextlib.redirect_stdout(text):    # the course's hooks print too
+                converter.start()
+        except NbGraderException:
+            why = failure(converter) or stopped
+        except Exception as exc:  # noqa: BLE001  (one student's failure, reported, never raised)
+            why = failure(converter) or f"{type(exc).__name__}: {str(exc)[:300]}"
+        finally:
+            self.app.log.removeHandler(handler)
+            coursedir.student_id = "*"
+        return converter, why, text.getvalue()
+
+
+class WarmAutograder(_WarmApp):
     """nbgrader's own AutogradeApp, configured once (course_config.py), grading one student at a time.
 
     Starting `nbgrader autograde` costs seconds (nbgrader, torch and the checks are imported,
@@ -232,62 +292,21 @@ class WarmAutograder:
     """
 
     def __init__(self, course_root, db_url):
-        started = time.perf_counter()
-        self.course_root = os.path.abspath(course_root)
-        self.db_url = db_url
-        self.lock = threading.Lock()
-        if not os.path.isfile(os.path.join(self.course_root, "nbgrader_config.py")):
-            raise RuntimeError(f"{self.course_root} is not a course directory here (no nbgrader_config.py): "
-                               "every grading machine must see the course at the same path")
         from nbgrader.apps.autogradeapp import AutogradeApp
-        share_gradebook_engines()
-        os.environ.update(environment(db_url))   # course_config.py reads the gradebook from it
-        # nbgrader's own SQLAlchemy warnings, hidden as PYTHONWARNINGS=ignore hides them for the command.
-        import warnings
-        from sqlalchemy.exc import SAWarning
-        warnings.filterwarnings("ignore", category=SAWarning)
-        os.chdir(self.course_root)               # nbgrader reads nbgrader_config.py from here
-        app = AutogradeApp()
-        app.initialize([])                        # never the worker's own sys.argv
-        for handler in list(app.log.handlers):    # the log goes to each student's result instead
-            app.log.removeHandler(handler)
-        app.log.propagate = False
-        app.coursedir.db_url = db_url
-        self.app = app
-        self.startup_seconds = time.perf_counter() - started
+        super().__init__(AutogradeApp, course_root, db_url)
 
     def grade(self, assignment, student):
         """Grade one student's assignment from scratch; never raises for a bad submission."""
-        from nbgrader.converters import NbGraderException
         with self.lock:
             started = time.perf_counter()
-            os.chdir(self.course_root)
-            text = io.StringIO()
-            handler = logging.StreamHandler(text)
-            handler.setFormatter(logging.Formatter("[%(name)s | %(levelname)s] %(message)s"))
-            self.app.log.addHandler(handler)
-            self.app.log.setLevel(logging.INFO)
-            coursedir = self.app.coursedir
-            coursedir.assignment_id = assignment
-            coursedir.student_id = glob.escape(student)   # nbgrader globs it
-            converter = _RecordingAutograde(coursedir=coursedir, parent=self.app)
-            converter.force = True
-            why = ""
-            try:
-                with contextlib.redirect_stdout(text):    # the course's hooks print too
-                    converter.start()
-            except NbGraderException:
-                why = converter.failure or "nbgrader could not grade this submission"
-            except Exception as exc:  # noqa: BLE001  (one student's failure, reported, never raised)
-                why = converter.failure or f"{type(exc).__name__}: {exc}"
-            finally:
-                self.app.log.removeHandler(handler)
-                coursedir.student_id = "*"
+            converter, why, log = self.run_converter(_RecordingAutograde, assignment, student,
+                                                     "nbgrader could not grade this submission",
+                                                     failure=lambda c: c.failure)
             if not why and not converter.processed:
                 why = "nbgrader skipped this student (CourseDirectory.student_id_exclude?)"
             result = self.read_result(assignment, student, why)
             result.timings["grading"] = time.perf_counter() - started
-            result.log = text.getvalue()
+            result.log = log
             return result
 
     def read_result(self, assignment, student, why=""):
@@ -307,30 +326,34 @@ class WarmAutograder:
                       timings={"notebooks": {nb: r.get("timings", {}) for nb, r in reports.items()}})
 
 
-def share_gradebook_engines():
-    """One SQLAlchemy engine per gradebook URL for the life of this process.
+class WarmFeedback(_WarmApp):
+    """nbgrader's own GenerateFeedbackApp, configured once (course_config.py), one student at a time.
 
-    nbgrader's Gradebook makes a new engine each time it is opened, about six times per
-    notebook graded, and a new engine starts with an empty cache of compiled SQL: every
-    query is compiled again. With the engine shared, `Gradebook.close()` still disposes
-    of its pooled connections (the next Gradebook opens its own), and SQLAlchemy keeps
-    the compiled statements. Only nbgrader's name for create_engine is replaced.
+    The feedback half of the cycle, kept warm the way `WarmAutograder` keeps grading warm:
+    each student gets a fresh `GenerateFeedback` converter, the object `nbgrader
+    generate_feedback` builds, with `CourseDirectory.student_id` set to that student and
+    `force` on, so a task run twice writes the same pages once.
     """
-    import nbgrader.api
-    if getattr(nbgrader.api.create_engine, "shared_engines", None) is not None:
-        return
-    make_engine = nbgrader.api.create_engine
-    engines, lock = {}, threading.Lock()
 
-    def create_engine(url, **kwargs):
-        key = (str(url), tuple(sorted(kwargs.items())))
-        with lock:
-            if key not in engines:
-                engines[key] = make_engine(url, **kwargs)
-            return engines[key]
+    def __init__(self, course_root, db_url):
+        from nbgrader.apps.generatefeedbackapp import GenerateFeedbackApp
+        super().__init__(GenerateFeedbackApp, course_root, db_url)
 
-    create_engine.shared_engines = engines
-    nbgrader.api.create_engine = create_engine
+    def generate(self, assignment, student):
+        """Write one student's feedback pages; returns (written, why not, nbgrader's log). Never raises."""
+        from nbgrader.converters import GenerateFeedback
+        with self.lock:
+            _, why, log = self.run_converter(GenerateFeedback, assignment, student,
+                                             "nbgrader could not generate this student's feedback")
+            if not why:
+                graded = glob.glob(os.path.join(glob.escape(os.path.join(self.course_root, "autograded", student,
+                                                                         assignment)), "*.ipynb"))
+                folder = os.path.join(self.course_root, "feedback", student, assignment)
+                missing = [os.path.basename(p)[:-len(".ipynb")] for p in graded
+                           if not os.path.isfile(os.path.join(folder, os.path.basename(p)[:-len(".ipynb")] + ".html"))]
+                if missing:
+                    why = f"no feedback page was written for {', '.join(sorted(missing))}"
+            return not why, why, log
 
 
 def _recording(method):

@@ -8,10 +8,15 @@ from the grading reports that `TrustedGrading` writes for every graded notebook
 (grading_reports/<assignment>/<student>/<notebook>.json: each test cell's grader
 message, None when it passed, and the problems met while grading). It shows
 
-- the score distribution of each notebook and of the assignment;
-- per test cell: the share of the class that passed it, and its discrimination
-  (the point-biserial correlation of passing the cell with the rest of the score);
-- per test cell: the diagnosed mistakes, each grader message with how many students got it;
+- the score distribution of each notebook and of the assignment: mean, median,
+  standard deviation, and the reliability of the test cells as a test (Cronbach's
+  alpha), as Moodle's quiz statistics and PrairieLearn's assessment statistics give;
+- per test cell: its facility (the class's mean share of its points), the share that
+  passed it, how many left it unattempted, and its discrimination (the point-biserial
+  correlation of passing the cell with the rest of the score);
+- per test cell: the diagnosed mistakes, each grader message with how many students
+  got it; an unattempted answer (the release's stub left in place, or the name never
+  defined) is counted as unattempted, never as a mistake;
 - cells that nobody or everybody passed;
 - submissions that could not be graded, and why.
 
@@ -22,7 +27,6 @@ not in the gradebook.
 """
 import argparse
 import base64
-import csv
 import glob
 import html
 import io
@@ -34,6 +38,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from mle_grading import ASSIGNMENTS
+from mle_grading.nbgrader_integration import spreadsheet_safe
 
 # Below this many graded submissions a correlation says little; the page says so.
 FEW_STUDENTS = 10
@@ -50,6 +55,12 @@ NO_MESSAGE = "(failed; no grader message was recorded for this notebook)"
 
 class ReportError(RuntimeError):
     pass
+
+
+def unattempted(message):
+    """A failed check's message says the answer was never written: the release's stub still raises
+    NotImplementedError, or the name it had to define is not defined (checks/api.py's wording)."""
+    return message is not None and ("raised NotImplementedError" in message or "is not defined" in message)
 
 
 @dataclass
@@ -82,7 +93,18 @@ class CellStats:
     share: float                 # passed / graded (nan when nobody was graded)
     r_total: float               # point-biserial with the total (nan when undefined)
     r_rest: float                # point-biserial with the total without this cell
-    mistakes: list               # [(message, [students])], most frequent first
+    mistakes: list               # [(message, [students])], most frequent first (attempted answers only)
+    unattempted: int = 0         # failed because the answer was never written
+    facility: float = float("nan")   # mean share of the cell's points over the graded students
+
+
+@dataclass
+class ClassStats:
+    n: int
+    mean: float
+    median: float
+    sd: float                    # sample standard deviation (n - 1)
+    alpha: float                 # Cronbach's alpha of the test cells' scores (nan when undefined)
 
 
 # -- reading -------------------------------------------------------------------
@@ -169,6 +191,44 @@ def read_class(assignment, db_url, course_root, reports_dir):
 
 # -- statistics ----------------------------------------------------------------
 
+def median(values):
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return float("nan")
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+def sample_variance(values):
+    n = len(values)
+    if n < 2:
+        return float("nan")
+    mean = sum(values) / n
+    return sum((v - mean) ** 2 for v in values) / (n - 1)
+
+
+def cronbach_alpha(items):
+    """Cronbach's alpha of a test: items is one list of scores per item, over the same students.
+    alpha = k / (k - 1) * (1 - sum of the items' variances / variance of the totals); nan when
+    there are fewer than two items or students, or the totals do not vary."""
+    k = len(items)
+    if k < 2 or len(items[0]) < 2:
+        return float("nan")
+    totals = [sum(column) for column in zip(*items)]
+    total_var = sample_variance(totals)
+    if not total_var:
+        return float("nan")
+    return k / (k - 1) * (1 - sum(sample_variance(item) for item in items) / total_var)
+
+
+def class_statistics(data):
+    totals = [data.totals[s] for s in data.students]
+    graded = [s for s in data.students if all((c.notebook, c.grade_id) in data.scores[s] for c in data.cells)]
+    items = [[data.scores[s][(c.notebook, c.grade_id)] for s in graded] for c in data.cells]
+    return ClassStats(len(totals), sum(totals) / len(totals) if totals else float("nan"), median(totals),
+                      math.sqrt(sample_variance(totals)) if len(totals) > 1 else float("nan"),
+                      cronbach_alpha(items) if graded else float("nan"))
+
 def point_biserial(passed, values):
     """Pearson correlation of a 0/1 variable with a score; nan when either does not vary."""
     n = len(passed)
@@ -192,16 +252,23 @@ def cell_statistics(data):
         totals = [data.totals[s] for s in graded]
         rests = [data.totals[s] - data.scores[s][key] for s in graded]
         by_message = OrderedDict()
+        not_attempted = 0
         for s, ok in zip(graded, passed):
             if ok:  # the gradebook decides (an instructor's manual score overrides the check)
                 continue
             message = data.messages.get(s, {}).get(key)
+            if unattempted(message):
+                not_attempted += 1
+                continue
             message = NO_MESSAGE if message is None else " ".join(str(message).split())
             by_message.setdefault(message, []).append(s)
         mistakes = sorted(by_message.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        facility = (sum(data.scores[s][key] for s in graded) / (len(graded) * cell.points)
+                    if graded and cell.points else float("nan"))
         stats.append(CellStats(cell, len(graded), sum(passed),
                                sum(passed) / len(graded) if graded else float("nan"),
-                               point_biserial(passed, totals), point_biserial(passed, rests), mistakes))
+                               point_biserial(passed, totals), point_biserial(passed, rests), mistakes,
+                               not_attempted, facility))
     return stats
 
 
@@ -299,18 +366,24 @@ def _fmt(x, digits=2):
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
+def _csv_number(x, digits=4):
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), digits)
+
+
 def write_csvs(data, stats, out_dir):
     cells_path = os.path.join(out_dir, f"class_report_{data.assignment}_cells.csv")
     with open(cells_path, "w", newline="") as fh:
-        w = csv.writer(fh)
+        w = spreadsheet_safe.writer(fh)  # student ids: never a live formula
         w.writerow(["notebook", "grade_id", "points", "graded", "passed", "pass_share",
-                    "r_pass_total", "r_pass_rest", "distinct_mistakes"])
+                    "r_pass_total", "r_pass_rest", "distinct_mistakes", "unattempted", "facility"])
         for st in stats:
-            w.writerow([st.cell.notebook, st.cell.grade_id, f"{st.cell.points:g}", st.graded, st.passed,
-                        _fmt(st.share, 4), _fmt(st.r_total, 4), _fmt(st.r_rest, 4), len(st.mistakes)])
+            # Numbers as numbers: a negative correlation is a number, never a neutralised text.
+            w.writerow([st.cell.notebook, st.cell.grade_id, float(st.cell.points), st.graded, st.passed,
+                        _csv_number(st.share), _csv_number(st.r_total), _csv_number(st.r_rest), len(st.mistakes),
+                        st.unattempted, _csv_number(st.facility)])
     mistakes_path = os.path.join(out_dir, f"class_report_{data.assignment}_mistakes.csv")
     with open(mistakes_path, "w", newline="") as fh:
-        w = csv.writer(fh)
+        w = spreadsheet_safe.writer(fh)  # student ids: never a live formula
         w.writerow(["notebook", "grade_id", "students", "message", "who"])
         for st in stats:
             for message, who in st.mistakes:
@@ -330,31 +403,42 @@ details summary { cursor: pointer; white-space: nowrap; }
 """
 
 
-def render_html(data, stats, figures):
+def render_html(data, stats, figures, summary=None):
     e = html.escape
     n = len(data.students)
     total_max = sum(data.notebook_max.values())
-    mean_total = sum(data.totals.values()) / n if n else float("nan")
+    summary = summary or class_statistics(data)
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
              f"<title>Class report: {e(data.assignment)}</title><style>{STYLE}</style></head><body>",
              f"<h1>Class report: {e(data.assignment)}</h1>",
              f"<p id='summary'><span id='n-students'>{n}</span> graded submissions, "
              f"{len(data.cells)} test cells in {len(data.notebooks)} notebooks; "
-             f"mean score {_fmt(mean_total, 1)} / {total_max:g}.</p>"]
+             f"mean score {_fmt(summary.mean, 1)} / {total_max:g}.</p>",
+             "<table id='class-stats'><tr><th>submissions</th><th>mean</th><th>median</th>"
+             "<th>standard deviation</th><th>Cronbach's alpha</th></tr>"
+             f"<tr><td class='num'>{summary.n}</td><td class='num mean'>{_fmt(summary.mean)}</td>"
+             f"<td class='num median'>{_fmt(summary.median)}</td><td class='num sd'>{_fmt(summary.sd)}</td>"
+             f"<td class='num alpha'>{_fmt(summary.alpha)}</td></tr></table>",
+             "<p class='note'>Out of the assignment's points. Cronbach's alpha is the reliability of the test "
+             "cells taken as one test (from 0 to 1; 0.7 and above is usually read as consistent); "
+             "the standard deviation is the sample's (n - 1).</p>"]
     if n < FEW_STUDENTS:
         parts.append(f"<p class='note'>With fewer than {FEW_STUDENTS} submissions the discrimination "
                      "figures are noisy: read them as hints.</p>")
 
     parts.append("<h2>Score distribution</h2>")
     parts.append(f"<img alt='histograms of the score of each notebook' src='data:image/png;base64,{figures['dist']}'>")
-    parts.append("<table><tr><th>notebook</th><th>max</th><th>mean</th><th>min</th><th>max reached</th></tr>")
+    parts.append("<table><tr><th>notebook</th><th>max</th><th>mean</th><th>median</th><th>sd</th><th>min</th>"
+                 "<th>max reached</th></tr>")
     for nb in data.notebooks + [None]:
         values = ([data.notebook_scores[s].get(nb, 0.0) for s in data.students] if nb
                   else [data.totals[s] for s in data.students])
         top = data.notebook_max[nb] if nb else total_max
         if values:
+            sd = math.sqrt(sample_variance(values)) if len(values) > 1 else float("nan")
             parts.append(f"<tr><td>{e(nb or 'whole assignment')}</td><td class='num'>{top:g}</td>"
                          f"<td class='num'>{_fmt(sum(values) / len(values), 1)}</td>"
+                         f"<td class='num'>{_fmt(median(values), 1)}</td><td class='num'>{_fmt(sd, 1)}</td>"
                          f"<td class='num'>{min(values):g}</td><td class='num'>{max(values):g}</td></tr>")
     parts.append("</table>")
 
@@ -373,12 +457,16 @@ def render_html(data, stats, figures):
     parts.append(f"<img alt='share of the class that passed each test cell' "
                  f"src='data:image/png;base64,{figures['shares']}'>")
     parts.append(f"<img alt='discrimination against pass share' src='data:image/png;base64,{figures['disc']}'>")
-    parts.append("<p class='note'>Discrimination is the point-biserial correlation of passing the cell "
+    parts.append("<p class='note'>Facility is the class's mean share of the cell's points (Moodle's "
+                 "facility index). Unattempted: the answer was never written (the release's stub left in "
+                 "place, or the name never defined); these are not counted as mistakes. Discrimination is the "
+                 "point-biserial correlation of passing the cell "
                  "(1 or 0) with the score on the rest of the assignment (r rest) and with the whole score "
                  "(r total, which the cell's own points inflate). It is undefined (–) when everybody or "
                  f"nobody passed. Highlighted: r rest below {WEAK_DISCRIMINATION}.</p>")
     parts.append("<table id='cells'><tr><th>notebook</th><th>test cell</th><th>points</th><th>passed</th>"
-                 "<th>share</th><th>r rest</th><th>r total</th><th>mistakes diagnosed</th></tr>")
+                 "<th>share</th><th>facility</th><th>unattempted</th><th>r rest</th><th>r total</th>"
+                 "<th>mistakes diagnosed</th></tr>")
     for st in stats:
         css = ("none" if st.graded and st.passed == 0 else "all" if st.graded and st.passed == st.graded
                else "weak" if not math.isnan(st.r_rest) and st.r_rest < WEAK_DISCRIMINATION else "")
@@ -387,6 +475,8 @@ def render_html(data, stats, figures):
                      f"<td class='num'>{st.cell.points:g}</td>"
                      f"<td class='num passed'>{st.passed}/{st.graded}</td>"
                      f"<td class='num share'>{_fmt(100 * st.share, 0)}%</td>"
+                     f"<td class='num facility'>{_fmt(st.facility)}</td>"
+                     f"<td class='num unattempted'>{st.unattempted}</td>"
                      f"<td class='num'>{_fmt(st.r_rest)}</td><td class='num'>{_fmt(st.r_total)}</td>"
                      f"<td class='num'>{len(st.mistakes)}</td></tr>")
     parts.append("</table>")
@@ -405,20 +495,22 @@ def render_html(data, stats, figures):
 
     parts.append("<h2>Diagnosed mistakes, per test cell</h2>")
     parts.append("<p class='note'>Each failed cell's grader message, as the student read it, with how "
-                 "many students got that message.</p>")
+                 "many students got that message (unattempted answers left out); open a cell to see them.</p>")
     failing = [st for st in stats if st.mistakes]
     if not failing:
         parts.append("<p>No test cell failed.</p>")
     for st in failing:
-        parts.append(f"<h3><code>{e(st.cell.notebook)}/{e(st.cell.grade_id)}</code> "
-                     f"({st.graded - st.passed} of {st.graded} failed)</h3>")
+        failed = sum(len(who) for _, who in st.mistakes)
+        parts.append(f"<details class='cell-mistakes'><summary><code>{e(st.cell.notebook)}/{e(st.cell.grade_id)}"
+                     f"</code>: {failed} of {st.graded} failed with {len(st.mistakes)} distinct "
+                     f"message{'s' * (len(st.mistakes) != 1)}</summary>")
         parts.append(f"<table class='mistakes' data-cell='{e(st.cell.notebook)}/{e(st.cell.grade_id)}'>"
                      "<tr><th>students</th><th>message</th><th>who</th></tr>")
         for message, who in st.mistakes:
             parts.append(f"<tr><td class='num count'>{len(who)}</td><td class='message'>{e(message)}</td>"
                          f"<td><details><summary>{len(who)} student{'s' * (len(who) != 1)}</summary>"
                          f"{e(', '.join(who))}</details></td></tr>")
-        parts.append("</table>")
+        parts.append("</table></details>")
 
     parts.append("<h2>Submissions that could not be graded</h2>")
     if data.ungraded:
@@ -440,12 +532,13 @@ def build_report(assignment, db_url, out_dir, course_root=".", reports_dir=None)
     if not data.students:
         raise ReportError(f"no submission of {assignment!r} is in the gradebook yet")
     stats = cell_statistics(data)
+    summary = class_statistics(data)
     figures = {"dist": plot_score_distributions(data), "shares": plot_pass_shares(data, stats),
                "disc": plot_discrimination(data, stats)}
     os.makedirs(out_dir, exist_ok=True)
     page = os.path.join(out_dir, f"class_report_{assignment}.html")
     with open(page, "w", encoding="utf-8") as fh:
-        fh.write(render_html(data, stats, figures))
+        fh.write(render_html(data, stats, figures, summary))
     cells_csv, mistakes_csv = write_csvs(data, stats, out_dir)
     return {"html": page, "cells_csv": cells_csv, "mistakes_csv": mistakes_csv}
 

@@ -7,7 +7,7 @@
   mistake replaces.
 
 `COMMITTED_STUDENTS` are the few whose graded notebooks the repository keeps in
-`autograded/` as an example (`./course demo` grades and writes the whole class).
+`examples/autograded/` as an example (`./course demo` grades the whole class in demo/).
 """
 import os
 import re

@@ -6,8 +6,11 @@
 
 Every few seconds it looks at <exchange>/<course id>/inbound/ for new submissions
 (`student+assignment+timestamp[+random]` folders written by `nbgrader submit`) and
-grades each as it comes, one at a time, with the course's own nbgrader
-configuration, so the same sandbox and trusted checks as every other grading:
+grades each as it comes, with the course's own nbgrader configuration, so the same
+sandbox and trusted checks as every other grading. By default it grades on a Dask
+cluster (a local one, one worker per core, or --scheduler), several students at once,
+with the same warm tasks as batch grading (`parallel.grade_student`, feedback included);
+--one-at-a-time runs nbgrader's commands instead, one submission after another:
 
 1. the submission is copied into submitted/<student>/<assignment>/ (that folder
    exactly, symbolic links left out: never what a link points to);
@@ -23,13 +26,21 @@ Rules:
 - Rate limit: at most --per-hour gradings per student in any hour (--rate-window
   seconds). A submission beyond it is deferred, and the student is told when it will
   be graded: a note is released as that submission's feedback.
+- The service's clock, never the student's: a submission's time is the latest
+  change time (ctime) the kernel recorded for its folder and files, read when the
+  service first sees it (no account can set a ctime back); the folder name and the
+  timestamp.txt the student wrote are kept only as what was claimed. That time is
+  what the journal, submitted/<student>/<assignment>/timestamp.txt and so the
+  gradebook (and nbgrader's late penalty) hold.
 - Only a student's newest waiting submission is graded; older waiting ones are
   superseded (the newest is the one that counts, as with `nbgrader collect`).
-- The deadline (--deadline, else the assignment's due date in the gradebook): a
-  submission stamped after it, or first seen after it (--grace seconds; the stamp is
-  written by the student), is never graded by the service, so the gradebook keeps
-  the latest submission before the deadline. Feedback released after the deadline
-  follows --after-deadline.
+- The deadline of each watched assignment (--deadline for all, else each one's due
+  date in the gradebook, read again every minute): a submission made after it, or
+  first seen after it (--grace seconds), is not graded when the student has a
+  submission made before it (the gradebook keeps the latest submission before the
+  deadline, as `nbgrader collect --before-duedate`); when the student has none, it is
+  graded, and late in the gradebook. Feedback released after the deadline follows
+  --after-deadline.
 - Restarts: every submission and every state change is written to a SQLite journal
   (--state, default <course>/grading_service.sqlite) before anything else happens.
   A restarted service skips what is done and re-runs only a grading that was
@@ -55,7 +66,8 @@ import time
 
 from mle_grading import ASSIGNMENTS
 from mle_grading.nbgrader_integration import run as nbgrader_run
-from mle_grading.nbgrader_integration.submission_files import why_not_own_file
+from mle_grading.nbgrader_integration.submission_files import (copy_file_bounded, kernel_time, summarize, survey,
+                                                               write_left_out)
 
 VISIBILITY = ("full", "diagnostics", "receipt")
 PR_SET_PDEATHSIG = 1
@@ -85,6 +97,11 @@ def when(epoch):
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def nbgrader_stamp(epoch):
+    """An epoch in nbgrader's timestamp.txt format ('2026-12-02 01:02:03.123456 UTC')."""
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
 # -- the journal ---------------------------------------------------------------
 
 class Journal:
@@ -97,16 +114,21 @@ class Journal:
             CREATE TABLE IF NOT EXISTS submissions (
                 folder TEXT PRIMARY KEY, student TEXT NOT NULL, assignment TEXT NOT NULL,
                 stamp TEXT NOT NULL, stamp_epoch REAL NOT NULL, first_seen REAL NOT NULL,
-                state TEXT NOT NULL, not_before REAL, note TEXT DEFAULT '', attempts INTEGER DEFAULT 0);
+                state TEXT NOT NULL, not_before REAL, note TEXT DEFAULT '', attempts INTEGER DEFAULT 0,
+                claimed TEXT DEFAULT '');
             CREATE TABLE IF NOT EXISTS gradings (
                 folder TEXT NOT NULL, student TEXT NOT NULL, started REAL NOT NULL, finished REAL NOT NULL,
                 visibility TEXT NOT NULL);
         """)
+        # A journal from before the service kept what the student claimed apart from its own time.
+        if "claimed" not in {row[1] for row in self.db.execute("PRAGMA table_info(submissions)")}:
+            self.db.execute("ALTER TABLE submissions ADD COLUMN claimed TEXT DEFAULT ''")
 
-    def add(self, folder, student, assignment, stamp, stamp_epoch, now):
+    def add(self, folder, student, assignment, stamp, stamp_epoch, now, claimed=""):
+        """stamp and stamp_epoch: the service's time of the submission; claimed: what the student wrote."""
         self.db.execute("INSERT OR IGNORE INTO submissions (folder, student, assignment, stamp, stamp_epoch, "
-                        "first_seen, state) VALUES (?, ?, ?, ?, ?, ?, 'queued')",
-                        (folder, student, assignment, stamp, stamp_epoch, now))
+                        "first_seen, state, claimed) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)",
+                        (folder, student, assignment, stamp, stamp_epoch, now, claimed))
 
     def known(self):
         return {row[0] for row in self.db.execute("SELECT folder FROM submissions")}
@@ -117,10 +139,16 @@ class Journal:
 
     def rows(self, where="1", args=()):
         cur = self.db.execute(f"SELECT folder, student, assignment, stamp, stamp_epoch, first_seen, state, "
-                              f"not_before, note, attempts FROM submissions WHERE {where} "
+                              f"not_before, note, attempts, claimed FROM submissions WHERE {where} "
                               f"ORDER BY first_seen, stamp_epoch", args)
         keys = [d[0] for d in cur.description]
         return [dict(zip(keys, r)) for r in cur.fetchall()]
+
+    def changed_at(self, folder, stamp, stamp_epoch):
+        """The submission's files changed after it was first seen: it counts from then."""
+        self.db.execute("UPDATE submissions SET stamp = ?, stamp_epoch = ?, state = 'queued', "
+                        "note = 'its files changed after it was first seen' WHERE folder = ?",
+                        (stamp, stamp_epoch, folder))
 
     def start(self, folder):
         self.db.execute("UPDATE submissions SET state = 'grading', attempts = attempts + 1 WHERE folder = ?",
@@ -156,14 +184,20 @@ class Journal:
 # -- the policy ----------------------------------------------------------------
 
 class Policy:
-    def __init__(self, per_hour=3, window=3600.0, deadline=None, grace=300.0):
+    """deadline: one deadline for every assignment; deadlines: {assignment: epoch} (each one's own)."""
+
+    def __init__(self, per_hour=3, window=3600.0, deadline=None, grace=300.0, deadlines=None):
         if per_hour < 1:
             raise ValueError("--per-hour must be at least 1")
         self.per_hour, self.window, self.deadline, self.grace = per_hour, window, deadline, grace
+        self.deadlines = dict(deadlines or {})
+
+    def deadline_for(self, assignment):
+        return self.deadline if self.deadline is not None else self.deadlines.get(assignment)
 
     def too_late(self, sub):
-        return self.deadline is not None and (sub["stamp_epoch"] > self.deadline
-                                              or sub["first_seen"] > self.deadline + self.grace)
+        deadline = self.deadline_for(sub["assignment"])
+        return deadline is not None and (sub["stamp_epoch"] > deadline or sub["first_seen"] > deadline + self.grace)
 
     def free_at(self, journal, student, now):
         """When the student may next be graded under the rate limit (now, or later)."""
@@ -178,15 +212,31 @@ def plan(journal, policy, now, notify=None):
 
     notify(sub, free_at) is called when a submission is newly deferred by the rate limit.
     """
+    ready = ready_submissions(journal, policy, now, notify)
+    return ready[0] if ready else None
+
+
+def ready_submissions(journal, policy, now, notify=None, busy=()):
+    """Settle every waiting submission's state; every one that may be graded now, oldest first.
+
+    busy: (student, assignment) pairs being graded at this moment; their newest waiting
+    submission stays queued until that grading is over (both would use one submitted/ folder).
+    """
     waiting = journal.rows("state IN ('queued', 'deferred')")
-    graded = {}
+    graded, on_time = {}, set()
     for sub in journal.rows("state = 'graded'"):
         key = (sub["student"], sub["assignment"])
         graded[key] = max(graded.get(key, float("-inf")), sub["stamp_epoch"])
+    for sub in journal.rows("state IN ('queued', 'deferred', 'grading', 'graded')"):
+        if not policy.too_late(sub):
+            on_time.add((sub["student"], sub["assignment"]))
     newest = {}
     for sub in waiting:
-        if policy.too_late(sub):
-            journal.set_state(sub["folder"], "late", note=f"submitted after the deadline {when(policy.deadline)}")
+        if policy.too_late(sub) and (sub["student"], sub["assignment"]) in on_time:
+            # The gradebook keeps the latest submission made before the deadline.
+            deadline = when(policy.deadline_for(sub["assignment"]))
+            journal.set_state(sub["folder"], "late", note=f"submitted after the deadline {deadline}; "
+                                                          "the submission made before it counts")
             continue
         if sub["stamp_epoch"] <= graded.get((sub["student"], sub["assignment"]), float("-inf")):
             journal.set_state(sub["folder"], "superseded", note="a newer submission was graded already")
@@ -198,6 +248,8 @@ def plan(journal, policy, now, notify=None):
         newest[key] = sub
     ready = []
     for sub in newest.values():
+        if (sub["student"], sub["assignment"]) in busy:
+            continue
         free = policy.free_at(journal, sub["student"], now)
         if free > now:
             if sub["state"] != "deferred" or sub["not_before"] != free:
@@ -207,7 +259,7 @@ def plan(journal, policy, now, notify=None):
                     notify(sub, free)
         else:
             ready.append(sub)
-    return min(ready, key=lambda s: s["first_seen"]) if ready else None
+    return sorted(ready, key=lambda s: s["first_seen"])
 
 
 # -- feedback pages ------------------------------------------------------------
@@ -222,16 +274,21 @@ def note_page(title, text):
 
 
 def diagnostics_page(notebook, stamp, report, deadline):
-    """Which behaviours pass and the grader's diagnosis of each that does not; no points."""
+    """Which behaviours pass and, for each that does not, the grader's hint: the mistake named,
+    never the answer (the full diagnosis, which may state it, waits for the deadline); no points."""
     from mle_grading import checks
     items = []
+    hints = report.get("hints", {})
     for grade_id, message in report.get("checks", {}).items():
         chk = checks.find(notebook, grade_id)
         behaviour = chk.behaviour if chk else grade_id
         if message is None:
             items.append(f"<li class='pass'>passed: {html.escape(behaviour)}</li>")
         else:
-            items.append(f"<li class='fail'>not yet: {html.escape(behaviour)}<br>{html.escape(message)}</li>")
+            # A report without hints (written before hints existed) shows no diagnosis at all.
+            hint = hints.get(grade_id)
+            said = f"<br>{html.escape(hint)}" if hint else ""
+            items.append(f"<li class='fail'>not yet: {html.escape(behaviour)}{said}</li>")
     problems = "".join(f"<li>{html.escape(p)}</li>" for p in report.get("problems", []))
     later = f" after the deadline ({when(deadline)})" if deadline else " when the assignment is graded"
     body = (f"<p>Your submission of {html.escape(stamp)}, checked by the grader. Points are shown{later}.</p>"
@@ -256,7 +313,8 @@ def read_small_regular_file(path, limit=4096):
 
 class GradingService:
     def __init__(self, course, exchange, course_id, assignments, policy, before="diagnostics", after="full",
-                 state=None, poll=2.0, log=print, check_owner=True):
+                 state=None, poll=2.0, log=print, check_owner=True, due_dates=None, limits=None, client=None,
+                 db_url=None, unix_account="{username}"):
         self.course, self.exchange, self.course_id = course, exchange, course_id
         self.assignments, self.policy, self.before, self.after = set(assignments), policy, before, after
         self.poll, self.log = poll, log
@@ -265,6 +323,17 @@ class GradingService:
         self.outbound_feedback = os.path.join(exchange, course_id, "feedback")
         self.stopping = False
         self.check_owner = check_owner
+        # With a Dask client, submissions are graded on its workers (warm, several at once, the
+        # same tasks as batch grading); without one, by nbgrader's commands, one at a time.
+        self.client = client
+        self.db_url = nbgrader_run.gradebook_url(course, db_url)
+        self.in_flight = {}   # folder -> (submission, future, started, visibility)
+        from mle_grading.sandbox.runner import SandboxLimits
+        self.limits = limits if limits is not None else SandboxLimits()
+        self.most_entries = 8 * self.limits.submission_file_count + 100   # how far a folder's time is walked
+        # due_dates(): {assignment: epoch} from the gradebook, read again every minute (None: fixed deadlines).
+        self.due_dates, self.due_dates_read = due_dates, float("-inf")
+        self.unix_account = unix_account   # the account owning a student's submissions: "jupyter-{username}" on TLJH
 
     def why_refused(self, path, student):
         """Why an inbound folder is not taken as this student's submission, or None.
@@ -277,12 +346,13 @@ class GradingService:
             return "it is not a folder (a link?)"
         if not self.check_owner:
             return None
+        account = self.unix_account.format(username=student)
         try:
-            uid = pwd.getpwnam(student).pw_uid
+            uid = pwd.getpwnam(account).pw_uid
         except KeyError:
-            return f"there is no account {student!r} to own it"
+            return f"there is no account {account!r} to own it"
         if info.st_uid != uid:
-            return f"it is named for {student} but owned by uid {info.st_uid}"
+            return f"it is named for {student} (account {account}) but owned by uid {info.st_uid}"
         return None
 
     # discovering
@@ -299,14 +369,15 @@ class GradingService:
                 self.journal.set_state(folder, "failed", note=f"refused: {refused}")
                 self.log(f"refused submission {folder}: {refused}")
                 continue
+            # The kernel's time, never the student's: the folder name and timestamp.txt are only a claim.
             try:
-                stamp_epoch = utc_epoch(m["stamp"])
-            except Exception:  # noqa: BLE001  (a stamp nbgrader would not write)
-                self.journal.add(folder, m["student"], m["assignment"], m["stamp"], float("inf"), now)
-                self.journal.set_state(folder, "failed", note="the submission's timestamp cannot be read")
+                seen = kernel_time(path, self.most_entries).timestamp()
+            except OSError as exc:
+                self.journal.add(folder, m["student"], m["assignment"], when(now), float("inf"), now, m["stamp"])
+                self.journal.set_state(folder, "failed", note=f"the submission cannot be read: {exc.strerror}")
                 continue
-            self.journal.add(folder, m["student"], m["assignment"], m["stamp"], stamp_epoch, now)
-            self.log(f"new submission: {folder}")
+            self.journal.add(folder, m["student"], m["assignment"], nbgrader_stamp(seen), seen, now, m["stamp"])
+            self.log(f"new submission: {folder} (made at {when(seen)})")
 
     # telling the student
     def release_page(self, folder, page_for_notebook):
@@ -345,27 +416,62 @@ class GradingService:
                                f"{(proc.stdout + proc.stderr)[-1500:]}")
 
     def copy_submission(self, sub):
-        """This submission, and only it, into submitted/ (its own regular files only)."""
+        """This submission, and only it, into submitted/ (its own regular files only, within the limits).
+
+        Returns the notes of what was left out (over a limit of SandboxLimits, or changed while copied).
+        """
         src = os.path.join(self.inbound, sub["folder"])
         dest = os.path.join(self.course, "submitted", sub["student"], sub["assignment"])
         staging = dest + ".incoming"
         shutil.rmtree(staging, ignore_errors=True)
-        # Regular files with one name only: no link, hard link, FIFO or device is followed or copied.
-        shutil.copytree(src, staging, symlinks=True,
-                        ignore=lambda d, names: [n for n in names if why_not_own_file(os.path.join(d, n))])
+        # Sizes and counts by lstat before anything is copied: regular files with one name only (no
+        # link, hard link, FIFO or device is followed or copied), within the limits; no
+        # timestamp.txt of the student's: the service writes its own.
+        keep, left_out = survey(src, self.limits)
+        os.makedirs(staging)
+        for rel, size, ident in keep:
+            if rel in ("timestamp.txt", "timestamp_claimed.txt"):
+                continue
+            target = os.path.join(staging, rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            why = copy_file_bounded(os.path.join(src, rel), target, size, ident)
+            if why:
+                left_out[rel] = f"the file {rel} was not copied: {why}"
+        write_left_out(staging, left_out)
+        with open(os.path.join(staging, "timestamp.txt"), "w") as fh:
+            fh.write(sub["stamp"])
+        if sub.get("claimed"):
+            with open(os.path.join(staging, "timestamp_claimed.txt"), "w") as fh:
+                fh.write(sub["claimed"])
         if os.path.isdir(dest):
             shutil.rmtree(dest)
         os.replace(staging, dest)
+        return summarize(left_out)
+
+    def prepare(self, sub):
+        """Copy the submission into submitted/; False when it is not to be graded now."""
+        notes = self.copy_submission(sub)
+        if notes:
+            self.journal.set_state(sub["folder"], "grading", note="; ".join(notes)[:1500])
+            self.log(f"over the limits: {sub['folder']}: {'; '.join(notes)[:300]}")
+        # Files rewritten in the inbound folder after the service saw it (e.g. past the deadline,
+        # while it waited for the rate limit) make it a submission of that later time.
+        changed = kernel_time(os.path.join(self.inbound, sub["folder"]), self.most_entries).timestamp()
+        if changed > sub["stamp_epoch"]:
+            self.journal.changed_at(sub["folder"], nbgrader_stamp(changed), changed)
+            self.log(f"changed since it was seen: {sub['folder']} now counts from {when(changed)}")
+            return False
+        return True
 
     def grade(self, sub):
         student, assignment = sub["student"], sub["assignment"]
-        now = time.time()
-        visibility = self.after if self.policy.deadline is not None and now > self.policy.deadline else self.before
+        visibility = self.visibility_now(sub, time.time())
         self.journal.start(sub["folder"])
         self.log(f"grading: {sub['folder']} (feedback: {visibility})")
         started = time.time()
         try:
-            self.copy_submission(sub)
+            if not self.prepare(sub):
+                return
             self.nbgrader("autograde", assignment, "--student", student, "--force")
             self.nbgrader("generate_feedback", assignment, "--student", student, "--force")
             self.restrict_feedback(sub, visibility)
@@ -381,16 +487,82 @@ class GradingService:
         self.journal.finish(sub["folder"], student, started, time.time(), visibility)
         self.log(f"graded: {sub['folder']} in {time.time() - started:.1f} s")
 
+    def visibility_now(self, sub, now):
+        deadline = self.policy.deadline_for(sub["assignment"])
+        return self.after if deadline is not None and now > deadline else self.before
+
+    def start_on_cluster(self, sub):
+        """Copy the submission into submitted/ and hand its grading and feedback to a Dask worker."""
+        from mle_grading.operations.parallel import grade_student
+        started = time.time()
+        visibility = self.visibility_now(sub, started)
+        self.journal.start(sub["folder"])
+        try:
+            if not self.prepare(sub):
+                return
+        except Exception as exc:  # noqa: BLE001  (one broken submission never stops the service)
+            self.journal.set_state(sub["folder"], "failed", note=str(exc)[-1500:])
+            self.log(f"failed: {sub['folder']}: {str(exc)[-300:]}")
+            return
+        # A new key for every attempt: a task of a previous attempt or service never answers this one.
+        key = f"service-{sub['assignment']}-{sub['student']}-{time.time_ns()}"
+        future = self.client.submit(grade_student, self.course, sub["assignment"], sub["student"], self.db_url,
+                                    True, key=key)
+        self.in_flight[sub["folder"]] = (sub, future, started, visibility)
+        self.log(f"grading: {sub['folder']} on the cluster (feedback: {visibility})")
+
+    def finish_from_cluster(self):
+        """Release the feedback of every grading the cluster finished; True if any finished."""
+        finished = False
+        for folder, (sub, future, started, visibility) in list(self.in_flight.items()):
+            if not future.done():
+                continue
+            finished = True
+            del self.in_flight[folder]
+            try:
+                result = future.result()
+                if not result["graded"]:
+                    raise RuntimeError(f"not graded: {result['why']}")
+                if not result.get("feedback"):
+                    raise RuntimeError(f"graded, but no feedback: {result.get('feedback_why')}")
+                self.restrict_feedback(sub, visibility)
+                self.release_feedback(sub)
+            except Exception as exc:  # noqa: BLE001  (one broken submission never stops the service)
+                self.journal.set_state(folder, "failed", note=str(exc)[-1500:])
+                self.log(f"failed: {folder}: {str(exc)[-300:]}")
+                continue
+            self.journal.finish(folder, sub["student"], started, time.time(), visibility)
+            self.log(f"graded: {folder} in {time.time() - started:.1f} s")
+        return finished
+
+    def release_feedback(self, sub):
+        """nbgrader's own release_feedback for this student, run in this process (no new interpreter)."""
+        from nbgrader.apps.releasefeedbackapp import ReleaseFeedbackApp
+        previous = os.getcwd()
+        os.chdir(self.course)   # nbgrader reads nbgrader_config.py from here
+        try:
+            app = ReleaseFeedbackApp()
+            app.initialize([sub["assignment"], "--student", sub["student"], f"--Exchange.root={self.exchange}",
+                            f"--CourseDirectory.course_id={self.course_id}", "--log-level=WARN"])
+            try:
+                app.start()
+            except SystemExit as exc:
+                if exc.code:
+                    raise RuntimeError(f"nbgrader release_feedback exited with {exc.code}") from None
+        finally:
+            os.chdir(previous)
+
     def restrict_feedback(self, sub, visibility):
         if visibility == "full":
             return
         folder = os.path.join(self.course, "feedback", sub["student"], sub["assignment"])
         reports = os.path.join(self.course, "grading_reports", sub["assignment"], sub["student"])
+        deadline = self.policy.deadline_for(sub["assignment"])
         for page in glob.glob(os.path.join(folder, "*.html")):
             notebook = os.path.basename(page)[:-len(".html")]
             if visibility == "receipt":
                 text = (f"Your submission of {sub['stamp']} was received and graded. Feedback is released "
-                        + (f"after the deadline ({when(self.policy.deadline)})." if self.policy.deadline
+                        + (f"after the deadline ({when(deadline)})." if deadline
                            else "when the instructor releases it."))
                 content = note_page(f"{notebook}: received", text)
             else:
@@ -399,20 +571,48 @@ class GradingService:
                         report = json.load(fh)
                 except (OSError, ValueError):
                     report = {"checks": {}, "problems": ["this notebook could not be graded"]}
-                content = diagnostics_page(notebook, sub["stamp"], report, self.policy.deadline)
+                content = diagnostics_page(notebook, sub["stamp"], report, deadline)
             with open(page, "w") as fh:
                 fh.write(content)
 
     # the loop
     def step(self):
-        """Look once, grade at most one submission; True if something was graded."""
+        """Look once; grade at most one submission, or, on a cluster, start every one there is room for
+        and release what finished. True if something happened."""
         now = time.time()
+        if self.due_dates is not None and now - self.due_dates_read > 60:
+            try:
+                self.policy.deadlines = self.due_dates()
+            except Exception as exc:  # noqa: BLE001  (the gradebook is busy: keep the due dates read last)
+                self.log(f"could not read the due dates from the gradebook: {type(exc).__name__}: {exc}")
+            self.due_dates_read = now
         self.scan(now)
-        sub = plan(self.journal, self.policy, now, notify=self.notify_deferred)
-        if sub is None:
-            return False
-        self.grade(sub)
-        return True
+        if self.client is None:
+            sub = plan(self.journal, self.policy, now, notify=self.notify_deferred)
+            if sub is None:
+                return False
+            self.grade(sub)
+            return True
+        progressed = self.finish_from_cluster()
+        busy = {(sub["student"], sub["assignment"]) for sub, *_ in self.in_flight.values()}
+        room = max(0, self.cluster_slots() - len(self.in_flight))
+        for sub in ready_submissions(self.journal, self.policy, now, self.notify_deferred, busy)[:room]:
+            self.start_on_cluster(sub)
+            progressed = True
+        return progressed
+
+    def warm_workers(self):
+        """nbgrader, torch and the checks loaded in every worker before the first submission."""
+        from mle_grading.operations.parallel import warm_up
+        try:
+            self.client.run(warm_up, self.course, self.db_url)
+        except Exception as exc:  # noqa: BLE001  (a worker that cannot warm up says why on its first task)
+            self.log(f"warming the workers failed: {type(exc).__name__}: {exc}")
+
+    def cluster_slots(self):
+        """Gradings under way at once: one per worker thread, and one more waiting at each worker."""
+        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        return max(1, 2 * sum(w.get("nthreads", 1) for w in workers))
 
     def run(self, until_idle=False):
         self.journal.interrupted_to_queue()
@@ -420,9 +620,18 @@ class GradingService:
         while not self.stopping:
             if self.step():
                 continue
-            if until_idle and not self.journal.rows("state IN ('queued', 'grading')"):
+            if until_idle and not self.in_flight and not self.journal.rows("state IN ('queued', 'grading')"):
                 return
-            time.sleep(self.poll)
+            if self.in_flight:
+                # Wake as soon as a grading finishes, or to look at the exchange again.
+                from distributed import wait
+                with contextlib.suppress(TimeoutError):   # nothing finished within the poll: look again
+                    wait([future for _, future, *_ in self.in_flight.values()], timeout=self.poll,
+                         return_when="FIRST_COMPLETED")
+            else:
+                time.sleep(self.poll)
+        for _, future, *_ in self.in_flight.values():   # stopped: these are graded again on restart
+            future.cancel()
 
 
 def status(journal):
@@ -430,6 +639,16 @@ def status(journal):
     for r in journal.rows():
         lines.append(f"{r['folder'][:60]:60} {r['state']:11} {r['note'] or ''}")
     return "\n".join(lines)
+
+
+def gradebook_duedates(course, assignments):
+    """{assignment: due date (epoch)} of each assignment with one in the gradebook."""
+    found = {}
+    for assignment in assignments:
+        due = gradebook_duedate(course, assignment)
+        if due is not None:
+            found[assignment] = due
+    return found
 
 
 def gradebook_duedate(course, assignment):
@@ -442,7 +661,11 @@ def gradebook_duedate(course, assignment):
             due = gb.find_assignment(assignment).duedate
         except MissingEntry:
             return None
-    return calendar.timegm(due.utctimetuple()) if due else None
+    if not due:
+        return None
+    if due.tzinfo is not None:   # nbgrader stores naive UTC; an aware one is converted, not misread
+        due = due.astimezone(datetime.timezone.utc)
+    return calendar.timegm(due.utctimetuple()) + due.microsecond / 1e6
 
 
 def main(argv=None):
@@ -457,7 +680,8 @@ def main(argv=None):
                         help="what feedback shows before the deadline (default: diagnostics, no points)")
     parser.add_argument("--after-deadline", choices=VISIBILITY, default="full",
                         help="what feedback shows when graded after the deadline (default: full)")
-    parser.add_argument("--deadline", help="e.g. '2026-12-24 23:59:00 UTC' (default: the gradebook's due date)")
+    parser.add_argument("--deadline", help="e.g. '2026-12-24 23:59:00 UTC', for every watched assignment "
+                                           "(default: each assignment's due date in the gradebook)")
     parser.add_argument("--grace", type=float, default=300.0,
                         help="seconds after the deadline a submission stamped before it may first be seen")
     parser.add_argument("--state", help="the journal (default: <course>/grading_service.sqlite)")
@@ -466,7 +690,24 @@ def main(argv=None):
     parser.add_argument("--status", action="store_true", help="print the journal and exit")
     parser.add_argument("--no-check-owner", dest="check_owner", action="store_false",
                         help="take inbound folders whatever account owns them (as CollectApp.check_owner=False)")
+    parser.add_argument("--unix-account", default="{username}",
+                        help="the unix account that owns a student's submissions, from their student id: "
+                             "'{username}' (default), 'jupyter-{username}' on The Littlest JupyterHub")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="grade on a local Dask cluster of this many workers (default: one per core)")
+    where.add_argument("--scheduler", default=None, metavar="tls://HOST:PORT",
+                       help="grade on this Dask cluster's workers instead (they must see the course at the same path)")
+    where.add_argument("--one-at-a-time", action="store_true",
+                       help="no Dask: grade one submission at a time with nbgrader's commands")
+    from mle_grading.operations.parallel import add_security_arguments, security_from_arguments
+    add_security_arguments(parser)
     args = parser.parse_args(argv)
+    security = security_from_arguments(parser, args)   # TLS with the instructor's credential, or refused
+    try:
+        args.unix_account.format(username="x")
+    except (KeyError, IndexError, ValueError):
+        parser.error(f"--unix-account {args.unix_account!r} must name only {{username}}")
     course, exchange = os.path.abspath(args.course), os.path.abspath(args.exchange)
     if not os.path.exists(os.path.join(course, "nbgrader_config.py")):
         parser.error(f"{course} is not a course directory (no nbgrader_config.py)")
@@ -480,13 +721,15 @@ def main(argv=None):
         course_id = found[0]
     assignments = args.assignment or list(ASSIGNMENTS)
     deadline = utc_epoch(args.deadline) if args.deadline else None
-    if deadline is None and len(assignments) == 1:
-        deadline = gradebook_duedate(course, assignments[0])
+    due_dates = None if deadline is not None else (lambda: gradebook_duedates(course, assignments))
     policy = Policy(args.per_hour, args.rate_window, deadline, args.grace)
+    from mle_grading.sandbox.runner import configured_limits
+    limits = configured_limits(course)
     service = GradingService(course, exchange, course_id, assignments, policy, args.before_deadline,
                              args.after_deadline, args.state, args.poll,
                              log=lambda text: print(f"[{when(time.time())}] {text}", flush=True),
-                             check_owner=args.check_owner)
+                             check_owner=args.check_owner, due_dates=due_dates, limits=limits,
+                             unix_account=args.unix_account)
     if args.status:
         print(status(service.journal))
         return 0
@@ -495,7 +738,17 @@ def main(argv=None):
         service.stopping = True  # finish the grading under way, then stop
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    service.run(until_idle=args.until_idle)
+    if args.one_at_a_time:
+        service.run(until_idle=args.until_idle)
+        return 0
+    from mle_grading.operations.parallel import dask_client
+    os.environ.update(nbgrader_run.environment())   # local workers inherit it (alembic on PATH)
+    with dask_client(args.scheduler, args.workers, security) as client:
+        service.client = client
+        service.warm_workers()
+        service.log(f"grading on {len(client.scheduler_info(n_workers=-1)['workers'])} Dask workers "
+                    f"({args.scheduler or 'local cluster'})")
+        service.run(until_idle=args.until_idle)
     return 0
 
 

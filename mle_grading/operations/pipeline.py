@@ -1,22 +1,27 @@
 """The instructor's whole pipeline in one command, on a demo class.
 
-    python -m mle_grading.operations.pipeline [--workers W | --scheduler tcp://HOST:PORT]
+    python -m mle_grading.operations.pipeline [--workers W | --scheduler tls://HOST:PORT [--tls-…]]
 
-For every assignment of the course that has a source/ folder:
-1. builds source/ from notebooks/<assignment>/*.py and regenerates release/ (nbgrader generate_assignment);
-2. builds the demo class in submitted/ (reference, untouched release, known mistakes);
+The demo class never mixes with the instructor's own gradebook and folders: it is built
+and graded in a course directory of its own, demo/ (gitignored), made from the course's
+notebooks/ and configuration, with its own SQLite gradebook (MLE_GRADING_DB_URL, the
+instructor's gradebook, is not used; --db-url gives the demo another one).
+For every assignment of the course that has a notebooks/ folder:
+1. builds demo/source/ from notebooks/<assignment>/*.py and generates demo/release/ (nbgrader generate_assignment);
+2. builds the demo class in demo/submitted/ (reference, untouched release, known mistakes);
 3. autogrades it on Dask (nbgrader's autograder, warm in each worker, with the trusted
    sandboxed checks of course_config.py: mle_grading.operations.parallel);
-4. generates feedback and exports grades to reports/grades.csv;
-5. prints students by question, saves reports/question_scores.png, and says where things are.
+4. generates feedback and exports grades to demo/reports/grades.csv;
+5. prints students by question, saves demo/reports/question_scores.png, and says where things are.
 
 It can be run again without cleaning up. It never deletes a student it did not
-create: if submitted/ or the gradebook hold anyone else, it stops and says so.
+create: if demo/submitted/ or its gradebook hold anyone else, it stops and says so.
+--update-examples copies the graded notebooks of the few COMMITTED_STUDENTS into the
+course's examples/autograded/ (the example of graded work the repository keeps).
 Exit status: 0 all graded cleanly; 2 graded, but something needs an instructor's
 attention (listed); 1 the pipeline itself failed.
 """
 import argparse
-import csv
 import glob
 import json
 import os
@@ -26,9 +31,14 @@ import time
 
 from mle_grading import ASSIGNMENTS
 from mle_grading.nbgrader_integration import run as nbgrader_run
-from mle_grading.operations.demo_class import build_demo_class, roster
+from mle_grading.nbgrader_integration import spreadsheet_safe
+from mle_grading.operations.demo_class import COMMITTED_STUDENTS, build_demo_class, roster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the course directory
+DEMO_FOLDER = "demo"                       # the demo's own course directory, inside the course's
+EXAMPLES = os.path.join("examples", "autograded")   # the committed example of graded work
+# What the demo course is made of: the course's notebook texts and its nbgrader configuration.
+DEMO_COURSE_FILES = ("notebooks", "course_config.py", "nbgrader_config.py")
 MARKER = ".demo_class_roster"
 SYMBOL_FULL, SYMBOL_ZERO, SYMBOL_PART = "+", ".", "~"
 
@@ -82,6 +92,37 @@ def reset_demo_state(students, db_url):
             shutil.rmtree(path)
         elif os.path.exists(path):
             os.remove(path)
+
+
+def prepare_demo_course(course_root, demo_root):
+    """Make demo_root a course directory of its own: fresh copies of the course's notebook
+    texts and configuration (source/ and release/ are then built there, never in the course)."""
+    if os.path.abspath(demo_root) == os.path.abspath(course_root):
+        raise PipelineError("the demo runs in a directory of its own, not in the course directory itself")
+    os.makedirs(demo_root, exist_ok=True)
+    for name in DEMO_COURSE_FILES:
+        src, dst = os.path.join(course_root, name), os.path.join(demo_root, name)
+        if not os.path.exists(src):
+            raise PipelineError(f"the course directory {course_root} has no {name}")
+        if os.path.isdir(dst):
+            shutil.rmtree(dst)
+        if os.path.isdir(src):
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        else:
+            shutil.copy(src, dst)
+    for name in ("source", "release"):   # rebuilt from notebooks/ each run
+        if os.path.isdir(os.path.join(demo_root, name)):
+            shutil.rmtree(os.path.join(demo_root, name))
+
+
+def update_examples(course_root, demo_root):
+    """Copy the COMMITTED_STUDENTS' graded notebooks into the course's examples/autograded/."""
+    target = os.path.join(course_root, EXAMPLES)
+    if os.path.isdir(target):
+        shutil.rmtree(target)
+    for student in COMMITTED_STUDENTS:
+        shutil.copytree(os.path.join(demo_root, "autograded", student), os.path.join(target, student))
+    return target
 
 
 def grade_cells_in_order(assignment):
@@ -145,6 +186,17 @@ def format_table(assignment, students, questions, scores):
     return "\n".join(lines)
 
 
+def write_scores_by_question(path, graded, students):
+    """reports/scores_by_question.csv: a row per student, a column per question; scores stay numbers."""
+    with open(path, "w", newline="") as fh:
+        writer = spreadsheet_safe.writer(fh)  # student ids: never a live formula
+        columns = [(a, q) for a, (_, questions, _) in graded.items() for q in questions]
+        writer.writerow(["student"] + [f"{a}/{q[0]}/{q[1]}" for a, q in columns])
+        for s in students:
+            writer.writerow([s] + [graded[a][2][s].get((q[0], q[1])) if s in graded[a][2] else None
+                                   for a, q in columns])
+
+
 def save_question_chart(classes, path):
     """One bar per question of every assignment: the class mean, as a share of its points.
 
@@ -193,23 +245,42 @@ def main(argv=None):
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, default=None,
                        help="grade on a local Dask cluster of this many workers (default: one per core)")
-    where.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+    where.add_argument("--scheduler", default=None, metavar="tls://HOST:PORT",
                        help="grade on the Dask cluster of this scheduler")
+    from mle_grading.operations.parallel import add_security_arguments, security_from_arguments
+    add_security_arguments(parser)
     parser.add_argument("--course-root", default=ROOT, help="the course directory (default: this repository)")
+    parser.add_argument("--demo-root", default=None,
+                        help=f"where the demo course is built and graded (default: COURSE_ROOT/{DEMO_FOLDER})")
+    parser.add_argument("--db-url", default=None,
+                        help="the demo's gradebook (default: the SQLite gradebook.db of the demo course)")
+    parser.add_argument("--update-examples", action="store_true",
+                        help=f"afterwards, copy the graded notebooks of {len(COMMITTED_STUDENTS)} demo students "
+                             f"into COURSE_ROOT/{EXAMPLES} (the committed example)")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
-    ROOT = os.path.abspath(args.course_root)
+    security = security_from_arguments(parser, args)
+    course_root = os.path.abspath(args.course_root)
+    ROOT = os.path.abspath(args.demo_root or os.path.join(course_root, DEMO_FOLDER))
+    try:
+        prepare_demo_course(course_root, ROOT)
+    except (PipelineError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     started = time.time()
     reports = os.path.join(ROOT, "reports")
     os.makedirs(reports, exist_ok=True)
     log_path = os.path.join(reports, "pipeline.log")
     open(log_path, "w").close()
     os.chdir(ROOT)
-    os.environ.update(nbgrader_run.environment())   # local Dask workers inherit it (alembic on PATH)
-    db_url = nbgrader_run.gradebook_url(ROOT)
+    # The demo's own gradebook, never the instructor's: every nbgrader run and local Dask
+    # worker inherits it (and alembic on PATH).
+    db_url = nbgrader_run.gradebook_url(ROOT, args.db_url or f"sqlite:///{os.path.join(ROOT, 'gradebook.db')}")
+    os.environ.update(nbgrader_run.environment(db_url=db_url))
     try:
-        say("1/6", "building source/ from notebooks/<assignment>/*.py and regenerating release/")
+        say("1/6", f"building the demo course in {os.path.relpath(ROOT, course_root)}/: source/ from "
+                   "notebooks/<assignment>/*.py, release/ by nbgrader generate_assignment")
         from mle_grading.operations import notebook_build
         if notebook_build.main(["--root", ROOT]) != 0:
             raise PipelineError("could not build the source notebooks")
@@ -237,19 +308,17 @@ def main(argv=None):
 
         from mle_grading.operations.parallel import dask_client, dashboard_address, failure_lines, grade_class
         grade_started = time.time()
-        with dask_client(args.scheduler, args.workers) as client:
+        with dask_client(args.scheduler, args.workers, security) as client:
             workers = len(client.scheduler_info(n_workers=-1)["workers"])
-            say("3/6", f"autograding {', '.join(assignments)} with nbgrader's autograder on {workers} Dask "
-                       f"worker{'s' * (workers > 1)} (dashboard: {dashboard_address(client) or 'not available'})")
+            say("3/6", f"autograding {', '.join(assignments)} and writing feedback with nbgrader's autograder and "
+                       f"feedback generator on {workers} Dask worker{'s' * (workers > 1)} "
+                       f"(dashboard: {dashboard_address(client) or 'not available'})")
             results = grade_class(ROOT, assignments, client, students=classes, force=True, db_url=db_url,
-                                  log_path=log_path)
+                                  log_path=log_path, feedback=True)
         failed = failure_lines(results)
-        say("3/6", f"autograded in {time.time() - grade_started:.1f} s")
+        say("3/6", f"autograded, with feedback, in {time.time() - grade_started:.1f} s")
 
-        say("4/6", "generating feedback and exporting grades")
-        for assignment in assignments:
-            if nbgrader(["generate_feedback", assignment, "--force"], log_path) != 0:
-                failed.append(f"nbgrader generate_feedback {assignment} reported an error")
+        say("4/6", "exporting grades")
         grades_csv = os.path.join(reports, "grades.csv")
         if nbgrader(["export", "--to", grades_csv], log_path) != 0:
             raise PipelineError(f"nbgrader export failed: see {log_path}")
@@ -277,13 +346,7 @@ def main(argv=None):
                     numbered = [q for q in questions if q[0] == nb]
                     for i, q in enumerate(numbered, 1):
                         fh.write(f"{assignment} {nb[:2]}:{i % 10}  {q[1]} ({q[2]:g} points)\n")
-        with open(os.path.join(reports, "scores_by_question.csv"), "w", newline="") as fh:
-            writer = csv.writer(fh)
-            columns = [(a, q) for a, (_, questions, _) in graded.items() for q in questions]
-            writer.writerow(["student"] + [f"{a}/{q[0]}/{q[1]}" for a, q in columns])
-            for s in students:
-                writer.writerow([s] + [graded[a][2][s].get((q[0], q[1])) if s in graded[a][2] else None
-                                       for a, q in columns])
+        write_scores_by_question(os.path.join(reports, "scores_by_question.csv"), graded, students)
         with open(os.path.join(reports, "summary.txt"), "w") as fh:
             fh.write("\n\n".join(tables) + "\n")
         chart = os.path.join(reports, "question_scores.png")
@@ -304,6 +367,8 @@ def main(argv=None):
         print(f"  grades:     {rel(grades_csv)}  (per question: {rel(os.path.join(reports, 'scores_by_question.csv'))})")
         print(f"  chart:      {rel(chart)}")
         print(f"  log:        {rel(log_path)}")
+        if args.update_examples:
+            print(f"  examples:   {rel(update_examples(course_root, ROOT))} (the committed graded examples, updated)")
         print(f"  done in {time.time() - started:.0f} s")
         return 2 if problems else 0
     except (PipelineError, RuntimeError) as exc:

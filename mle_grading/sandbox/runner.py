@@ -10,33 +10,20 @@ here, by killing the worker.
 import os
 import resource
 import selectors
-import shutil
 import signal
 import subprocess
-import sys
-import sysconfig
 import time
 
-from mle_grading import inside_sandbox
-from mle_grading.inside_sandbox import wire
+from traitlets import Bool, Float, Integer
+from traitlets.config import Configurable
+
 from mle_grading.boundary.protocol import Outcome, Student, decode_outcome, inner_functions, trusted_inner_source
-
-INSIDE = os.path.dirname(os.path.abspath(inside_sandbox.__file__))   # mounted whole at /opt/grader
-BLOCKED_PACKAGE = os.path.join(INSIDE, "blocked_package")
-
-# Names that get the explanatory ImportError of blocked_package instead of a bare
-# ModuleNotFoundError (the allow-list in packages.py is what keeps them out).
-EXPLAINED_ABSENT = ("torch", "scipy", "sklearn", "jax", "tensorflow", "mle_grading", "nbgrader")
+from mle_grading.inside_sandbox import wire
+from mle_grading.sandbox import bwrap, seccomp, warm
+# The names tests, the benchmark and nbgrader_integration import from here.
+from mle_grading.sandbox.bwrap import SandboxUnavailable, check_uid_range, sandbox_command  # noqa: F401
 
 MAX_REPLY = 64 * 1024 * 1024
-
-from mle_grading.sandbox import packages, seccomp  # noqa: E402
-from traitlets import Bool, Float, Integer  # noqa: E402
-from traitlets.config import Configurable  # noqa: E402
-
-
-class SandboxUnavailable(RuntimeError):
-    """The machine lacks what the sandbox needs (bubblewrap), or its set-up is unsafe."""
 
 
 class SandboxLimits(Configurable):
@@ -57,6 +44,13 @@ class SandboxLimits(Configurable):
     max_restarts = Integer(6, help="Times a notebook's process is restarted after a cell hangs or kills it.").tag(config=True)
     submission_files = Integer(200, help="Most files of a submission shown in the sandbox home.").tag(config=True)
     submission_file_bytes = Integer(16 * 1024 * 1024, help="Largest submission file shown in the sandbox home, bytes.").tag(config=True)
+    # A submission's size, checked by lstat before anything of it is copied or parsed
+    # (nbgrader_integration/submission_files.py): what is over is left out, with a note.
+    submission_bytes = Integer(64 * 1024 * 1024, help="Apparent bytes (st_size: a sparse file counts in full) of "
+                               "all of a submission's files copied and graded together.").tag(config=True)
+    submission_file_count = Integer(500, help="Files of a submission copied and graded at most.").tag(config=True)
+    notebook_bytes = Integer(16 * 1024 * 1024, help="Largest notebook file graded, bytes.").tag(config=True)
+    notebook_cells = Integer(1000, help="Most cells of a notebook graded (checked before nbgrader reads it).").tag(config=True)
     reply_bytes = Integer(MAX_REPLY, help="Largest message the sandbox may send, bytes.").tag(config=True)
     cell_text_bytes = Integer(20_000, help="Printed text kept per cell (stdout, the error line), characters.").tag(config=True)
     cell_images = Integer(8, help="Figures kept per cell.").tag(config=True)
@@ -66,7 +60,7 @@ class SandboxLimits(Configurable):
                        "range Debian, systemd (DynamicUser 61184-65519, nspawn up to 1879048191) and useradd "
                        "give out; checked against the password and group databases.").tag(config=True)
     uid_slots = Integer(4000, help="Size of the sandbox uid range: one uid per grading process (pid mod slots).").tag(config=True)
-    seccomp = Bool(True, help="Apply the seccomp filter of sandbox/seccomp.py (x86_64 only).").tag(config=True)
+    seccomp = Bool(True, help="Apply the seccomp filter of inside_sandbox/syscall_filter.py (built by libseccomp).").tag(config=True)
     warm = Bool(True, help="Fork each notebook's sandbox from a parent that imported the course's libraries "
                 "once per grading process (sandbox/zygote.py; grading as root). False, or grading without "
                 "root: a fresh interpreter per notebook.").tag(config=True)
@@ -82,188 +76,9 @@ def configured_limits(course_root):
     return SandboxLimits(config=config)
 
 
-def _python_roots():
-    roots = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
-    return sorted(r for r in roots if not r.startswith("/usr"))
-
-
-def _mount_parents(cmd, path, made):
-    # bwrap would create the parents of a mount point private (0700) to root.
-    parts = path.strip("/").split("/")[:-1]
-    for i in range(1, len(parts) + 1):
-        parent = "/" + "/".join(parts[:i])
-        if parent not in made and parent not in ("/usr",):
-            cmd += ["--perms", "0755", "--dir", parent]
-            made.add(parent)
-
-
-def _allowed_packages_mounts(roots):
-    """Mask every site folder with an empty tmpfs, then mount the allowed packages back."""
-    cmd = []
-    sites = packages.site_directories(roots)
-    for site_dir in sites:
-        cmd += ["--perms", "0755", "--tmpfs", site_dir]
-    for entry in packages.allowed_site_entries():
-        cmd += ["--ro-bind", entry, entry]
-    for site_dir in sites:
-        for name in EXPLAINED_ABSENT:
-            cmd += ["--ro-bind", BLOCKED_PACKAGE, os.path.join(site_dir, name)]
-        cmd += ["--remount-ro", site_dir]
-    return cmd
-
-
-# What the warm sandboxes' parent needs to build each child's sandbox, and no more.
-ZYGOTE_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_KILL", "CAP_NET_ADMIN")
-
-
-def sandbox_command(files, limits, seccomp_fd=None, control_fd=None):
-    """The bwrap command line; `files` maps names in the home to host paths.
-
-    With `control_fd`, the command of the warm sandboxes' parent (zygote.py), which
-    is given a few capabilities instead of being dropped to the sandbox uid.
-    """
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        raise SandboxUnavailable(
-            "bubblewrap (bwrap) is not installed: the grader runs every submission in it. "
-            "Install it with `apt-get install bubblewrap` (the README's set-up does this).")
-    as_root = os.geteuid() == 0
-    cmd = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-           "--die-with-parent", "--new-session", "--hostname", "grading"]
-    if not as_root:
-        # Unprivileged: a user namespace, and the rlimits count the grader's own uid.
-        cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
-    cmd += ["--ro-bind", "/usr", "/usr"]
-    for name in ("bin", "lib", "lib64", "sbin"):
-        if os.path.islink(f"/{name}"):
-            cmd += ["--symlink", os.readlink(f"/{name}"), f"/{name}"]
-        elif os.path.isdir(f"/{name}"):
-            cmd += ["--ro-bind", f"/{name}", f"/{name}"]
-    for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts"):
-        if os.path.exists(etc):
-            cmd += ["--ro-bind", etc, etc]
-    # /tmp first: the Python installation may itself live under /tmp (a CI clone),
-    # and a later mount would hide it.
-    cmd += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
-    made = set()
-    roots = _python_roots()
-    for root in roots:
-        _mount_parents(cmd, root, made)
-        cmd += ["--ro-bind", root, root]
-    cmd += _allowed_packages_mounts(roots)
-    cmd += ["--proc", "/proc", "--dev", "/dev",
-            "--perms", "1777", "--size", str(limits.home_bytes), "--tmpfs", "/home/student",
-            "--ro-bind", INSIDE, "/opt/grader"]
-    for cache_file in _matplotlib_font_cache():
-        # A writable config dir holding a read-only copy of the font cache: without
-        # it matplotlib rebuilds the cache in every sandbox.
-        cmd += ["--perms", "0777", "--dir", "/tmp/matplotlib",
-                "--ro-bind", cache_file, f"/tmp/matplotlib/{os.path.basename(cache_file)}"]
-    for name, host_path in sorted(files.items()):
-        cmd += ["--ro-bind", host_path, f"/home/student/{name}"]
-    cmd += ["--chdir", "/home/student", "--clearenv"]
-    for key, value in sandbox_environment(limits).items():
-        cmd += ["--setenv", key, value]
-    if control_fd is not None:
-        for capability in ZYGOTE_CAPABILITIES:
-            cmd += ["--cap-add", capability]
-        return cmd + ["--", os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/zygote.py",
-                      str(control_fd)]
-    if seccomp_fd is not None:
-        cmd += ["--seccomp", str(seccomp_fd)]
-    cmd += ["--"]
-    if as_root:
-        # As root, bwrap needs no user namespace; the worker then drops to a real
-        # unprivileged uid of its own, so that RLIMIT_NPROC applies (root is exempt).
-        uid = str(sandbox_uid(limits))
-        cmd += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
-                "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
-    cmd += [os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/worker.py"]
-    return cmd
-
-
-def sandbox_environment(limits):
-    """The whole environment of a sandbox's process."""
-    return {"HOME": "/home/student", "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/ipython",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "NBGRADER_EXECUTION": "autograde",
-            "MLE_GRADING_CAPS": wire.dumps({"text": limits.cell_text_bytes, "images": limits.cell_images,
-                                            "image_bytes": limits.image_bytes})}
-
-
-_FONT_CACHE = []
-
-
-def _matplotlib_font_cache():
-    """Build matplotlib's font list once per grading process, outside the sandbox."""
-    if not _FONT_CACHE:
-        import glob
-        import tempfile
-        folder = os.path.join(sys.prefix, ".mle_grading_matplotlib")  # owned by the grader, not /tmp
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError:
-            folder = tempfile.mkdtemp(prefix="mle_grading_matplotlib_")
-        env = dict(os.environ, MPLCONFIGDIR=folder, MPLBACKEND="Agg")
-        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        _FONT_CACHE.extend(sorted(glob.glob(os.path.join(folder, "fontlist-*.json")))[-1:])
-    return _FONT_CACHE
-
-
-_CHECKED_UID_RANGES = set()
-
-
-def check_uid_range(limits):
-    """Refuse a sandbox uid range that holds a real account or group (password and group databases)."""
-    import grp
-    import pwd
-    first, last = limits.uid_base, limits.uid_base + limits.uid_slots - 1
-    if (first, last) in _CHECKED_UID_RANGES:
-        return
-    if first < 65536 or last >= 2 ** 32 - 1:
-        raise SandboxUnavailable(f"the sandbox uid range {first}-{last} must lie within 65536..4294967294, "
-                                 "above every account range (set c.SandboxLimits.uid_base)")
-    taken = sorted({u.pw_uid for u in pwd.getpwall() if first <= u.pw_uid <= last}
-                   | {g.gr_gid for g in grp.getgrall() if first <= g.gr_gid <= last})
-    if taken:
-        raise SandboxUnavailable(
-            f"the sandbox uid range {first}-{last} holds real accounts or groups ({taken[:5]}): a student's "
-            "code would run as them; move it with c.SandboxLimits.uid_base in course_config.py")
-    _CHECKED_UID_RANGES.add((first, last))
-
-
-_CLAIMED_SLOT = {}
-UID_LOCK_DIRECTORY = "/run/lock" if os.path.isdir("/run/lock") else "/tmp"
-
-
 def sandbox_uid(limits=None):
-    """An unprivileged uid with no account, one per grading process on this machine.
-
-    The slot starts at pid % uid_slots and is claimed with a lock held for the
-    process's life, so two grading processes (Dask workers, say) never share a uid,
-    and with it a process limit, even when their pids agree modulo uid_slots.
-    """
-    import fcntl
-    limits = limits or SandboxLimits()
-    check_uid_range(limits)
-    key = (limits.uid_base, limits.uid_slots)
-    if _CLAIMED_SLOT.get(key, (None, None))[0] != os.getpid():   # a forked child claims its own
-        for step in range(limits.uid_slots):
-            slot = (os.getpid() + step) % limits.uid_slots
-            fd = os.open(os.path.join(UID_LOCK_DIRECTORY, f"mle_grading-uid-{limits.uid_base + slot}.lock"),
-                         os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
-            _CLAIMED_SLOT[key] = (os.getpid(), slot, fd)
-            break
-        else:
-            raise SandboxUnavailable(f"all {limits.uid_slots} sandbox uid slots are in use by other graders")
-    return limits.uid_base + _CLAIMED_SLOT[key][1]
+    """The sandbox uid of this grading process (see bwrap.sandbox_uid), under the default limits if none are given."""
+    return bwrap.sandbox_uid(limits or SandboxLimits())
 
 
 def submission_files(directory, limits=None):
@@ -427,7 +242,6 @@ class SandboxSession:
 
     def _spawn(self):
         self._buffer = b""
-        from mle_grading.sandbox import warm
         if warm.available(self.limits):
             self.proc = warm.parent(self.limits).spawn(self.files, self.limits)
             return
@@ -546,7 +360,7 @@ class SandboxStudent(Student):
                    "kwargs": {k: wire.encode_arg(v) for k, v in kwargs.items()},
                    "return_args": bool(return_args), "trusted_inner": inner}
         if inner:   # the trusted versions exist in the sandbox only during this call
-            request["trusted_source"] = trusted_inner_source()
+            request["trusted_source"] = trusted_inner_source(inner)
         return self._ask(function, request)
 
     def variable(self, name):

@@ -17,7 +17,7 @@ import tempfile
 import threading
 
 from mle_grading.sandbox import seccomp
-from mle_grading.sandbox.runner import SandboxUnavailable, _python_roots, sandbox_command, sandbox_environment, sandbox_uid
+from mle_grading.sandbox.bwrap import SandboxUnavailable, python_roots, sandbox_command, sandbox_environment, sandbox_uid
 
 _PARENT = {}
 _LOCK = threading.Lock()
@@ -107,7 +107,7 @@ class WarmParent:
             spec = {"op": "spawn", "uid": sandbox_uid(limits), "files": names,
                     "env": sandbox_environment(limits), "home_bytes": limits.home_bytes, "tmp_bytes": limits.tmp_bytes,
                     "tmp_dirs": ["/tmp/matplotlib"],
-                    "keep_under_tmp": [r for r in _python_roots() if r == "/tmp" or r.startswith("/tmp/")],
+                    "keep_under_tmp": [r for r in python_roots() if r == "/tmp" or r.startswith("/tmp/")],
                     # One more process than cold: the namespace's init runs as the sandbox uid too.
                     "rlimits": {"memory_bytes": limits.memory_bytes, "processes": limits.processes + 1,
                                 "file_bytes": limits.file_bytes, "cpu_seconds": limits.cpu_seconds,
@@ -144,7 +144,8 @@ def _seccomp_program(limits):
     if not limits.seccomp:
         return None
     try:
-        return seccomp.program().hex()
+        seccomp.program()   # libseccomp is there: the parent builds the same filter for each child
+        return True
     except seccomp.SeccompUnsupported as exc:
         raise SandboxUnavailable(str(exc))
 

@@ -284,6 +284,7 @@ ax.plot(last, plain_path[-30:, 1] - 1, "s-", ms=3, color="C1", label="slope $b$ 
 ax.set(xlabel="gradient-descent step", ylabel="parameter value",
        title="Step size 0.05: the mean line flips between two lines for ever")
 ax.legend(loc="center right")
+fig.subplots_adjust(left=0.1, right=0.97, bottom=0.16, top=0.9)
 plt.show()
 
 # %% [markdown]
@@ -474,6 +475,7 @@ ax.plot(x_line, design @ coef_mse, color="C0", label="MSE fit (Gaussian likeliho
 ax.plot(x_line, design @ coef_mae, color="C2", label="MAE fit (Laplace likelihood)")
 ax.set(xlabel="x", ylabel="y", title="Six outliers pull the MSE line; the MAE line stays on the data")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))   # outside: inside it would cover an outlier
+fig.subplots_adjust(left=0.08, right=0.66, bottom=0.15, top=0.9)
 plt.show()
 
 # %% [markdown]

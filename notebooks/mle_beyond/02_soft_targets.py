@@ -227,6 +227,7 @@ ax.axvline(0.7, color="C3", lw=0.8, label="$p = q$")
 ax.set(xlabel="model probability of class 1, $t$", ylabel="nats", ylim=(0, 2.5),
        title="Cross-entropy = entropy + KL: the same minimiser, lifted by H(q)")
 ax.legend()
+fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
 plt.show()
 print(f"smallest cross-entropy on the grid {min(ce_curve):.4f} at t = {t_grid[int(np.argmin(ce_curve))]:.2f}")
 
@@ -316,6 +317,7 @@ ax.axvline(math.log(91), color="C3", lw=0.8, ls="--", label="$g = \\log 91$")
 ax.set(xlabel="logit gap $g$ of the true class", ylabel="cross-entropy (nats)",
        title="Label smoothing gives the loss a minimum at a finite logit gap")
 ax.legend()
+fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
 plt.show()
 smoothed_row = smooth_labels([0], 10, 0.1)[0]
 print(f"grid minimum of the smoothed loss at g = {best_gap:.2f}; log 91 = {math.log(91):.4f}")
@@ -368,6 +370,7 @@ ax.axvline(math.log(91), color="C3", lw=0.8, ls="--", label="$g = \\log 91$")
 ax.set(xlabel="logit gap $g$ of the true class", ylabel="$\\partial H / \\partial g$",
        title="One-hot pushes g up everywhere; smoothing pushes it back past log 91")
 ax.legend(loc="lower right")
+fig.subplots_adjust(left=0.12, right=0.97, bottom=0.15, top=0.9)
 plt.show()
 
 # %% [markdown]

@@ -230,6 +230,7 @@ ax.axhline(math.log(NUM_CLASSES), color="grey", ls="--", label="log C (the start
 ax.set(xlabel="gradient-descent step", ylabel="mean cross-entropy (nats)",
        title="Training NLL keeps falling; validation NLL turns up")
 ax.legend()
+fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
 plt.show()
 
 # %% [markdown]

@@ -300,7 +300,7 @@ for s2_line in (0.05, 0.1, 0.2):
     right.scatter(mses, nlls, s=12, label=f"$\\sigma^2$ = {s2_line}: slope {fitted_slope:.2f}")
 right.set(xlabel="MSE of a model", ylabel="Gaussian NLL of the same model", title="NLL is an affine function of MSE")
 right.legend()
-fig.subplots_adjust(left=0.05, right=0.99, wspace=0.25)
+fig.subplots_adjust(left=0.05, right=0.99, bottom=0.15, top=0.9, wspace=0.25)
 plt.show()
 
 # %% [markdown]

@@ -297,6 +297,7 @@ ax.plot(grid, (1 - grid) ** 2, "--", color="grey", label="squared error for $y =
 ax.set(xlabel="predicted probability $p = \\sigma(z)$", ylabel="loss of one example", ylim=(0, 5),
        title="Binary cross-entropy punishes confident mistakes")
 ax.legend()
+fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
 plt.show()
 
 # %% [markdown]
@@ -448,7 +449,7 @@ with np.errstate(divide="ignore", invalid="ignore"):
 right.set(xlabel="logit $z$ (label $y = 0$)", ylabel="relative error", ylim=(floor / 2, 10),
           title="...and is inaccurate long before")
 right.legend()
-fig.subplots_adjust(left=0.05, right=0.99, wspace=0.25)
+fig.subplots_adjust(left=0.05, right=0.99, bottom=0.15, top=0.9, wspace=0.25)
 plt.show()
 
 # %% [markdown]

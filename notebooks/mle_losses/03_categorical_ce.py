@@ -221,7 +221,7 @@ for k, colour in enumerate(["C0", "C1", "C2"]):
 right.set(xlabel="constant c added to the logits (1, 0, -1)", ylabel="probability", ylim=(-0.05, 1),
           title="Adding a constant changes nothing")
 right.legend(loc="center right", fontsize=8)
-fig.subplots_adjust(left=0.05, right=0.99, wspace=0.25)
+fig.subplots_adjust(left=0.05, right=0.99, bottom=0.15, top=0.9, wspace=0.25)
 plt.show()
 
 # %% [markdown]
@@ -410,6 +410,7 @@ if not finite.all():
 ax.set(xlabel="scale s of the logits s·(1, 0, -1)", ylabel="loss for class 2",
        title="The same loss, two ways: only log-sum-exp survives large logits")
 ax.legend(loc="upper left")
+fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
 plt.show()
 
 # %% [markdown]

@@ -82,8 +82,14 @@ def softmax(z):
 #
 # The next cell defines the SymPy symbols `y_hat, y, z` (real) and `sigma2`
 # (positive) shared by all notebooks, and `sp_sigmoid(t)`, the sigmoid as a SymPy
-# expression. (`sp.diff` is allowed in every derivation below; simplifying by hand
-# first teaches more.)
+# expression.
+#
+# **How a derivation is graded.** Each derivation earns a point for its value (any
+# algebraically equivalent expression) and a point for its **form**, which each
+# exercise states: derived and simplified by you, not left as SymPy's raw output. The
+# size of a form is the number of nodes of its SymPy tree,
+# `len(list(sp.preorder_traversal(expr)))`; an unsimplified `sp.diff(...)` earns the
+# value point only. Use `sp.diff` to check your hand derivation, not to replace it.
 
 # %%
 y_hat, y, z = sp.symbols("y_hat y z", real=True)
@@ -107,8 +113,10 @@ def sp_sigmoid(t):
 # derivative of $\log \sigma(z)$ is $\sigma'(z)/\sigma(z)$, and that of
 # $\log(1 - \sigma(z))$ is $-\sigma'(z)/(1-\sigma(z))$. Simplify as far as you can
 # (the result is remarkably short), write it in the symbols `z` and `y` (with
-# `sp_sigmoid(z)` for $\sigma(z)$) and assign it to `bce_grad_expr`. Any
-# algebraically equivalent form earns full marks.
+# `sp_sigmoid(z)` for $\sigma(z)$) and assign it to `bce_grad_expr`.
+#
+# *The form asked for:* simplified, in `sp_sigmoid(z)` and `y` only (no logarithm, no
+# other exponential), at most 24 nodes.
 
 # %% kind="answer" id="bce_grad_expr_answer"
 ### BEGIN SOLUTION
@@ -116,9 +124,12 @@ bce_grad_expr = sp_sigmoid(z) - y
 ### END SOLUTION
 bce_grad_expr
 
-# %% kind="test" id="bce_grad_expr_equivalent" points=2
+# %% kind="test" id="bce_grad_expr_equivalent" points=1
 # A model that is undecided (z = 0) about a positive example (y = 1).
 assert sp.simplify(bce_grad_expr.subs({y: 1, z: 0}) + sp.Rational(1, 2)) == 0
+
+# %% kind="test" id="bce_grad_expr_simplified" points=1
+assert len(list(sp.preorder_traversal(bce_grad_expr))) <= 24
 
 # %% [markdown]
 # The two $\sigma'$ factors cancel against the $\sigma$ and $1 - \sigma$ under them:
@@ -140,6 +151,9 @@ assert sp.simplify(bce_grad_expr.subs({y: 1, z: 0}) + sp.Rational(1, 2)) == 0
 #
 # Differentiate it with respect to $z$ (the chain rule, once) and assign the result
 # to `mse_sigmoid_grad_expr`, in the same symbols.
+#
+# *The form asked for:* in `sp_sigmoid(z)` and `y`, with $\sigma'(z)$ written through
+# the fact above (no exponential outside `sp_sigmoid`), at most 70 nodes.
 
 # %% kind="answer" id="mse_sigmoid_grad_expr_answer"
 ### BEGIN SOLUTION
@@ -147,9 +161,12 @@ mse_sigmoid_grad_expr = 2 * (sp_sigmoid(z) - y) * sp_sigmoid(z) * (1 - sp_sigmoi
 ### END SOLUTION
 mse_sigmoid_grad_expr
 
-# %% kind="test" id="mse_sigmoid_grad_expr_equivalent" points=2
+# %% kind="test" id="mse_sigmoid_grad_expr_equivalent" points=1
 # At z = 0: sigma = 1/2 and sigma' = 1/4.
 assert sp.simplify(mse_sigmoid_grad_expr.subs({y: 1, z: 0}) + sp.Rational(1, 4)) == 0
+
+# %% kind="test" id="mse_sigmoid_grad_expr_simplified" points=1
+assert len(list(sp.preorder_traversal(mse_sigmoid_grad_expr))) <= 70
 
 # %% [markdown]
 # ### Predict, then check: how much stronger is one gradient than the other?
@@ -193,6 +210,9 @@ assert float(gradient_ratio_at_minus_4) > 1
 # $[\partial/\partial z_0, \partial/\partial z_1, \partial/\partial z_2]$, as a
 # list (or an `sp.Matrix`) to `softmax_ce_grad_expr`. Then try to write each entry
 # in terms of the softmax probabilities: the pattern is what you implement next.
+#
+# *The form asked for:* each entry simplified, in exponentials of the logits, with
+# no logarithm, at most 28 nodes each.
 
 # %%
 z0, z1, z2 = sp.symbols("z0 z1 z2", real=True)
@@ -204,8 +224,11 @@ softmax_ce_grad_expr = [sp.simplify(sp.diff(ce_class_0, zk)) for zk in (z0, z1, 
 ### END SOLUTION
 softmax_ce_grad_expr
 
-# %% kind="test" id="softmax_ce_grad_expr_equivalent" points=2
+# %% kind="test" id="softmax_ce_grad_expr_equivalent" points=1
 assert len(softmax_ce_grad_expr) == 3, "one derivative per logit"
+
+# %% kind="test" id="softmax_ce_grad_expr_simplified" points=1
+assert all(len(list(sp.preorder_traversal(entry))) <= 28 for entry in softmax_ce_grad_expr)
 
 # %% [markdown]
 # Look at what you found. With $p_k = \operatorname{softmax}(z)_k$, the three
@@ -564,7 +587,7 @@ right.axvline(-10, color="grey", lw=0.8, ls="--")
 right.set(xlabel="logit $z$ of a positive example ($y = 1$)", ylabel="$|\\partial \\ell / \\partial z|$",
           title="The gradients: one survives, one vanishes")
 right.legend(loc="lower left")
-fig.subplots_adjust(left=0.05, right=0.99, wspace=0.25)
+fig.subplots_adjust(left=0.05, right=0.99, bottom=0.15, top=0.9, wspace=0.25)
 plt.show()
 
 print(f"at z = -10, y = 1:  bce_grad = {at_minus_ten[0]:.7f}   mse_sigmoid_grad = {at_minus_ten[1]:.4e}")
@@ -722,7 +745,7 @@ for ax in axes:
     ax.set_xlim(0, STEPS)
     ax.set_xlabel("gradient steps (linear up to 10, then logarithmic)")
     ax.legend()
-fig.subplots_adjust(left=0.05, right=0.99, wspace=0.25)
+fig.subplots_adjust(left=0.05, right=0.99, bottom=0.15, top=0.9, wspace=0.25)
 plt.show()
 
 # %% [markdown]

@@ -15,3 +15,7 @@ if course_root:
     # working directory is the user's home, so name the course's gradebook explicitly.
     c.CourseDirectory.db_url = (os.environ.get("MLE_GRADING_DB_URL")
                                 or f"sqlite:///{os.path.join(course_root, 'gradebook.db')}")
+
+# Who owns a student's submissions (jupyterhub_config.py: jupyter-{username} on TLJH).
+if os.environ.get("MLE_UNIX_ACCOUNT"):
+    c.CourseExchangeCollect.unix_account = os.environ["MLE_UNIX_ACCOUNT"]
