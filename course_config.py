@@ -8,12 +8,13 @@ Every bare nbgrader command works from the repository root:
 """
 import os
 
+import nbgrader
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
                                     GetGrades, IgnorePattern, LimitOutput,
                                     OverwriteKernelspec)
 
-from mle_grading.nbgrader_integration.preprocessors import RebuildSubmission, SaveAutoGradesIfValid, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
+from mle_grading.nbgrader_integration.preprocessors import FEEDBACK_TEMPLATES, InlineMathJax, RebuildSubmission, SaveAutoGradesIfValid, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
 from mle_grading.nbgrader_integration.run import gradebook_url
 from mle_grading.nbgrader_integration.sanitize import SanitizeStudentContent
 
@@ -80,13 +81,20 @@ c.SandboxLimits.warm = True                            # fork each sandbox from 
 
 # Feedback: never show hidden tests (nbgrader issues 917 and 1363), nor a student's
 # script; feedback/ holds the notebooks' pages only (release_feedback publishes every *.html).
-c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentContent, GetGrades, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentContent, GetGrades, CSSHTMLHeaderPreprocessor,
+                                    InlineMathJax]
 c.GenerateFeedback.post_convert_hook = feedback_pages_only
 c.HTMLExporter.sanitize_html = True
 # Markdown is judged as rendered: nbgrader's feedback and formgrade templates render it with
 # this filter and clean nothing, so the filter cleans the HTML it produces (scripts, handlers,
 # every URL not http(s)/mailto/relative). formgrader's exporter reads this file too.
 c.HTMLExporter.filters = {"markdown2html": "mle_grading.nbgrader_integration.sanitize.safe_markdown2html"}
+# nbgrader's feedback page, but with MathJax inlined (equations without a network) and
+# diagnoses that wrap: feedback_templates/course_feedback extends nbgrader's own template.
+c.HTMLExporter.template_name = "course_feedback"
+c.HTMLExporter.template_file = "page.html.j2"
+c.HTMLExporter.extra_template_basedirs = [FEEDBACK_TEMPLATES, os.path.join(
+    os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
 
 # The exchange (docs/exchange.md): collect copies only the student's own regular
 # files, refuses folders posing as another student, and trusts the kernel's clock.

@@ -474,3 +474,36 @@ def _text(source):
     if isinstance(source, list):
         return "".join(str(s) for s in source)
     return str(source)
+
+
+# -- feedback pages: equations without a network ---------------------------------
+
+MATHJAX_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mathjax", "tex-svg-full.js")
+FEEDBACK_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "feedback_templates")
+
+
+@functools.lru_cache(maxsize=4)
+def _script_text(path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise ValueError(f"the feedback pages' MathJax {path!r} cannot be read: {exc.strerror}") from None
+    if "</script" in text.lower():      # it would end the <script> element it is inlined in
+        raise ValueError(f"the feedback pages' MathJax {path!r} contains '</script' and cannot be inlined")
+    return text
+
+
+class InlineMathJax(NbGraderPreprocessor):
+    """Give the feedback template MathJax's source to inline (`resources['course_mathjax']`).
+
+    nbgrader's feedback template loads MathJax from a CDN, so a page opened without a
+    network showed its equations as raw TeX. The course's template (feedback_templates/
+    course_feedback) inlines MathJax 3 with SVG output, which needs no further file."""
+
+    mathjax_file = Unicode(MATHJAX_FILE, help="MathJax's single-file TeX-to-SVG build (npm mathjax, es5/tex-svg-full.js)"
+                           ).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        resources["course_mathjax"] = _script_text(self.mathjax_file)
+        return nb, resources

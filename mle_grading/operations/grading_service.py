@@ -265,7 +265,7 @@ def ready_submissions(journal, policy, now, notify=None, busy=()):
 # -- feedback pages ------------------------------------------------------------
 
 PAGE = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-        "<style>body{{font-family:sans-serif;max-width:50em;margin:2em auto}}li{{margin:.3em 0}}"
+        "<style>body{{font-family:sans-serif;max-width:50em;margin:2em auto}}li{{margin:.3em 0;overflow-wrap:anywhere}}"
         ".pass{{color:#176b2c}}.fail{{color:#a1261b}}</style></head><body><h1>{title}</h1>{body}</body></html>")
 
 

@@ -1,0 +1,62 @@
+"""The feedback page nbgrader writes with the course's configuration: its equations render in a
+browser with no network (MathJax inlined), and the grader's diagnosis wraps at the page's edge."""
+import os
+
+import nbformat
+import pytest
+from traitlets.config.loader import PyFileConfigLoader
+
+from servers import CHROMIUM, CHROMIUM_ARGS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DIAGNOSIS = ("TestFailed: `gaussian_nll_logvar_grad` with one log-variance per element, shape (6,): d_y_pred is "
+             "missing the precision exp(-log_var): the squared error is weighted by it. " * 3)
+
+
+def _feedback_page(tmp_path):
+    """One cell of equations and one failed test cell, exported as generate_feedback does with course_config.py."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.converters import GenerateFeedback
+
+    config = PyFileConfigLoader("course_config.py", path=ROOT).load_config()
+    feedback = GenerateFeedback(config=config)          # adds nbgrader's own template settings, as the app does
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("The result: $\\ell = \\tfrac12 (\\log 2\\pi + s)$ and\n\n"
+                                      "$$ \\frac{\\partial \\ell}{\\partial \\mu} = e^{-s}(\\mu - y). $$"),
+        nbformat.v4.new_code_cell("assert True", outputs=[nbformat.v4.new_output(
+            "error", ename="TestFailed", evalue=DIAGNOSIS, traceback=[DIAGNOSIS])],
+            metadata={"nbgrader": {"grade": True, "grade_id": "a_test", "points": 1, "score": 0,
+                                   "solution": False, "locked": True, "schema_version": 3}})])
+    exporter = HTMLExporter(config=feedback.config)
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    page_preprocessors = feedback.preprocessors[feedback.preprocessors.index(CSSHTMLHeaderPreprocessor):]
+    for preprocessor in page_preprocessors:           # those after the gradebook's: they make the page
+        exporter.register_preprocessor(preprocessor, enabled=True)
+    resources = {"nbgrader": {"notebook": "demo", "score": 0, "max_score": 1, "late_penalty": 0}}
+    html, _ = exporter.from_notebook_node(nb, resources=resources)
+    page = tmp_path / "demo.html"
+    page.write_text(html)
+    return page
+
+
+def test_the_feedback_page_renders_its_equations_offline_and_wraps_the_diagnosis(tmp_path):
+    from playwright.sync_api import sync_playwright
+    page_file = _feedback_page(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 900, "height": 700}, offline=True)
+            outside = []
+            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
+                          else (outside.append(route.request.url), route.abort()))
+            page = context.new_page()
+            page.goto(page_file.as_uri())
+            page.wait_for_function("document.querySelectorAll('mjx-container svg').length >= 2", timeout=60_000)
+            diagnosis = page.locator("pre", has_text="TestFailed").first
+            overflow = diagnosis.evaluate("p => p.scrollWidth - p.clientWidth")
+            lines = diagnosis.evaluate("p => Math.round(p.getBoundingClientRect().height / "
+                                       "parseFloat(getComputedStyle(p).lineHeight))")
+        finally:
+            browser.close()
+    assert outside == []
+    assert overflow <= 0 and lines > 1, (overflow, lines)
