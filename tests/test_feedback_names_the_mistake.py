@@ -27,7 +27,7 @@ def softmax_grad_not_divided_by_n(X, y, W, b):
     return X.T @ p, p.sum(axis=0)
 
 
-C, E = 10, 0.1
+C, E = 10, 0.2
 CASES = [
     # (notebook, grade_id, the wrong namespace, the answer the full message states, the mistake the hint names)
     ("04_gradients", "bce_grad_matches_torch",
@@ -37,7 +37,7 @@ CASES = [
      {"softmax_regression_grad": softmax_grad_not_divided_by_n},
      "(1/N) X^T (P - Y)", "the gradient is not divided by N"),
     ("02_soft_targets", "optimal_logit_gap_value",
-     {"optimal_logit_gap": math.log((1 - E) / (E / C))},
+     {"epsilon_for_gap": E, "optimal_logit_gap": math.log((1 - E) / (E / C))},
      "1 - epsilon + epsilon / C", "the true class also gets its share"),
 ]
 

@@ -104,9 +104,9 @@ MISTAKES = [
             _smooth("(1 - epsilon) * onehot + epsilon / num_classes", validate=False),
             frozenset({"smooth_labels_rejects_bad_epsilon"}), "never raises ValueError"),
     Mistake("gap-true-share-forgotten", ASSIGNMENT, NB, "optimal_logit_gap_answer",
-            "optimal_logit_gap = math.log(0.9 / 0.01)\n",
+            "epsilon_for_gap = 0.2\noptimal_logit_gap = math.log(0.8 / 0.02)\n",
             frozenset({"optimal_logit_gap_value"}), "uses 1 - epsilon for the true class's target"),
     Mistake("gap-log10", ASSIGNMENT, NB, "optimal_logit_gap_answer",
-            "optimal_logit_gap = math.log10(0.91 / 0.01)\n",
+            "epsilon_for_gap = 0.2\noptimal_logit_gap = math.log10(0.82 / 0.02)\n",
             frozenset({"optimal_logit_gap_value"}), "takes log base 10"),
 ]

@@ -76,7 +76,7 @@ MISTAKES = [
             _nll("    return -np.mean(logp[np.arange(len(y)), y])\n", batch_handling=False),
             frozenset({"categorical_nll_single_example"}), "only handles a batch (N, C) with labels (N,)"),
     Mistake("untrained-loss-one-over-c", ASSIGNMENT, NB, "untrained_loss_answer",
-            "untrained_loss_10_classes = 1 / 10\n",
+            "classes_for_prediction = 10\nuntrained_loss = 1 / 10\n",
             frozenset({"untrained_loss_prediction"}), "gives the probability of each class instead of its -log"),
     Mistake("nll-log-p-plus-eps", ASSIGNMENT, NB, "categorical_nll_answer",
             "def categorical_nll(z, y):\n    p = softmax(np.atleast_2d(np.asarray(z, dtype=float)))\n"

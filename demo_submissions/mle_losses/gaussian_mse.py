@@ -48,10 +48,10 @@ MISTAKES = [
             "sigma2_mle_expr = (y - sigma2) ** 2\n",
             frozenset({"sigma2_mle_expr_equivalent"}), "solves for the wrong symbol"),
     Mistake("nll-slope-one-over-sigma2", ASSIGNMENT, NB, "nll_per_unit_mse_answer",
-            "nll_per_unit_mse = 1 / 0.2\n",
+            "sigma2_for_prediction = 0.4\nnll_per_unit_mse = 1 / 0.4\n",
             frozenset({"nll_per_unit_mse_prediction"}), "forgets the 2 of 2 sigma2"),
     Mistake("perfect-nll-zero", ASSIGNMENT, NB, "perfect_prediction_nll_answer",
-            "perfect_prediction_nll = 0.0\n",
+            "sigma2_perfect = 0.02\nperfect_prediction_nll = 0.0\n",
             frozenset({"perfect_prediction_nll_prediction"}), "forgets the normalising constant, which is negative here"),
     # Real code's kinds (issue 30): a library's floor, a reduction over one axis, a sum over the rows.
     Mistake("gauss-variance-floored", ASSIGNMENT, NB, "gaussian_nll_answer",

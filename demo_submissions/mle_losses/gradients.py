@@ -148,10 +148,10 @@ MISTAKES = [
             "steps_mse = int(np.argmax(history_mse['accuracy']))\n",
             frozenset({EXPERIMENT}), "reports the step of the best accuracy, not the first step reaching the target"),
     Mistake("gradient-ratio-inverted", ASSIGNMENT, NB, "gradient_ratio_answer",
-            "s = 1 / (1 + math.exp(4))\ngradient_ratio_at_minus_4 = 2 * s * (1 - s)\n",
+            "z_for_ratio = -5.0\ns = 1 / (1 + math.exp(5))\ngradient_ratio = 2 * s * (1 - s)\n",
             frozenset({"gradient_ratio_prediction"}), "the squared-error gradient over the BCE one"),
     Mistake("rel-error-signatures-max-denominator", ASSIGNMENT, NB, "relative_error_signatures_answer",
-            "rel_error_sign_flipped = 2.0\nrel_error_missing_factor_2 = 0.5\n",
+            "wrong_factor = 0.5\nrel_error_wrong_factor = 0.5\n",
             frozenset({"relative_error_signatures_prediction"}), "divides by max(|a|, |n|) instead of |a| + |n|"),
     Mistake("softmax-grad-expr-no-onehot", ASSIGNMENT, NB, "softmax_ce_grad_expr_answer",
             "total = sp.exp(z0) + sp.exp(z1) + sp.exp(z2)\n"

@@ -63,6 +63,10 @@ INNER_FUNCTIONS = {
     "log_softmax": ("softmax",),
     "categorical_nll": ("log_softmax", "softmax"),
     "logistic_regression_grad": ("bce_grad", "bce_with_logits"),
+    # 04 builds on the student's own sigmoid and softmax, copied from 02 and 03: charged there only.
+    "bce_grad": ("sigmoid",),
+    "mse_sigmoid_grad": ("sigmoid",),
+    "softmax_ce_grad": ("softmax",),
 }
 
 

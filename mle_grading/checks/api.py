@@ -281,6 +281,14 @@ def numeric_answer(student, name):
     return number
 
 
+def chosen_number(student, name, what, low, high):
+    """A number the student chose for their own prediction question, within [low, high]."""
+    number = numeric_answer(student, name)
+    if not low <= number <= high:
+        raise CheckFailed(f"`{name}` should be {what} (from {low:g} to {high:g}).")
+    return number
+
+
 def expect_prediction(student, name, want, what, mistakes=(), rtol=1e-3, fallback=None):
     """A number the student works out and assigns ("predict, then check"), right to `rtol`;
     a known wrong route names itself. `fallback` replaces "is not {what}." when it is wrong."""

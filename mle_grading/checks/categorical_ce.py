@@ -12,7 +12,7 @@ import numpy as np
 from mle_grading.checks import reference as ref
 from mle_grading.checks import torch_reference as tref
 from mle_grading.checks import check
-from mle_grading.checks.api import F32, call, close, expect_prediction, f64 as _f64, judge, trusted
+from mle_grading.checks.api import F32, call, chosen_number, close, expect_prediction, f64 as _f64, judge, trusted
 from mle_grading.checks.families import Case, Graded, drawn, given, register, values
 
 NB = "03_categorical_ce"
@@ -414,11 +414,12 @@ def log_softmax_shift_invariant(student, rng):
                        "log-probabilities, and here it does.")
 
 
-@check(NB, "untrained_loss_prediction", "the predicted cross-entropy of an untrained 10-class model")
+@check(NB, "untrained_loss_prediction", "the predicted cross-entropy of an untrained model with your number of classes")
 def untrained_loss_prediction(student, rng):
-    c = 10
-    expect_prediction(student, "untrained_loss_10_classes", math.log(c),
-                      "the mean cross-entropy of a model whose ten logits are all equal", [
+    # The number of classes is the student's own choice, so no number of the release answers it.
+    c = int(round(chosen_number(student, "classes_for_prediction", "a whole number of classes", 3, 1000)))
+    expect_prediction(student, "untrained_loss", math.log(c),
+                      "the mean cross-entropy of a model whose logits are all equal, for your number of classes", [
                           (1 / c, "that is the probability 1/C the model gives every class; the loss is its "
                                   "negative logarithm."),
                           (math.log2(c), "that is the logarithm to base 2; cross-entropy uses the natural log."),

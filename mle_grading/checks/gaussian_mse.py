@@ -7,7 +7,8 @@ import sympy
 from mle_grading.checks import reference as ref
 from mle_grading.checks import torch_reference as tref
 from mle_grading.checks import check
-from mle_grading.checks.api import divided_by_rows, expect_prediction
+from mle_grading.checks import CheckFailed
+from mle_grading.checks.api import chosen_number, divided_by_rows, expect_prediction
 from mle_grading.checks.families import Graded, drawn, given, lists_scalars_float32, one_entry_out_of_range, register, rejects, values
 from mle_grading.checks.symbolic import expect_equivalent, sym
 
@@ -249,11 +250,14 @@ def gaussian_nll_expr_equivalent(student, rng):
         ], rng=rng)
 
 
-@check(NB, "nll_per_unit_mse_prediction", "the predicted increase of the mean NLL per unit of MSE at sigma2 = 0.2")
+@check(NB, "nll_per_unit_mse_prediction", "the predicted increase of the mean NLL per unit of MSE at your own variance")
 def nll_per_unit_mse_prediction(student, rng):
-    s2 = 0.2
+    # The variance is the student's own choice (not one the figure shows), so no number of the release answers it.
+    s2 = chosen_number(student, "sigma2_for_prediction", "a variance", 0.01, 10.0)
+    if any(abs(s2 - shown) < 1e-9 for shown in (0.05, 0.1, 0.2)):
+        raise CheckFailed("`sigma2_for_prediction` should be a variance other than the figure's 0.05, 0.1 and 0.2.")
     expect_prediction(student, "nll_per_unit_mse", 1 / (2 * s2),
-                      "the change of the mean NLL per unit of MSE for sigma2 = 0.2", [
+                      "the change of the mean NLL per unit of MSE for your sigma2_for_prediction", [
                           (1 / s2, "that is 1/sigma2; the quadratic term is (y - y_hat)^2 / (2 sigma2)."),
                           (2 * s2, "that is 2 sigma2; the MSE is divided by 2 sigma2, not multiplied."),
                           (1 / (2 * s2 ** 2), "sigma2 is already the variance: do not square it."),
@@ -261,12 +265,15 @@ def nll_per_unit_mse_prediction(student, rng):
                       ])
 
 
-@check(NB, "perfect_prediction_nll_prediction", "the predicted Gaussian NLL of a perfect prediction with sigma2 = 0.01")
+@check(NB, "perfect_prediction_nll_prediction", "the predicted Gaussian NLL of a perfect prediction with your own variance")
 def perfect_prediction_nll_prediction(student, rng):
-    s2 = 0.01
+    # The variance is the student's own choice (not the 0.01 the notebook prints), so no number of the release answers it.
+    s2 = chosen_number(student, "sigma2_perfect", "a small variance", 0.001, 0.1)
+    if abs(s2 - 0.01) < 1e-12:
+        raise CheckFailed("`sigma2_perfect` should be a variance other than 0.01, whose NLL the notebook prints.")
     want = 0.5 * math.log(2 * math.pi * s2)
     expect_prediction(student, "perfect_prediction_nll", want,
-                      "the NLL of a prediction equal to its target with sigma2 = 0.01", [
+                      "the NLL of a prediction equal to its target with your sigma2_perfect", [
                           (0.0, "with y == y_hat the squared term is 0, but the normalising constant "
                                 "log(2*pi*sigma2)/2 is still there."),
                           (-want, "the sign is flipped: for a narrow density the NLL is negative."),

@@ -20,7 +20,7 @@ from mle_grading.checks import torch_reference as tref
 from mle_grading.inside_sandbox import wire
 from mle_grading.boundary.protocol import CALLABLES
 from mle_grading.checks import CheckFailed, check, naming_the_mistake
-from mle_grading.checks.api import F32, agree, call, close, describe_failure, expect_prediction, f64, judge, recognised, value_of, whole_number
+from mle_grading.checks.api import F32, agree, call, chosen_number, close, describe_failure, expect_prediction, f64, judge, recognised, value_of, whole_number
 from mle_grading.checks.families import Case, Graded, drawn, given, lists_scalars_float32, register, values
 from mle_grading.checks.symbolic import expect_equivalent, expect_form, sym
 
@@ -479,31 +479,35 @@ register(NB, [
 
 # -- predictions ----------------------------------------------------------------------
 
-@check(NB, "gradient_ratio_prediction", "the predicted ratio of the BCE and squared-error gradients at z = -4, y = 1")
+@check(NB, "gradient_ratio_prediction", "the predicted ratio of the BCE and squared-error gradients at your own logit, y = 1")
 def gradient_ratio_prediction(student, rng):
-    sp4 = float(ref.sigmoid(-4.0) * (1 - ref.sigmoid(-4.0)))     # sigma'(-4)
-    want = 1 / (2 * sp4)
-    expect_prediction(student, "gradient_ratio_at_minus_4", want,
-                      "the ratio |bce gradient| / |squared-error gradient| at z = -4, y = 1", [
+    # The logit is the student's own choice, so no number of the release answers it.
+    z = chosen_number(student, "z_for_ratio", "a logit from -8 to -2", -8.0, -2.0)
+    sp_z = float(ref.sigmoid(z) * (1 - ref.sigmoid(z)))     # sigma'(z)
+    want = 1 / (2 * sp_z)
+    expect_prediction(student, "gradient_ratio", want,
+                      "the ratio |bce gradient| / |squared-error gradient| at your z_for_ratio, y = 1", [
                           (1 / want, "that is the ratio the other way round: the squared-error gradient over "
                                      "the BCE gradient; the BCE one is the larger."),
-                          (1 / sp4, "that is 1/sigma'(z); the squared error's derivative also has a factor 2."),
-                          (1 / (4 * sp4), "the squared error's derivative has a factor 2, which makes the ratio "
-                                          "smaller, not larger."),
+                          (1 / sp_z, "that is 1/sigma'(z); the squared error's derivative also has a factor 2."),
+                          (1 / (4 * sp_z), "the squared error's derivative has a factor 2, which makes the ratio "
+                                           "smaller, not larger."),
                           (-want, "the question asks for the ratio of the magnitudes, a positive number."),
                       ])
 
 
-@check(NB, "relative_error_signatures_prediction", "the predicted relative errors of a flipped sign and a missing factor 2")
+@check(NB, "relative_error_signatures_prediction", "the predicted relative error of a gradient off by your own factor")
 def relative_error_signatures_prediction(student, rng):
-    expect_prediction(student, "rel_error_sign_flipped", 1.0, "the relative error between -n and n", [
-        (2.0, "that is |a - n| / max(|a|, |n|); this notebook divides by |a| + |n|."),
-        (0.0, "a = -n is as far from n as it can be; the relative error is not 0."),
-    ], rtol=1e-6)
-    expect_prediction(student, "rel_error_missing_factor_2", 1 / 3, "the relative error between n/2 and n", [
-        (0.5, "that is |a - n| / max(|a|, |n|); this notebook divides by |a| + |n| = 1.5 |n|."),
-        (2 / 3, "the numerator is |n/2 - n| = |n|/2 and the denominator |n|/2 + |n|."),
-    ], rtol=1e-6)
+    c = chosen_number(student, "wrong_factor", "a positive factor other than 1", 1e-3, 1e3)
+    if abs(c - 1) < 1e-6:
+        raise CheckFailed("`wrong_factor` should be a positive factor other than 1: a factor of 1 is no mistake.")
+    expect_prediction(student, "rel_error_wrong_factor", abs(c - 1) / (c + 1),
+                      "the relative error between c n and n for your factor c", [
+                          (abs(c - 1) / max(c, 1), "that is |a - n| / max(|a|, |n|); this notebook divides by "
+                                                   "|a| + |n|."),
+                          (abs(c - 1), "that is the absolute error relative to |n|; this notebook divides by "
+                                       "|a| + |n|."),
+                      ], rtol=1e-6)
 
 
 # -- softmax cross-entropy, derived ------------------------------------------------------

@@ -10,8 +10,8 @@ import numpy as np
 
 from mle_grading.checks import reference as ref
 from mle_grading.checks import torch_reference as tref
-from mle_grading.checks import check
-from mle_grading.checks.api import expect_prediction
+from mle_grading.checks import CheckFailed, check
+from mle_grading.checks.api import chosen_number, expect_prediction
 from mle_grading.checks.families import Graded, drawn, given, register, rejects, values
 from mle_grading.checks.properties import as_lists, combined, properties
 
@@ -282,11 +282,11 @@ register(NB, [
 
 # -- the logit gap label smoothing settles at ----------------------------------------------
 
-GAP_CLASSES, GAP_EPSILON = 10, 0.1   # the notebook's question
+GAP_CLASSES, GAP_EPSILON = 10, 0.1   # the notebook's question, and the smoothing its figure shows
 
 
-def _gap_mistakes():
-    c, e = GAP_CLASSES, GAP_EPSILON
+def _gap_mistakes(e):
+    c = GAP_CLASSES
     return [
         (math.log((1 - e) / (e / c)), "the true class also gets its share epsilon / C of the uniform part: its "
                                       "target is 1 - epsilon + epsilon / C."),
@@ -305,7 +305,11 @@ def _gap_mistakes():
 
 @check(NB, "optimal_logit_gap_value", "optimal_logit_gap is the logit gap that minimises the smoothed loss")
 def optimal_logit_gap_value(student, rng):
-    c, e = GAP_CLASSES, GAP_EPSILON
+    # The smoothing is the student's own choice (not the figure's), so no number of the release answers it.
+    c = GAP_CLASSES
+    e = chosen_number(student, "epsilon_for_gap", "a smoothing epsilon", 0.01, 0.5)
+    if abs(e - GAP_EPSILON) < 1e-9:
+        raise CheckFailed("`epsilon_for_gap` should be a smoothing other than the figure's 0.1.")
     # The minimiser, found here by search on the reference loss rather than by the formula.
     gaps = np.linspace(0.0, 10.0, 2001)
     target = ref.smooth_labels([0], c, e)
@@ -313,6 +317,6 @@ def optimal_logit_gap_value(student, rng):
     want = math.log((1 - e + e / c) / (e / c))
     if abs(gaps[int(np.argmin(losses))] - want) > 0.01:
         raise RuntimeError("the searched minimiser and the formula disagree")  # our bug
-    expect_prediction(student, "optimal_logit_gap", want, "", _gap_mistakes(), rtol=1e-6,
+    expect_prediction(student, "optimal_logit_gap", want, "", _gap_mistakes(e), rtol=1e-6,
                       fallback="is not the gap that minimises the cross-entropy against the smoothed target: set softmax of "
                       "the logits equal to the smoothed target and solve for the gap.")

@@ -12,7 +12,7 @@ import numpy as np
 from mle_grading.checks import reference as ref
 from mle_grading.checks import torch_reference as tref
 from mle_grading.checks import check
-from mle_grading.checks.api import F32, expect_prediction
+from mle_grading.checks.api import F32, agree, expect_prediction
 from mle_grading.checks.families import Graded, drawn, register, values
 from mle_grading.checks.parts import Parts, parts_values
 from mle_grading.checks.properties import as_lists, properties
@@ -169,24 +169,37 @@ register(NB, [
 
 # -- the predicted initial loss -----------------------------------------------------------------
 
-def _initial_loss_mistakes():
+def _initial_loss_mistakes(f):
     c = NUM_CLASSES
     return [
-        (math.log2(c), "this is in bits (log base 2); the cross-entropy uses the natural logarithm."),
-        (math.log10(c), "this is log base 10; the cross-entropy uses the natural logarithm."),
-        (1 / c, "this is the probability 1/C each class gets; the loss is its negative logarithm."),
-        (-math.log(c), "the sign is flipped: the loss is -log(1/C), a positive number."),
-        (1 - 1 / c, "this is the error rate of a guess; the loss is the negative log-probability of the label."),
-        (float(c), "this is C; the loss is -log(1/C)."),
-        (0.0, "at W = 0 and b = 0 the model is not right about anything: every class has probability 1/C."),
+        (-np.sum(f * np.log2(f)), "this is in bits (log base 2); the cross-entropy uses the natural logarithm."),
+        (np.sum(f * np.log(f)), "the sign is flipped: a cross-entropy is never negative."),
+        (-np.mean(np.log(f)), "this averages over the classes; average over the examples, of which class k has a "
+                              "share f_k."),
+        (math.log(c), "this is log C, the loss at b = 0; the best bias gives every example the class frequencies "
+                      "f_k instead of 1/C."),
+        (float(np.max(f)), "this is the largest class frequency; the loss is the mean negative log-probability of "
+                           "the labels."),
     ]
 
 
-@check(NB, "predicted_initial_loss_value", "predicted_initial_loss is the loss at W = 0, b = 0")
+def training_class_fractions():
+    """The class fractions of the notebook's training labels, drawn here as the notebook draws them
+    (never read from the submission, which could change them)."""
+    data_rng = np.random.default_rng(0)
+    data_rng.normal(0, 1, size=(NUM_CLASSES, 2))          # the class centres, drawn first
+    labels = data_rng.integers(0, NUM_CLASSES, size=100)
+    return np.bincount(labels, minlength=NUM_CLASSES) / 100
+
+
+@check(NB, "predicted_initial_loss_value", "predicted_initial_loss is the loss of the best model with W = 0")
 def predicted_initial_loss_value(student, rng):
-    # The loss itself, at the starting point, on labels of the notebook's C classes.
-    labels = rng.integers(0, NUM_CLASSES, size=50)
-    want = ref.categorical_nll(np.zeros((50, NUM_CLASSES)), labels)
-    expect_prediction(student, "predicted_initial_loss", want, "", _initial_loss_mistakes(), rtol=1e-6,
-                      fallback="is not the mean cross-entropy at the starting point: with all logits 0, what probability does "
-                      "the softmax give the true label?")
+    f = training_class_fractions()
+    # The loss itself: every training example given the probabilities f.
+    logits = np.tile(np.log(f), (100, 1))
+    labels = np.repeat(np.arange(NUM_CLASSES), np.round(f * 100).astype(int))
+    want = ref.categorical_nll(logits, labels)
+    agree(want, -np.sum(f * np.log(f)), "the loss of the best constant model")
+    expect_prediction(student, "predicted_initial_loss", want, "", _initial_loss_mistakes(f), rtol=1e-6,
+                      fallback="is not the mean cross-entropy of the model that gives every example the class "
+                      "frequencies: which probability does it give an example of class k, and how many are there?")

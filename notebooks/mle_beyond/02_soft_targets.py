@@ -69,15 +69,13 @@ import matplotlib.pyplot as plt
 # $-\infty$ (or NaN where $q_c = 0$).
 
 # %%
-def naive_soft_cross_entropy(z, q):
-    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
-    p = e / e.sum(axis=-1, keepdims=True)
-    return float(np.mean(-np.sum(q * np.log(p), axis=-1)))
-
-
+# The naive route on one example: the probabilities first (from notebook 3's stable
+# softmax, written out), then their logarithm.
+q_naive = np.array([0.6, 0.4, 0.0])
 with np.errstate(divide="ignore", invalid="ignore"):
-    print("naive, moderate logits:", naive_soft_cross_entropy(np.array([[2.0, 0.0, -1.0]]), np.array([[0.6, 0.4, 0.0]])))
-    print("naive, logits of 800:  ", naive_soft_cross_entropy(np.array([[800.0, 0.0, -800.0]]), np.array([[0.6, 0.4, 0.0]])))
+    for label, z_naive in (("moderate logits:", np.array([2.0, 0.0, -1.0])), ("logits of 800:  ", np.array([800.0, 0.0, -800.0]))):
+        p_naive = np.exp(z_naive - z_naive.max()) / np.exp(z_naive - z_naive.max()).sum()
+        print("naive,", label, -np.sum(q_naive * np.log(p_naive)))
 
 # %% [markdown]
 # The true value for the second input is finite: $\log \operatorname{softmax}(z)_c$ is
@@ -282,20 +280,25 @@ else:
 #
 # ### Exercise: the logit gap that label smoothing settles at
 #
-# For $C = 10$ and $\varepsilon = 0.1$, which gap $g$ (the true class's logit minus
-# each other class's logit, all nine others equal) minimises the cross-entropy
-# against the smoothed target? Derive it (set $\operatorname{softmax}$ of the logits
-# equal to $q$ and solve for $g$, natural logarithm) and assign the number to
-# `optimal_logit_gap`.
+# For $C = 10$ and a smoothing $\varepsilon$ you **choose** yourself, any number from
+# 0.01 to 0.5 other than the 0.1 of the figure below (assign it to `epsilon_for_gap`),
+# which gap $g$ (the true class's logit minus each other class's logit, all nine
+# others equal) minimises the cross-entropy against the smoothed target? Derive it
+# (set $\operatorname{softmax}$ of the logits equal to $q$ and solve for $g$, natural
+# logarithm) and assign the number to `optimal_logit_gap`.
+#
+# *Graded for being right for your own $\varepsilon$* (to $10^{-6}$): the figure below
+# shows the case $\varepsilon = 0.1$, from which you can check your reasoning.
 
 # %% kind="answer" id="optimal_logit_gap_answer"
 ### BEGIN SOLUTION
-optimal_logit_gap = math.log((1 - 0.1 + 0.1 / 10) / (0.1 / 10))
+epsilon_for_gap = 0.2
+optimal_logit_gap = math.log((1 - epsilon_for_gap + epsilon_for_gap / 10) / (epsilon_for_gap / 10))
 ### END SOLUTION
-optimal_logit_gap
+epsilon_for_gap, optimal_logit_gap
 
 # %% kind="test" id="optimal_logit_gap_value" points=4
-assert 0 < optimal_logit_gap < 20
+assert 0.01 <= epsilon_for_gap <= 0.5 and 0 < optimal_logit_gap < 20
 
 # %% [markdown]
 # The softmax gives the true class $e^g / (e^g + 9)$, and setting it to

@@ -174,20 +174,28 @@ X_test, y_test = make_split(1000)
 print("class counts in training:", np.bincount(y_train, minlength=NUM_CLASSES))
 
 # %% [markdown]
-# ## 3.4 Predict, then check: the loss before training
+# ## 3.4 Predict, then check: the best model that ignores the features
 #
-# Training starts from $W = 0$, $b = 0$.
+# Training starts from $W = 0$, $b = 0$, whose loss you predicted in notebook 3 of
+# `mle_losses` (no points for it here). A model with $W = 0$ ignores the features but
+# can still use its bias: the best such bias gives every example the class
+# frequencies of the training set, $f_k$ = the fraction of training examples of
+# class $k$ (printed above as counts).
 #
-# ### Exercise: predict the initial loss
+# ### Exercise: predict the loss of the best constant model
 #
-# Before running the training cell, work out the mean cross-entropy of the model at
-# this starting point on the training set (what is every softmax probability when all
-# logits are 0?), and assign the number to `predicted_initial_loss` (natural
-# logarithm). Then run the next cell and compare.
+# Before running the next cell, work out the mean cross-entropy on the training set
+# of the model that gives every example the probabilities $f$, and assign the number
+# to `predicted_initial_loss` (natural logarithm). It is the loss any model of these
+# features has to beat.
+#
+# *Graded for being right* (to $10^{-6}$): the number depends on this notebook's
+# class counts, which only running it shows; no number in the text gives it.
 
 # %% kind="answer" id="predicted_initial_loss_answer"
 ### BEGIN SOLUTION
-predicted_initial_loss = math.log(NUM_CLASSES)
+class_fractions = np.bincount(y_train, minlength=NUM_CLASSES) / len(y_train)
+predicted_initial_loss = float(-np.sum(class_fractions * np.log(class_fractions)))
 ### END SOLUTION
 predicted_initial_loss
 
@@ -204,8 +212,9 @@ assert isinstance(predicted_initial_loss, (int, float)) and predicted_initial_lo
 W = np.zeros((NUM_FEATURES, NUM_CLASSES))
 b = np.zeros(NUM_CLASSES)
 initial_loss = mean_cross_entropy(X_train, y_train, W, b)
-print(f"initial loss {initial_loss:.6f}; your prediction {predicted_initial_loss:.6f}; "
-      f"log C = {math.log(NUM_CLASSES):.6f}")
+best_constant_b = np.log(np.bincount(y_train, minlength=NUM_CLASSES) / len(y_train))
+print(f"loss at W = 0, b = 0: {initial_loss:.6f}; at W = 0 with the best bias: "
+      f"{mean_cross_entropy(X_train, y_train, W, best_constant_b):.6f}; your prediction {predicted_initial_loss:.6f}")
 history = {"train": [], "validation": []}
 for step in range(3000):
     if step % 50 == 0:

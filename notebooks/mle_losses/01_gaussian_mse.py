@@ -92,36 +92,37 @@ gaussian_nll_expr
 assert sp.simplify(gaussian_nll_expr.subs(y, y_hat) - sp.log(2 * sp.pi * sigma2) / 2) == 0
 
 # %% [markdown]
-# Look at the two terms of your answer:
-#
-# $$ -\log p(y \mid \hat y, \sigma^2) = \underbrace{\tfrac12 \log(2\pi\sigma^2)}_{\text{does not depend on } \hat y}
-#    + \underbrace{\frac{1}{2\sigma^2}}_{\text{a positive constant}} (y - \hat y)^2 . $$
+# Look at the two terms of your answer: one does not depend on $\hat y$ at all; the
+# other is a positive constant (which depends on $\sigma^2$ only) times $(y - \hat y)^2$.
 #
 # ### Predict, then check: how fast does the NLL grow with the squared error?
 #
-# Suppose every example has the same, fixed variance $\sigma^2 = 0.2$. Average your
+# Suppose every example has the same, fixed variance: **choose** it yourself, any
+# number from 0.01 to 10 other than the three variances of the figure of section 1.4
+# (0.05, 0.1 and 0.2), and assign it to `sigma2_for_prediction`. Average your
 # expression over a data set: by how much does the mean NLL increase when the mean
 # squared error of the predictions increases by 1? Work it out from your answer
-# above (no code needed) and assign the number to `nll_per_unit_mse`. The figure of
-# section 1.4 shows the answer for three variances.
+# above (no code needed) and assign the number to `nll_per_unit_mse`.
+#
+# *Graded for being right for your own variance* (to 0.1%); the figure of section 1.4
+# shows the same rate for its three variances, from which you can check your reasoning.
 
 # %% kind="answer" id="nll_per_unit_mse_answer"
 ### BEGIN SOLUTION
-nll_per_unit_mse = 1 / (2 * 0.2)
+sigma2_for_prediction = 0.4
+nll_per_unit_mse = 1 / (2 * sigma2_for_prediction)
 ### END SOLUTION
-nll_per_unit_mse
+sigma2_for_prediction, nll_per_unit_mse
 
 # %% kind="test" id="nll_per_unit_mse_prediction" points=1
+assert 0.01 <= float(sigma2_for_prediction) <= 10
 assert isinstance(float(nll_per_unit_mse), float) and float(nll_per_unit_mse) > 0
 
 # %% [markdown]
 # For one **shared, fixed** $\sigma^2$ (the same for every example, and not fitted
 # together with the predictions), the first term is a constant and the second is a
-# positive constant times the squared error. Averaged over the data set:
-#
-# $$ \text{NLL} = \tfrac12 \log(2\pi\sigma^2) + \frac{1}{2\sigma^2}\,\text{MSE}, $$
-#
-# a straight line in the MSE with slope $1/(2\sigma^2)$: 2.5 for $\sigma^2 = 0.2$.
+# positive constant times the squared error. Averaged over the data set, the mean NLL
+# is a straight line in the MSE whose slope you just predicted.
 # Adding a constant and multiplying by a positive constant never moves a minimum.
 # So, whatever value that one shared $\sigma^2$ has, **the predictions that
 # maximise the Gaussian likelihood are exactly the ones that minimise the mean
@@ -229,25 +230,34 @@ assert np.isfinite(gaussian_nll([1e6], [-1e6], 1e-4))
 # %% [markdown]
 # ### Predict, then check: the NLL of a perfect prediction
 #
-# A model predicts one target exactly, $\hat y = y$, with variance $\sigma^2 = 0.01$.
-# What is its Gaussian NLL? Predict the number from your `gaussian_nll_expr` (is it
-# positive?), assign it to `perfect_prediction_nll`, and only then compare it with
-# `gaussian_nll([0.0], [0.0], 0.01)`.
+# A model predicts one target exactly, $\hat y = y$, with a small variance: **choose**
+# it yourself, any number from 0.001 to 0.1 other than 0.01, and assign it to
+# `sigma2_perfect`. What is its Gaussian NLL? Predict the number from your
+# `gaussian_nll_expr` (is it positive?), assign it to `perfect_prediction_nll`, and
+# only then compare it with `gaussian_nll([0.0], [0.0], sigma2_perfect)`.
+#
+# *Graded for being right for your own variance* (to 0.1%).
 
 # %% kind="answer" id="perfect_prediction_nll_answer"
 ### BEGIN SOLUTION
-perfect_prediction_nll = 0.5 * math.log(2 * math.pi * 0.01)
+sigma2_perfect = 0.02
+perfect_prediction_nll = 0.5 * math.log(2 * math.pi * sigma2_perfect)
 ### END SOLUTION
-perfect_prediction_nll
+sigma2_perfect, perfect_prediction_nll
 
 # %% kind="test" id="perfect_prediction_nll_prediction" points=1
+assert 0.001 <= float(sigma2_perfect) <= 0.1
 assert isinstance(float(perfect_prediction_nll), float)
 
+# %%
+print(f"your prediction {float(perfect_prediction_nll):.4f}; "
+      f"your gaussian_nll: {gaussian_nll([0.0], [0.0], float(sigma2_perfect)):.4f}")
+
 # %% [markdown]
-# It is **negative**, about $-1.38$: a probability *density* is not a probability and
-# exceeds 1 when it is narrow, so its negative logarithm drops below 0. Nothing
-# stops it there: for a perfect prediction the NLL is $\tfrac12\log(2\pi\sigma^2)$,
-# which goes to $-\infty$ as $\sigma^2 \to 0$. The Gaussian NLL is **unbounded
+# It is **negative**: a probability *density* is not a probability and exceeds 1
+# when it is narrow, so its negative logarithm drops below 0. Nothing stops it
+# there: for a perfect prediction only the normalising term of your expression is
+# left, and it goes to $-\infty$ as $\sigma^2 \to 0$. The Gaussian NLL is **unbounded
 # below**, which is why a model that may choose its own variance must be kept from
 # shrinking it to zero on examples it fits exactly. With a fixed variance this cannot
 # happen:
@@ -373,9 +383,10 @@ assert all(gaussian_nll(y_pred, y_data, best) <= gaussian_nll(y_pred, y_data, be
 #
 # $$ p(y \mid \hat y, b) = \frac{1}{2b} \exp\!\left( -\frac{|y - \hat y|}{b} \right), $$
 #
-# then the negative log-likelihood of one example is $\log(2b) + |y - \hat y| / b$,
-# and by the same argument as above, maximising this likelihood means minimising
-# the **mean absolute error**. Heavier tails than the Gaussian's give a loss that
+# then its negative log-likelihood of one example (take the logarithm of the density
+# and negate it, as in section 1.2) is a constant in $b$ plus a positive constant
+# times $|y - \hat y|$, and by the same argument as above, maximising this likelihood
+# means minimising the **mean absolute error**. Heavier tails than the Gaussian's give a loss that
 # punishes large errors less: the reason MAE is called robust to outliers.
 #
 # The two losses also estimate different things. Among all constant predictions,
@@ -396,7 +407,8 @@ print(f"smallest MAE at {best_mae:.4f}; median of the targets {np.median(skewed)
 # %% [markdown]
 # ### Exercise: implement `laplace_nll(y_pred, y, b=1.0)`
 #
-# The mean of `log(2*b) + abs(y - y_pred) / b`; raise `ValueError` if `b <= 0`.
+# The mean over the examples of the Laplace negative log-likelihood, which you derive
+# from the density above; raise `ValueError` if `b <= 0`.
 
 # %% kind="answer" id="laplace_nll_answer"
 def laplace_nll(y_pred, y, b=1.0):
@@ -427,8 +439,8 @@ else:
 #
 # | noise model | negative log-likelihood per example | the loss |
 # |---|---|---|
-# | Gaussian, variance $\sigma^2$ | $\tfrac12\log(2\pi\sigma^2) + (y-\hat y)^2/(2\sigma^2)$ | mean squared error |
-# | Laplace, scale $b$ | $\log(2b) + \lvert y-\hat y\rvert / b$ | mean absolute error |
+# | Gaussian, variance $\sigma^2$ | your `gaussian_nll_expr` | mean squared error |
+# | Laplace, scale $b$ | what your `laplace_nll` averages | mean absolute error |
 #
 # With one shared, fixed variance, MSE estimates the conditional mean and MAE the
 # conditional median; the best shared variance is the mean squared residual; and a

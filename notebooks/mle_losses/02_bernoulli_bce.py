@@ -131,13 +131,13 @@ assert 0 < float(bernoulli_nll_expr.subs({y: 1, z: 10})) < 1e-4
 # an example with $y = 1$ costs $-\log p$, one with $y = 0$ costs $-\log(1 - p)$.
 #
 # Now in terms of the logit. Since $\log \sigma(z) = -\log(1 + e^{-z})$ and
-# $1 - \sigma(z) = \sigma(-z)$,
+# $1 - \sigma(z) = \sigma(-z)$, each of the two terms of your expression can be
+# rewritten without $p$, as the function
 #
-# $$ -\log P(y \mid z) = y \log(1 + e^{-z}) + (1 - y)\log(1 + e^{z})
-#    = y\,\mathrm{softplus}(-z) + (1 - y)\,\mathrm{softplus}(z), $$
+# $$ \mathrm{softplus}(t) = \log(1 + e^t) $$
 #
-# with $\mathrm{softplus}(t) = \log(1 + e^t)$. Keep this form in mind: it is the key to
-# section 2.5.
+# of $z$ or of $-z$. Work out which goes with which label, on paper: that form is the
+# key to section 2.5.
 
 # %% [markdown]
 # ## 2.3 The sigmoid
@@ -150,10 +150,9 @@ assert 0 < float(bernoulli_nll_expr.subs({y: 1, z: 10})) < 1e-4
 # is `inf` once $t > 709.78$. For $z = -10^4$, `np.exp(-z)` overflows (the result
 # $1/(1 + \infty) = 0$ happens to be right, with a warning); the equally valid-looking
 # `np.exp(z) / (1 + np.exp(z))` gives $\infty / \infty = $ `nan` for $z = 10^4$.
-# A safe route uses only $e^{-|z|} \in (0, 1]$, which never overflows:
-#
-# $$ \sigma(z) = \frac{1}{1 + e^{-|z|}} \text{ for } z \ge 0, \qquad
-#    \sigma(z) = \frac{e^{-|z|}}{1 + e^{-|z|}} \text{ for } z < 0. $$
+# A safe route only ever exponentiates a number that is not positive, which never
+# overflows: the two forms above, each used on the side of $z = 0$ where it is safe,
+# are one such route. Work out which form goes with which side.
 
 # %% kind="answer" id="sigmoid_answer"
 def sigmoid(z):
@@ -322,22 +321,22 @@ plt.show()
 #    smallest positive float64, about $5 \times 10^{-324}$). Then a label 1 costs
 #    $-\log 0 = \infty$, although the true loss is simply $\approx -z$.
 #
-# Here is the naive formula against the true value, which `np.logaddexp(0, t)`
-# $= \log(e^0 + e^t) = \mathrm{softplus}(t)$ computes stably:
+# Here is the naive formula against the true value, computed with 60 significant
+# digits by `mpmath` (the arbitrary-precision library SymPy is built on: slow, and
+# not NumPy, so no answer to the exercise below):
 
 # %%
-def naive_bce_with_logits(z, y):
-    """bernoulli_nll(sigmoid(z), y) written out: exact maths, bad floating point."""
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        p = 1 / (1 + np.exp(-z))
-        return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+import mpmath
 
-
+mpmath.mp.dps = 60
 print(f"{'z':>8} {'y':>2} {'naive':>14} {'true':>14} {'naive - true':>13}")
 for z_value, y_value in [(2.0, 0), (20.0, 0), (30.0, 0), (36.0, 0), (37.0, 0), (120.0, 0),
                          (-120.0, 1), (-800.0, 1), (1e4, 0), (-1e4, 1)]:
-    true = y_value * np.logaddexp(0, -z_value) + (1 - y_value) * np.logaddexp(0, z_value)
-    naive = naive_bce_with_logits(z_value, y_value)
+    p_true = 1 / (1 + mpmath.exp(-mpmath.mpf(z_value)))
+    true = float(-mpmath.log(p_true) if y_value == 1 else -mpmath.log(1 - p_true))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        p = 1 / (1 + np.exp(-z_value))                    # the naive route: first p, then its log
+        naive = -(y_value * np.log(p) + (1 - y_value) * np.log(1 - p))
     print(f"{z_value:8g} {y_value:2d} {naive:14.8f} {true:14.8f} {naive - true:13.1e}")
 
 # %% [markdown]
@@ -352,17 +351,13 @@ for z_value, y_value in [(2.0, 0), (20.0, 0), (30.0, 0), (36.0, 0), (37.0, 0), (
 # $$ -\log \sigma(z) = \mathrm{softplus}(-z), \qquad -\log(1 - \sigma(z)) = \mathrm{softplus}(z),
 #    \qquad \mathrm{softplus}(t) = \log(1 + e^{t}) = \log(e^0 + e^t). $$
 #
-# The last form is a **log-sum-exp**, and log-sum-exp is made safe by factoring out
-# the largest exponent, $m = \max(t, 0)$:
-#
-# $$ \mathrm{softplus}(t) = m + \log\!\left(e^{-m} + e^{t - m}\right) = \max(t, 0) + \log\!\left(1 + e^{-|t|}\right). $$
-#
-# Now the exponent $-|t|$ is never positive, so `np.exp` cannot overflow; the log's
-# argument lies in $(1, 2]$, so it is never 0; and `np.log1p(u)` computes
-# $\log(1 + u)$ accurately even when $u$ is tiny. The loss of an example is
-# $y\,\mathrm{softplus}(-z) + (1 - y)\,\mathrm{softplus}(z)$, or equivalently
-# $\mathrm{softplus}(z) - y z$. (NumPy's `np.logaddexp(0, t)` is the same function,
-# computed the same way.)
+# The last form is a **log-sum-exp**, and a log-sum-exp is made safe by factoring the
+# largest of its exponentials out of the sum and out of the log. Do it for
+# $\log(e^0 + e^t)$, on paper, for both signs of $t$: then check that in your form
+# no exponent is positive (so `np.exp` cannot overflow) and the log's argument lies
+# in $(1, 2]$ (so it is never 0). `np.log1p(u)` computes $\log(1 + u)$ accurately
+# even when $u$ is tiny. Then write the loss of an example with it, from the form of
+# section 2.2 you worked out.
 #
 # ### Exercise: implement `bce_with_logits(z, y)`
 #
@@ -421,8 +416,10 @@ assert math.isclose(huge, 1e4 / 2)   # two confident mistakes cost 1e4 each, two
 
 # %%
 z_grid = np.linspace(-5, 60, 521)
-exact = np.logaddexp(0, z_grid)           # -log(1 - sigmoid(z)): the loss of a label 0
-naive64 = naive_bce_with_logits(z_grid, 0.0)
+# -log(1 - sigmoid(z)), the loss of a label 0, with 60 digits; then the naive route in float64
+exact = np.array([float(-mpmath.log(1 - 1 / (1 + mpmath.exp(-mpmath.mpf(zv))))) for zv in z_grid])
+with np.errstate(over="ignore", divide="ignore"):
+    naive64 = -np.log(1 - 1 / (1 + np.exp(-z_grid)))
 with np.errstate(over="ignore", divide="ignore"):
     z32 = z_grid.astype(np.float32)
     naive32 = -np.log(np.float32(1) - np.float32(1) / (np.float32(1) + np.exp(-z32)))
@@ -474,7 +471,7 @@ if torch is not None:
 # | model | $y \sim \mathrm{Bernoulli}(p)$, $p = \sigma(z) = 1/(1 + e^{-z})$ |
 # | likelihood | $p^{\,y}(1-p)^{\,1-y}$ |
 # | negative log-likelihood | $-y\log p - (1-y)\log(1-p)$: binary cross-entropy |
-# | in logits, stably | $y\,\mathrm{softplus}(-z) + (1-y)\,\mathrm{softplus}(z)$, $\;\mathrm{softplus}(t) = \max(t,0) + \log(1 + e^{-\lvert t\rvert})$ |
+# | in logits, stably | your `bce_with_logits`: the log-sum-exp trick, never forming $p$ |
 #
 # Always hand the loss the **logits**, not the probabilities: `bce_with_logits`
 # (PyTorch's `F.binary_cross_entropy_with_logits`) is exact where

@@ -84,22 +84,27 @@ import sympy as sp
 #
 # ### Predict, then check: the loss of an untrained model
 #
-# A freshly initialised classifier with $C = 10$ classes has small random weights,
-# so all ten logits of every example are (almost) equal. Before you implement
-# anything: what mean cross-entropy does such a model have? Work it out from the
-# formula above, assign the number to `untrained_loss_10_classes`, and remember it.
+# A freshly initialised classifier has small random weights, so all $C$ logits of
+# every example are (almost) equal. **Choose** the number of classes yourself, any
+# whole number from 3 to 1000, and assign it to `classes_for_prediction`. Before you
+# implement anything: what mean cross-entropy does such a model have? Work it out
+# from the formula above, assign the number to `untrained_loss`, and remember it.
+#
+# *Graded for being right for your own number of classes* (to 0.1%).
 # In practice it is the first thing to look at when training starts: a first loss
 # far from this value means a bug before any learning has happened. You will check
 # your prediction with your own `categorical_nll` in section 3.5.
 #
 # %% kind="answer" id="untrained_loss_answer"
 ### BEGIN SOLUTION
-untrained_loss_10_classes = math.log(10)
+classes_for_prediction = 7
+untrained_loss = math.log(classes_for_prediction)
 ### END SOLUTION
-untrained_loss_10_classes
+classes_for_prediction, untrained_loss
 
 # %% kind="test" id="untrained_loss_prediction" points=1
-assert float(untrained_loss_10_classes) > 0, "a cross-entropy is never negative"
+assert 3 <= int(classes_for_prediction) <= 1000
+assert float(untrained_loss) > 0, "a cross-entropy is never negative"
 
 # %% [markdown]
 # ## 3.3 Softmax, and where the textbook formula breaks
@@ -108,15 +113,10 @@ assert float(untrained_loss_10_classes) > 0, "a cross-entropy is never negative"
 # 709.78, and `inf / inf` is `nan`. The textbook formula fails on a logit of 1000:
 
 # %%
-def softmax_textbook(z):
-    """The formula as written: for illustration only."""
-    e = np.exp(z)
-    return e / np.sum(e, axis=-1, keepdims=True)
-
-
-print(softmax_textbook(np.array([1.0, 0.0, -1.0])))        # fine
+# The formula as written, for illustration only, on two examples.
 with np.errstate(over="ignore", invalid="ignore"):          # silence NumPy's warnings to see the values
-    print(softmax_textbook(np.array([1000.0, 0.0, -1000.0])))  # [nan  0.  0.]
+    for z_textbook in (np.array([1.0, 0.0, -1.0]), np.array([1000.0, 0.0, -1000.0])):
+        print(np.exp(z_textbook) / np.exp(z_textbook).sum())   # fine, then [nan  0.  0.]
 
 # %% [markdown]
 # The repair rests on one identity. For any constant $c$,
@@ -124,13 +124,13 @@ with np.errstate(over="ignore", invalid="ignore"):          # silence NumPy's wa
 # $$ \frac{e^{z_k - c}}{\sum_j e^{z_j - c}} = \frac{e^{-c}\, e^{z_k}}{e^{-c} \sum_j e^{z_j}} = \frac{e^{z_k}}{\sum_j e^{z_j}}, $$
 #
 # so **adding the same constant to all the logits of an example changes nothing**.
-# Choose $c = m = \max_j z_j$, the example's largest logit. Then every exponent
-# $z_j - m \le 0$, so no `exp` can overflow; and the largest term is
-# $e^0 = 1$, so the sum lies between 1 and $C$: it can neither overflow nor round
-# to 0. This is **exact**, an identity and not an approximation: the only errors
-# left are the ordinary rounding errors of each operation. A probability smaller
-# than the smallest positive float64 (about $5 \cdot 10^{-324}$) still comes out
-# as 0, which is the correctly rounded answer.
+# Use that freedom: find the constant $c$, one per example, for which no exponent
+# $z_j - c$ is positive (so no `exp` can overflow) and the largest term of the sum is
+# exactly 1 (so the sum lies between 1 and $C$: it can neither overflow nor round
+# to 0). Whatever the $c$, the result is **exact**, an identity and not an
+# approximation: the only errors left are the ordinary rounding errors of each
+# operation. A probability smaller than the smallest positive float64 (about
+# $5 \cdot 10^{-324}$) still comes out as 0, which is the correctly rounded answer.
 #
 # ### Exercise: implement `softmax(z)`
 #
@@ -141,9 +141,9 @@ with np.errstate(over="ignore", invalid="ignore"):          # silence NumPy's wa
 # - shape `(N, C)`: a batch, each row sums to 1;
 # - more dimensions, e.g. `(batch, time, C)`: every slice along the last axis sums to 1.
 #
-# Subtract each example's own maximum first, so that logits of $\pm 10^4$ work.
-# `np.max(..., axis=-1, keepdims=True)` keeps the reduced axis, so the result
-# broadcasts against `z` whatever its shape. This is `F.softmax(z, dim=-1)`.
+# Use the constant you found, one per example, so that logits of $\pm 10^4$ work.
+# A NumPy reduction with `axis=-1, keepdims=True` keeps the reduced axis, so its
+# result broadcasts against `z` whatever its shape. This is `F.softmax(z, dim=-1)`.
 
 # %% kind="answer" id="softmax_answer"
 def softmax(z):
@@ -203,7 +203,7 @@ probs_by_temperature = softmax(logits[np.newaxis, :] / temperatures[:, np.newaxi
 shifts = np.linspace(-1000.0, 1000.0, 801)
 shifted_logits = np.array([1.0, 0.0, -1.0]) + shifts[:, np.newaxis]                  # one row per shift c
 with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-    probs_textbook = softmax_textbook(shifted_logits)
+    probs_textbook = np.exp(shifted_logits) / np.exp(shifted_logits).sum(axis=-1, keepdims=True)
 probs_yours = softmax(shifted_logits)
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
@@ -239,16 +239,11 @@ with np.errstate(divide="ignore"):                          # log(0) warns; we w
 # $e^{-1000} \approx 10^{-434}$ is far below the smallest float64 (about
 # $5 \cdot 10^{-324}$): softmax correctly rounds that probability to 0, and
 # $\log 0 = -\infty$. The cure is never to form the tiny probability. Take the
-# logarithm on paper first,
-#
-# $$ \log \operatorname{softmax}(z)_k = z_k - \log \sum_j e^{z_j}
-#    = z_k - m - \log \sum_j e^{z_j - m}, \qquad m = \max_j z_j , $$
-#
-# where the second form is the same identity as before,
-# $\log \sum_j e^{z_j} = m + \log \sum_j e^{z_j - m}$: the **log-sum-exp trick**.
-# Every intermediate value is an ordinary number: $z_k - m \le 0$, a sum between 1
-# and $C$, and its logarithm between 0 and $\log C$. Nothing overflows, nothing is
-# rounded to 0, and the result is exact up to rounding.
+# logarithm of $\operatorname{softmax}(z)_k$ on paper first, then shift the logits by
+# the constant of section 3.3 inside the log of the sum, and write what is left:
+# the **log-sum-exp trick**. Done right, every intermediate value is an ordinary
+# number (a sum between 1 and $C$, its logarithm between 0 and $\log C$): nothing
+# overflows, nothing is rounded to 0, and the result is exact up to rounding.
 #
 # ### Exercise: implement `log_softmax(z)`
 #
@@ -300,10 +295,10 @@ assert np.allclose(log_softmax(z_small + np.array([[900.0], [-900.0]])), log_sof
 # - returns the mean over the examples of $-\log \operatorname{softmax}(z_i)_{y_i}$,
 #   one number. This is `F.cross_entropy(z, y)`.
 #
-# Use your `log_softmax`, then pick **one entry per row**: row $i$, column $y_i$.
-# With `logp` of shape `(N, C)`, that is `logp[np.arange(N), y]`, of shape `(N,)`.
-# Beware `logp[:, y]`: it takes all rows of the columns `y`, an `(N, N)` block.
-# A single example of shape `(C,)` is a batch of one.
+# Use your `log_softmax`, then pick **one entry per row**: row $i$, column $y_i$,
+# a result of shape `(N,)`. Beware `logp[:, y]`: it takes all rows of the columns
+# `y`, an `(N, N)` block. (NumPy's guide to *integer array indexing* says how to pair
+# a row index with a column index.) A single example of shape `(C,)` is a batch of one.
 
 # %% kind="answer" id="categorical_nll_answer"
 def categorical_nll(z, y):
@@ -329,15 +324,16 @@ z_example = np.array([[0.1, 0.2, 0.7],
                       [0.1, 0.7, 0.2],
                       [0.7, 0.1, 0.2]])
 y_example = np.array([2, 1, 0])
-print(f"probability of each true class: {softmax(z_example)[np.arange(3), y_example]}")
+print(f"probability of each true class: {[round(float(softmax(z_example)[i, y_example[i]]), 6) for i in range(3)]}")
 print(f"cross-entropy:                  {categorical_nll(z_example, y_example):.6f}")   # 0.767950
 print(f"logits [1000, 0, -1000], class 2: {categorical_nll([[1000.0, 0.0, -1000.0]], [2]):.1f}")   # 2000.0
 
-# Your prediction of section 3.2, checked: ten equal logits, any labels.
-untrained_logits = np.random.default_rng(0).normal(0, 1e-3, size=(100, 10))   # small random weights
-untrained_labels = np.random.default_rng(1).integers(0, 10, size=100)
-print(f"untrained 10-class model: {categorical_nll(untrained_logits, untrained_labels):.6f}"
-      f"   your prediction: {float(untrained_loss_10_classes):.6f}")
+# Your prediction of section 3.2, checked: your number of classes, equal logits, any labels.
+C_yours = int(classes_for_prediction)
+untrained_logits = np.random.default_rng(0).normal(0, 1e-3, size=(100, C_yours))   # small random weights
+untrained_labels = np.random.default_rng(1).integers(0, C_yours, size=100)
+print(f"untrained {C_yours}-class model: {categorical_nll(untrained_logits, untrained_labels):.6f}"
+      f"   your prediction: {float(untrained_loss):.6f}")
 
 # %% [markdown]
 # The same numbers from PyTorch, where it is installed (it is not while grading,

@@ -48,23 +48,27 @@ import sympy as sp
 # %% [markdown]
 # ## 4.0 Tools from the earlier notebooks
 #
-# A numerically stable `sigmoid` (notebook 2) and `softmax` along the last axis
-# (notebook 3), ready for you to use. Both return float64 arrays and stay finite for
-# any finite logit.
+# This notebook builds on your own `sigmoid` (notebook 2) and `softmax` along the
+# last axis (notebook 3): copy them into the cell below. They earn no points here
+# (they earned theirs in notebooks 2 and 3), and when grading, the functions of this
+# notebook that use them are run with trusted versions in their place, so a mistake
+# in them is not charged twice.
 
-# %%
+# %% kind="answer" id="earlier_tools_answer"
+### BEGIN SOLUTION
 def sigmoid(z):
     """1 / (1 + exp(-z)) elementwise, without overflow for any finite z."""
     z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-np.abs(z))          # never overflows: the exponent is <= 0
+    e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def softmax(z):
-    """Softmax along the last axis, shifted by the row maximum so exp never overflows."""
+    """Softmax along the last axis, for logits of any size."""
     z = np.asarray(z, dtype=np.float64)
     e = np.exp(z - np.max(z, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1, keepdims=True)
+### END SOLUTION
 
 
 # %% [markdown]
@@ -132,15 +136,18 @@ assert sp.simplify(bce_grad_expr.subs({y: 1, z: 0}) + sp.Rational(1, 2)) == 0
 assert len(list(sp.preorder_traversal(bce_grad_expr))) <= 24
 
 # %% [markdown]
-# The two $\sigma'$ factors cancel against the $\sigma$ and $1 - \sigma$ under them:
-#
-# $$ \frac{\partial \ell_{\text{BCE}}}{\partial z}
-#    = -y\,\bigl(1 - \sigma(z)\bigr) + (1 - y)\,\sigma(z) = \sigma(z) - y. $$
-#
-# **Prediction minus target.** For a positive example ($y = 1$) the gradient is
-# $\sigma(z) - 1$, close to $-1$ whenever the model is confidently wrong
-# ($z \ll 0$): the worse the mistake, the stronger the push. This is no accident:
-# the logarithm of the likelihood undoes the exponential inside the sigmoid.
+# Look at what you found, in the terms of the model: it compares the model's
+# prediction with the target. Evaluate it for a positive example ($y = 1$) that the
+# model gets confidently wrong ($z \ll 0$): how large is the push? The worse the
+# mistake, the stronger it is. This is no accident: the logarithm of the likelihood
+# undoes the exponential inside the sigmoid. The next cell evaluates your expression
+# there.
+
+# %%
+for z_value in (-1.0, -4.0, -10.0):
+    print(f"your bce_grad_expr at z = {z_value:5.1f}, y = 1: {float(bce_grad_expr.subs({z: z_value, y: 1})):+.5f}")
+
+# %% [markdown]
 #
 # ### Exercise: the gradient of squared error through a sigmoid
 #
@@ -171,34 +178,40 @@ assert len(list(sp.preorder_traversal(mse_sigmoid_grad_expr))) <= 70
 # %% [markdown]
 # ### Predict, then check: how much stronger is one gradient than the other?
 #
-# Take a positive example ($y = 1$) that the model gets badly wrong, $z = -4$
-# ($\sigma(-4) \approx 0.018$). By what factor is the magnitude of the BCE gradient
-# larger than that of the squared-error gradient there? Work it out from your two
-# expressions (the ratio simplifies to something short), assign the number to
-# `gradient_ratio_at_minus_4`, and keep the form of the ratio in mind for section 4.5.
+# Take a positive example ($y = 1$) that the model gets badly wrong: **choose** its
+# logit yourself, any number from $-8$ to $-2$, and assign it to `z_for_ratio`. By
+# what factor is the magnitude of the BCE gradient larger than that of the
+# squared-error gradient at your logit? Work it out from your two expressions (the
+# ratio simplifies to something short), assign the number to `gradient_ratio`, and
+# keep the form of the ratio in mind for section 4.5.
+#
+# *Graded for being right at your own logit* (to 0.1%): the number depends on the
+# logit you chose, so no number printed in this notebook answers it.
 
 # %% kind="answer" id="gradient_ratio_answer"
 ### BEGIN SOLUTION
-# The ratio simplifies to 1 / (2 sigma'(z)) = 1 / (2 sigma(z) (1 - sigma(z))).
-s_minus_4 = 1 / (1 + math.exp(4))
-gradient_ratio_at_minus_4 = 1 / (2 * s_minus_4 * (1 - s_minus_4))
+z_for_ratio = -3.0
+s_mine = 1 / (1 + math.exp(-z_for_ratio))
+gradient_ratio = 1 / (2 * s_mine * (1 - s_mine))
 ### END SOLUTION
-gradient_ratio_at_minus_4
+z_for_ratio, gradient_ratio
 
 # %% kind="test" id="gradient_ratio_prediction" points=1
-assert float(gradient_ratio_at_minus_4) > 1
+assert -8 <= float(z_for_ratio) <= -2 and float(gradient_ratio) > 1
 
 # %% [markdown]
-# Look at what you found:
-#
-# $$ \frac{\partial \ell_{\text{MSE}}}{\partial z}
-#    = 2\,\bigl(\sigma(z) - y\bigr)\,\underbrace{\sigma(z)\bigl(1 - \sigma(z)\bigr)}_{\sigma'(z)} , $$
-#
-# the same "prediction minus target" as BCE, times $2\sigma'(z)$. The ratio of the
-# two is $1/(2\sigma'(z))$, about 28.3 at $z = -4$ and growing like $e^{|z|}/2$.
-# When the model is confidently wrong, $\sigma(z)$ is near 0 or 1, so $\sigma'(z)$
-# is near zero and the squared-error gradient **vanishes** just when it is needed
-# most. Section 4.5 puts numbers on it.
+# Check your prediction with your own two expressions, at your logit:
+
+# %%
+ratio_from_your_expressions = abs(float((bce_grad_expr / mse_sigmoid_grad_expr).subs({z: z_for_ratio, y: 1})))
+print(f"at z = {float(z_for_ratio):g}: your expressions give {ratio_from_your_expressions:.4g}, "
+      f"you predicted {float(gradient_ratio):.4g}")
+
+# %% [markdown]
+# The squared-error gradient is "prediction minus target" too, times a factor that
+# holds $\sigma'(z)$. When the model is confidently wrong, $\sigma(z)$ is near 0 or 1,
+# so $\sigma'(z)$ is near zero and the squared-error gradient **vanishes** just when
+# it is needed most. Section 4.5 puts numbers on it.
 #
 # ### Exercise: the gradient of softmax cross-entropy
 #
@@ -231,15 +244,14 @@ assert len(softmax_ce_grad_expr) == 3, "one derivative per logit"
 assert all(len(list(sp.preorder_traversal(entry))) <= 28 for entry in softmax_ce_grad_expr)
 
 # %% [markdown]
-# Look at what you found. With $p_k = \operatorname{softmax}(z)_k$, the three
-# derivatives are $p_0 - 1$, $p_1$ and $p_2$: each probability, minus 1 for the true
-# class. For any label $y$,
-#
-# $$ \frac{\partial \ell_{\text{CE}}}{\partial z_k} = \operatorname{softmax}(z)_k - [k = y],
-#    \qquad\text{that is}\qquad \nabla_z \ell_{\text{CE}} = \operatorname{softmax}(z) - \operatorname{onehot}(y). $$
-#
-# Prediction minus target again: binary cross-entropy is the case $C = 2$. The
-# entries sum to 0, because adding the same constant to all logits changes nothing.
+# Look at what you found, with $p_k = \operatorname{softmax}(z)_k$: write each entry
+# in the $p_k$ and compare the entry of the true class with the others. Then
+# generalise it to any label $y$: that is the function you implement in section 4.3.
+# The next cell checks one thing about your three entries without giving them away:
+# they sum to 0, because adding the same constant to all logits changes nothing.
+
+# %%
+print("the sum of your three entries, simplified:", sp.simplify(sum(softmax_ce_grad_expr)))
 #
 # ## 4.2 Checking a gradient numerically
 #
@@ -340,23 +352,24 @@ assert np.array_equal(x_check, [0.5, -1.0, 2.0])
 # ### Predict, then check: the signature of a mistake
 #
 # A usual mistake leaves a signature in the relative error, whatever the size of the
-# gradient. From the formula above (with gradients far from 0), predict the relative
-# error between a right gradient $n$ and
+# gradient: a gradient with a factor wrong, $a = c\,n$. **Choose** the factor
+# yourself, any positive number other than 1 (say a factor a derivation could
+# really lose or gain), assign it to `wrong_factor`, and predict from the formula
+# above (with gradients far from 0) the relative error between a right gradient $n$
+# and $a = c\,n$: assign it to `rel_error_wrong_factor`. You will check it with your
+# own `relative_error` right after implementing it.
 #
-# - an analytic gradient with its sign flipped, $a = -n$: assign it to `rel_error_sign_flipped`;
-# - one that is missing a factor 2, $a = n / 2$: assign it to `rel_error_missing_factor_2`.
-#
-# You will check both with your own `relative_error` right after implementing it.
+# *Graded for being right for your own factor* (to $10^{-6}$).
 
 # %% kind="answer" id="relative_error_signatures_answer"
 ### BEGIN SOLUTION
-rel_error_sign_flipped = 1.0
-rel_error_missing_factor_2 = 1 / 3
+wrong_factor = 6.0
+rel_error_wrong_factor = abs(wrong_factor - 1) / (wrong_factor + 1)
 ### END SOLUTION
-rel_error_sign_flipped, rel_error_missing_factor_2
+wrong_factor, rel_error_wrong_factor
 
 # %% kind="test" id="relative_error_signatures_prediction" points=1
-assert 0 <= float(rel_error_sign_flipped) <= 1 and 0 <= float(rel_error_missing_factor_2) <= 1
+assert float(wrong_factor) > 0 and 0 <= float(rel_error_wrong_factor) <= 1
 
 # %% [markdown]
 # ### Exercise: implement `relative_error(a, n)`
@@ -381,8 +394,9 @@ assert relative_error([2.0, 5.0], [2.0, 5.0]).shape == (2,)
 
 # %%
 right_gradient = np.array([0.3, -2.0, 7.5])
-print("sign flipped:      ", relative_error(-right_gradient, right_gradient), "  predicted", rel_error_sign_flipped)
-print("missing factor 2:  ", relative_error(right_gradient / 2, right_gradient), "  predicted", rel_error_missing_factor_2)
+print("sign flipped:      ", relative_error(-right_gradient, right_gradient))
+print(f"factor {float(wrong_factor):g}:", relative_error(wrong_factor * right_gradient, right_gradient),
+      "  predicted", rel_error_wrong_factor)
 
 # %% [markdown]
 # ## 4.3 The analytic gradients in code
@@ -455,13 +469,12 @@ assert np.allclose(mse_sigmoid_grad(np.float32([0.0]), np.float32([0.0])), [0.25
 # ### Exercise: implement `softmax_ce_grad(z, y)`
 #
 # Logits `z` of shape `(N, C)` and integer class indices `y` of shape `(N,)`; return
-# the gradient you derived, $\operatorname{softmax}(z) - \operatorname{onehot}(y)$
-# for each row, shape `(N, C)`, not divided
-# by `N`. As in notebook 3, a single example may also be given as logits of shape
-# `(C,)` with a scalar label; then the result has shape `(C,)`.
+# the gradient you derived, generalised to any label, for each row, shape `(N, C)`,
+# not divided by `N`. As in notebook 3, a single example may also be given as logits
+# of shape `(C,)` with a scalar label; then the result has shape `(C,)`.
 #
-# Careful with the one-hot: `p[:, y]` picks whole **columns** for every row; to pick
-# one element per row, pair the row numbers `np.arange(N)` with `y`.
+# Careful when you pick one entry per row: indexing with `y` alone picks whole
+# **columns**.
 
 # %% kind="answer" id="softmax_ce_grad_answer"
 def softmax_ce_grad(z, y):
@@ -503,8 +516,9 @@ assert softmax_ce_grad(np.zeros(3), 1).shape == (3,)
 
 # %%
 def bce_sum(z_, y_):
-    """Sum of the per-example BCE losses, computed stably from the logits."""
-    return np.sum(np.maximum(z_, 0) - z_ * y_ + np.log1p(np.exp(-np.abs(z_))))
+    """Sum of the per-example BCE losses, from your sigmoid (fine for logits of order 1)."""
+    p = sigmoid(z_)
+    return -np.sum(y_ * np.log(p) + (1 - y_) * np.log(1 - p))
 
 
 def mse_sigmoid_sum(z_, y_):
@@ -512,9 +526,8 @@ def mse_sigmoid_sum(z_, y_):
 
 
 def softmax_ce_sum(z_, y_):
-    shifted = z_ - np.max(z_, axis=-1, keepdims=True)
-    log_p = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
-    return -np.sum(log_p[np.arange(len(y_)), y_])
+    """Sum of the per-example cross-entropies, from your softmax (fine for logits of order 1)."""
+    return -np.sum(np.log(np.sum(softmax(z_) * np.eye(z_.shape[-1])[y_], axis=-1)))
 
 
 def verdict(err):
@@ -547,10 +560,11 @@ for name, analytic, numeric in gradient_checks:
 # %%
 numeric_bce = numerical_grad(lambda v: bce_sum(v, y_bin), z_bin)
 s_bin = sigmoid(z_bin)
+yours = bce_grad(z_bin, y_bin)
 broken = {
-    "sign flipped: y - sigmoid(z)": y_bin - s_bin,
-    "an extra sigmoid' factor": (s_bin - y_bin) * s_bin * (1 - s_bin),
-    "averaged over the examples": (s_bin - y_bin) / len(z_bin),
+    "sign flipped": -yours,
+    "an extra sigmoid' factor": yours * s_bin * (1 - s_bin),
+    "averaged over the examples": yours / len(z_bin),
     "a one-sided difference": np.array([(bce_sum(z_bin + 1e-6 * np.eye(8)[i], y_bin) - bce_sum(z_bin, y_bin)) / 1e-6
                                         for i in range(8)]),
 }
@@ -573,14 +587,13 @@ for what, candidate in broken.items():
 z_grid = np.linspace(-15, 8, 461)
 ones = np.ones_like(z_grid)
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-left.plot(z_grid, np.logaddexp(0, -z_grid), label="BCE: $-\\log \\sigma(z)$")
+left.plot(z_grid, -np.log(sigmoid(z_grid)), label="BCE: $-\\log \\sigma(z)$")
 left.plot(z_grid, (sigmoid(z_grid) - 1) ** 2, label="squared error of $\\sigma(z)$")
 left.set(xlabel="logit $z$ of a positive example ($y = 1$)", ylabel="loss", title="The losses")
 left.legend()
 
-right.semilogy(z_grid, np.abs(bce_grad(z_grid, ones)), label="BCE: $|\\sigma(z) - 1|$")
-right.semilogy(z_grid, np.abs(mse_sigmoid_grad(z_grid, ones)),
-               label="squared error: $|2(\\sigma(z) - 1)\\,\\sigma'(z)|$")
+right.semilogy(z_grid, np.abs(bce_grad(z_grid, ones)), label="BCE: your bce_grad")
+right.semilogy(z_grid, np.abs(mse_sigmoid_grad(z_grid, ones)), label="squared error: your mse_sigmoid_grad")
 at_minus_ten = (float(bce_grad(-10.0, 1.0)), float(mse_sigmoid_grad(-10.0, 1.0)))
 right.plot([-10, -10], np.abs(at_minus_ten), "ko")
 right.axvline(-10, color="grey", lw=0.8, ls="--")
@@ -653,16 +666,10 @@ grad_w, grad_b = logistic_regression_grad([[0.5, 1.0, -1.0]], [1], [0.0, 0.0, 0.
 assert np.shape(grad_w) == (3,)
 
 # %% [markdown]
-# Look at what you found: with $g_i = \partial \ell / \partial z_i$ the per-example
-# logit gradients,
-#
-# $$ \nabla_w \frac1N \sum_i \ell(z_i, y_i) = \frac1N \sum_i g_i\, x_i = \frac1N X^\top g ,
-#    \qquad \frac{\partial}{\partial b} \frac1N \sum_i \ell(z_i, y_i) = \frac1N \sum_i g_i , $$
-#
-# so the per-example gradients are all a training loop needs, and the division by
-# $N$ happens here, once. The same chain rule with `mse_sigmoid_grad` in place of
-# `bce_grad` gives the gradient of the mean squared error of $\sigma(z)$: the
-# function `mse_sigmoid_weights_grad` below.
+# Look at what you found: the per-example logit gradients $g_i = \partial \ell / \partial z_i$
+# are all a training loop needs, and the division by $N$ happens here, once. The same
+# chain rule with `mse_sigmoid_grad` in place of `bce_grad` gives the gradient of the
+# mean squared error of $\sigma(z)$: the function `mse_sigmoid_weights_grad` below.
 #
 # Before training with it, check it the way section 4.4 checked the others: the
 # numerical gradient of the mean BCE with respect to all parameters at once,
@@ -712,7 +719,7 @@ def train_logistic(weights_grad_fn, steps=STEPS, lr=LEARNING_RATE):
     history = {"bce": [], "mse": [], "accuracy": []}
     for step in range(steps + 1):
         logits = features @ w + b
-        history["bce"].append(np.mean(np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits)))))
+        history["bce"].append(bce_sum(logits, labels) / len(labels))
         history["mse"].append(np.mean((sigmoid(logits) - labels) ** 2))
         history["accuracy"].append(np.mean((logits > 0) == (labels == 1)))
         if step == steps:
@@ -791,11 +798,11 @@ assert history_bce["accuracy"][int(steps_bce)] >= TARGET_ACCURACY
 #
 # ## Summary
 #
-# | loss of a logit $z$ | gradient with respect to $z$ | when the model is confidently wrong |
+# | loss of a logit $z$ | its gradient with respect to $z$ | when the model is confidently wrong |
 # |---|---|---|
-# | binary cross-entropy | $\sigma(z) - y$ | about $\pm 1$: a strong push |
-# | squared error of $\sigma(z)$ | $2(\sigma(z) - y)\,\sigma(z)(1-\sigma(z))$ | about $\pm 2\sigma'(z) \to 0$: it vanishes |
-# | softmax cross-entropy | $\operatorname{softmax}(z) - \operatorname{onehot}(y)$ | about $\pm 1$ |
+# | binary cross-entropy | your `bce_grad_expr` | about $\pm 1$: a strong push |
+# | squared error of $\sigma(z)$ | your `mse_sigmoid_grad_expr` | about $\pm 2\sigma'(z) \to 0$: it vanishes |
+# | softmax cross-entropy | your `softmax_ce_grad_expr`, for any label | about $\pm 1$ |
 #
 # The likelihood view of notebooks 1 to 3 chose each loss to match the kind of target;
 # this notebook shows the practical consequence of that choice. Whatever you derive,
