@@ -478,7 +478,10 @@ def _text(source):
 
 # -- feedback pages: equations without a network ---------------------------------
 
-MATHJAX_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mathjax", "tex-svg-full.js")
+# npm's mathjax package, which ./course setup installs into the course's .node/ (never copied
+# into the repository); c.InlineMathJax.mathjax_file points elsewhere.
+MATHJAX_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                            ".node", "node_modules", "mathjax", "es5", "tex-svg-full.js")
 FEEDBACK_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "feedback_templates")
 
 
@@ -488,7 +491,8 @@ def _script_text(path):
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except OSError as exc:
-        raise ValueError(f"the feedback pages' MathJax {path!r} cannot be read: {exc.strerror}") from None
+        raise ValueError(f"the feedback pages' MathJax {path!r} cannot be read ({exc.strerror}): "
+                         "run ./course setup, which installs npm's mathjax into .node/") from None
     if "</script" in text.lower():      # it would end the <script> element it is inlined in
         raise ValueError(f"the feedback pages' MathJax {path!r} contains '</script' and cannot be inlined")
     return text
