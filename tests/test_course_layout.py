@@ -38,7 +38,8 @@ def pins_from_environment_yml():
 STUDENT_PACKAGES = {"torch", "nbgrader", "jupyterlab", "notebook", "jupyterhub", "numpy", "matplotlib", "sympy"}
 GRADER_ONLY = {"pytest", "hypothesis", "jupytext", "psycopg2-binary", "dask", "distributed", "bokeh", "tqdm",
                "bleach", "playwright", "import-linter"}
-IMPORT_TO_PACKAGE = {"numpy": "numpy", "matplotlib": "matplotlib", "sympy": "sympy", "torch": "torch"}
+# mpmath is SymPy's own arbitrary-precision library (a requirement of sympy): it comes with it.
+IMPORT_TO_PACKAGE = {"numpy": "numpy", "matplotlib": "matplotlib", "sympy": "sympy", "mpmath": "sympy", "torch": "torch"}
 
 
 def test_environment_yml_is_the_students_image_with_the_same_pins_as_requirements():
