@@ -372,7 +372,9 @@ def test_jupyterhub_starts_the_service_with_arguments_it_accepts(tmp_path, monke
     exchange.mkdir()
     for key, value in {"MLE_GRADING_SERVICE": "1", "MLE_HUB_PROFILE": "local-test", "MLE_COURSE_ROOT": str(course),
                        "MLE_EXCHANGE_ROOT": str(exchange), "MLE_HUB_STATE_DIR": str(tmp_path / "hub"),
-                       "MLE_FEEDBACK_PER_HOUR": "5"}.items():
+                       "MLE_FEEDBACK_PER_HOUR": "5",
+                       # the hub starts the service with the course's Python, which a bare course lacks
+                       "MLE_COURSE_PYTHON": sys.executable}.items():
         monkeypatch.setenv(key, value)
     config = Config()
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "jupyterhub",
