@@ -21,7 +21,8 @@ import pytest
 
 from course_copy import FIRST_ASSIGNMENT as ASSIGNMENT_ID
 from mle_grading.operations.demo_class import solutions
-from mle_grading.operations.grading_service import Journal, Policy, diagnostics_page, plan, utc_epoch
+from mle_grading.operations.grading_service import (Journal, Policy, diagnostics_page, plan, ready_submissions,
+                                                     utc_epoch)
 from demo_submissions import all_mistakes
 
 from course_copy import scores_by_cell
@@ -113,6 +114,20 @@ def test_each_watched_assignment_has_its_own_deadline(tmp_path):
     assert plan(journal, Policy(per_hour=10, grace=60, deadlines=policy.deadlines), T0 + 2000)["folder"] \
         == after["mle_more"]
     assert journal.rows("folder = ?", (after["mle_losses"],))[0]["state"] == "late"
+
+
+def test_on_a_cluster_gradings_under_way_count_against_the_rate_limit(tmp_path):
+    journal, policy = Journal(str(tmp_path / "j.sqlite")), Policy(per_hour=1)
+    first = submit(journal, "ann", 0, assignment="mle_losses")
+    submit(journal, "ann", 1, assignment="mle_more")
+    bob = submit(journal, "bob", 2)
+    # Started at once on a cluster, ann would be graded twice within the hour.
+    assert [s["folder"] for s in ready_submissions(journal, policy, T0 + 10)] == [first, bob]
+    journal.start(first)
+    journal.start(bob)
+    assert ready_submissions(journal, policy, T0 + 20, busy={("ann", "mle_losses"), ("bob", "mle_losses")}) == []
+    grade(journal, journal.rows("folder = ?", (first,))[0], 30)
+    assert ready_submissions(journal, policy, T0 + 40) == []   # now deferred by the limit, as one at a time
 
 
 def test_a_restart_grades_again_only_what_was_interrupted(tmp_path):
@@ -357,7 +372,9 @@ def test_jupyterhub_starts_the_service_with_arguments_it_accepts(tmp_path, monke
     exchange.mkdir()
     for key, value in {"MLE_GRADING_SERVICE": "1", "MLE_HUB_PROFILE": "local-test", "MLE_COURSE_ROOT": str(course),
                        "MLE_EXCHANGE_ROOT": str(exchange), "MLE_HUB_STATE_DIR": str(tmp_path / "hub"),
-                       "MLE_FEEDBACK_PER_HOUR": "5"}.items():
+                       "MLE_FEEDBACK_PER_HOUR": "5",
+                       # the hub starts the service with the course's Python, which a bare course lacks
+                       "MLE_COURSE_PYTHON": sys.executable}.items():
         monkeypatch.setenv(key, value)
     config = Config()
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "jupyterhub",

@@ -247,10 +247,18 @@ def ready_submissions(journal, policy, now, notify=None, busy=()):
             journal.set_state(older["folder"], "superseded", note=f"a newer submission ({sub['stamp']}) came in")
         newest[key] = sub
     ready = []
-    for sub in newest.values():
+    # Gradings under way (busy) or chosen in this pass count against the student's rate limit too:
+    # on a cluster, submissions of several assignments would otherwise all start at once.
+    pending = {}
+    for student, _ in busy:
+        pending[student] = pending.get(student, 0) + 1
+    for sub in sorted(newest.values(), key=lambda s: s["first_seen"]):
         if (sub["student"], sub["assignment"]) in busy:
             continue
         free = policy.free_at(journal, sub["student"], now)
+        given = len(journal.gradings_since(sub["student"], now - policy.window))
+        if free <= now and given + pending.get(sub["student"], 0) >= policy.per_hour:
+            continue   # the student's gradings under way take the hour's rest: decided when they finish
         if free > now:
             if sub["state"] != "deferred" or sub["not_before"] != free:
                 journal.set_state(sub["folder"], "deferred", not_before=free,
@@ -259,6 +267,7 @@ def ready_submissions(journal, policy, now, notify=None, busy=()):
                     notify(sub, free)
         else:
             ready.append(sub)
+            pending[sub["student"]] = pending.get(sub["student"], 0) + 1
     return sorted(ready, key=lambda s: s["first_seen"])
 
 
