@@ -467,7 +467,7 @@ for _ in range(100):
 print(f"MSE fit: {coef_mse[0]:.3f} + {coef_mse[1]:.3f} x;  MAE fit: {coef_mae[0]:.3f} + {coef_mae[1]:.3f} x;  "
       "true: 0.5 + 1.5 x")
 
-fig, ax = plt.subplots(figsize=(7, 4))
+fig, ax = plt.subplots(figsize=(10, 4))
 inliers = np.setdiff1d(np.arange(40), outliers)
 ax.scatter(x_line[inliers], y_line[inliers], s=12, color="grey", label="data")
 ax.scatter(x_line[outliers], y_line[outliers], s=30, color="C3", marker="x", label="outliers")
@@ -475,6 +475,7 @@ ax.plot(x_line, design @ coef_mse, color="C0", label="MSE fit (Gaussian likeliho
 ax.plot(x_line, design @ coef_mae, color="C2", label="MAE fit (Laplace likelihood)")
 ax.set(xlabel="x", ylabel="y", title="Six outliers pull the MSE line; the MAE line stays on the data")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))   # outside: inside it would cover an outlier
+fig.subplots_adjust(left=0.08, right=0.68)
 fig.subplots_adjust(left=0.08, right=0.66, bottom=0.15, top=0.9)
 plt.show()
 
