@@ -141,7 +141,7 @@ HONEST = {
             "        row[int(label)] += 1 - epsilon\n"
             "        rows.append(row)\n"
             "    return np.array(rows)\n"),
-        "optimal_logit_gap_answer": "optimal_logit_gap = np.log(91.0)\n",
+        "optimal_logit_gap_answer": "epsilon_for_gap = 0.05\noptimal_logit_gap = np.log((1 - 0.05 + 0.005) / 0.005)\n",
     },
     "03_softmax_regression": {
         "softmax_regression_grad_answer": (
@@ -155,7 +155,8 @@ HONEST = {
             "        dW += np.outer(x, p)\n"
             "        db += p\n"
             "    return dW / len(X), db / len(X)\n"),
-        "predicted_initial_loss_answer": "predicted_initial_loss = -np.log(1 / 4)\n",
+        "predicted_initial_loss_answer": ("predicted_initial_loss = float(-np.mean(np.log(np.bincount(y_train) / "
+                                          "y_train.size)[y_train]))\n"),
         "fit_temperature_answer": (
             "def fit_temperature(z, y):\n"
             "    z, y = np.asarray(z, float), np.asarray(y).astype(int)\n"
