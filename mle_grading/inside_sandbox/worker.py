@@ -105,9 +105,18 @@ def _preload():
         pass
 
 
+def _inside_a_sandbox():
+    """True only in a sandbox: bubblewrap names its UTS namespace "grading" and the home is the
+    sandbox's own. Imported anywhere else (a test, a benchmark), nothing may be reaped."""
+    import socket
+    return socket.gethostname() == "grading" and os.environ.get("HOME") == "/home/student"
+
+
 def _reap_children():
     """Kill every process student code left running (we are alone in our PID namespace)."""
     import signal
+    if not _inside_a_sandbox():   # on the host this would kill every process of the machine
+        return
     me = os.getpid()
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) not in (1, me):
