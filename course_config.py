@@ -14,7 +14,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     GetGrades, IgnorePattern, LimitOutput,
                                     OverwriteKernelspec)
 
-from mle_grading.nbgrader_integration.preprocessors import FEEDBACK_TEMPLATES, InlineMathJax, RebuildSubmission, SaveAutoGradesIfValid, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
+from mle_grading.nbgrader_integration.preprocessors import FEEDBACK_TEMPLATES, CourseFeedbackExporter, InlineMathJax, RebuildSubmission, SaveAutoGradesIfValid, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
 from mle_grading.nbgrader_integration.run import gradebook_url
 from mle_grading.nbgrader_integration.sanitize import SanitizeStudentContent
 
@@ -91,9 +91,12 @@ c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = {"markdown2html": "mle_grading.nbgrader_integration.sanitize.safe_markdown2html"}
 # nbgrader's feedback page, but with MathJax inlined (equations without a network) and
 # diagnoses that wrap: feedback_templates/course_feedback extends nbgrader's own template.
-c.HTMLExporter.template_name = "course_feedback"
-c.HTMLExporter.template_file = "page.html.j2"
-c.HTMLExporter.extra_template_basedirs = [FEEDBACK_TEMPLATES, os.path.join(
+# Set on generate_feedback's own exporter class, never on HTMLExporter: formgrader renders a
+# submission with HTMLExporter and must keep its formgrade template (the grading view).
+c.GenerateFeedback.exporter_class = CourseFeedbackExporter
+c.CourseFeedbackExporter.template_name = "course_feedback"
+c.CourseFeedbackExporter.template_file = "page.html.j2"
+c.CourseFeedbackExporter.extra_template_basedirs = [FEEDBACK_TEMPLATES, os.path.join(
     os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
 
 # The exchange (docs/exchange.md): collect copies only the student's own regular

@@ -16,6 +16,7 @@ import re
 import time
 
 import nbformat
+from nbconvert.exporters import HTMLExporter
 from traitlets import Unicode
 
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
@@ -483,6 +484,12 @@ def _text(source):
 MATHJAX_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                             ".node", "node_modules", "mathjax", "es5", "tex-svg-full.js")
 FEEDBACK_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "feedback_templates")
+
+
+class CourseFeedbackExporter(HTMLExporter):
+    """nbconvert's HTML exporter for generate_feedback alone (c.GenerateFeedback.exporter_class), so
+    that the course's feedback template (MathJax inlined, diagnoses that wrap) is configured for the
+    feedback pages only: formgrader's exporter keeps nbgrader's own formgrade template."""
 
 
 @functools.lru_cache(maxsize=4)
