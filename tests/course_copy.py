@@ -25,8 +25,9 @@ def copy_course(target, with_release=False):
 
 
 def fresh_clone(target):
-    """What a fresh clone of the repository holds (every file git tracks or would commit), copied
-    from the working tree into target: the course directory as a newcomer gets it."""
+    """What a fresh clone of the repository holds after ./course setup (every file git tracks or
+    would commit, copied from the working tree into target, and the set-up's npm packages): the
+    course directory as a newcomer gets it."""
     listed = subprocess.run(["git", "-C", ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             capture_output=True, check=True).stdout.decode().split("\0")
     for rel in filter(None, listed):
@@ -34,6 +35,10 @@ def fresh_clone(target):
         if os.path.isfile(src) and not os.path.islink(src):   # (deleted, not yet committed: left out)
             os.makedirs(os.path.dirname(os.path.join(target, rel)), exist_ok=True)
             shutil.copy2(src, os.path.join(target, rel))
+    # What ./course setup adds beside the tracked files (and git ignores): npm's packages, among
+    # them the MathJax the feedback pages inline.
+    if os.path.isdir(os.path.join(ROOT, ".node")):
+        os.symlink(os.path.join(ROOT, ".node"), os.path.join(target, ".node"))
     return target
 
 
