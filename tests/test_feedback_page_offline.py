@@ -15,7 +15,6 @@ DIAGNOSIS = ("TestFailed: `gaussian_nll_logvar_grad` with one log-variance per e
 
 def _feedback_page(tmp_path):
     """One cell of equations and one failed test cell, exported as generate_feedback does with course_config.py."""
-    from nbconvert.exporters import HTMLExporter
     from nbgrader.converters import GenerateFeedback
 
     config = PyFileConfigLoader("course_config.py", path=ROOT).load_config()
@@ -27,7 +26,7 @@ def _feedback_page(tmp_path):
             "error", ename="TestFailed", evalue=DIAGNOSIS, traceback=[DIAGNOSIS])],
             metadata={"nbgrader": {"grade": True, "grade_id": "a_test", "points": 1, "score": 0,
                                    "solution": False, "locked": True, "schema_version": 3}})])
-    exporter = HTMLExporter(config=feedback.config)
+    exporter = feedback.exporter_class(config=feedback.config)   # the exporter generate_feedback builds
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     page_preprocessors = feedback.preprocessors[feedback.preprocessors.index(CSSHTMLHeaderPreprocessor):]
     for preprocessor in page_preprocessors:           # those after the gradebook's: they make the page
