@@ -138,7 +138,7 @@ def sandbox_command(files, limits, seccomp_fd=None, control_fd=None):
         cmd += ["--cap-drop", "ALL"]
         for capability in ZYGOTE_CAPABILITIES:
             cmd += ["--cap-add", capability]
-        return cmd + ["--", os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/zygote.py",
+        return cmd + ["--", os.path.join(os.path.realpath(sys.prefix), "bin", "python"), "-I", "/opt/grader/zygote.py",
                       str(control_fd)]
     if seccomp_fd is not None:
         cmd += ["--seccomp", str(seccomp_fd)]
@@ -149,7 +149,7 @@ def sandbox_command(files, limits, seccomp_fd=None, control_fd=None):
         uid = str(sandbox_uid(limits))
         cmd += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
                 "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
-    cmd += [os.path.join(sys.prefix, "bin", "python"), "-I", "/opt/grader/worker.py"]
+    cmd += [os.path.join(os.path.realpath(sys.prefix), "bin", "python"), "-I", "/opt/grader/worker.py"]
     return cmd
 
 
