@@ -185,6 +185,9 @@ if os.environ.get("MLE_GRADING_SERVICE") == "1":
     if PROFILE == "local-test":
         # Every server runs as the hub's own user there: no inbound folder is owned by its student.
         _service["command"].append("--no-check-owner")
+        # The hub's feedback test kills the service during one nbgrader autograde while another
+        # waits; the service on Dask is tested by tests/test_grading_service*.py.
+        _service["command"].append("--one-at-a-time")
     services.append(_service)
 
 

@@ -271,7 +271,8 @@ def facts():
 
 def test_only_the_local_test_hub_grades_inbound_folders_whatever_account_owns_them():
     def command(profile):
-        c = load_hub_config(MLE_GRADING_SERVICE="1", MLE_HUB_PROFILE=profile, MLE_COURSE_ROOT="/home/prof/course")
+        c = load_hub_config(MLE_GRADING_SERVICE="1", MLE_HUB_PROFILE=profile, MLE_COURSE_ROOT="/home/prof/course",
+                            MLE_COURSE_PYTHON=sys.executable)
         (service,) = [s for s in c.JupyterHub.services if s["name"] == "grading-service"]
         return service["command"]
     # Its servers all run as the hub's own user: checking owners there would refuse every submission.
