@@ -323,16 +323,25 @@ def graded_class(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def report_page(graded_class):
+def file_browser():
+    """One browser for the module: Playwright's synchronous API runs one instance per thread, and a
+    module fixture's stays open until the module's last test has run."""
     import playwright.sync_api  # noqa: F401
-    from servers import ARTIFACTS, loopback_browser, save_screenshot
+    from servers import loopback_browser
     with loopback_browser("file://", viewport=(1280, 1000)) as browser:
-        context = browser.new_context()
-        page = context.new_page()
-        page.goto("file://" + graded_class["html"])
-        save_screenshot(page, "class-report", docs=True)
-        page.screenshot(path=os.path.join(ARTIFACTS, "class-report-full-page.png"), full_page=True)
-        yield page, context.blocked_requests
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def report_page(graded_class, file_browser):
+    from servers import ARTIFACTS, save_screenshot
+    context = file_browser.new_context()
+    page = context.new_page()
+    page.goto("file://" + graded_class["html"])
+    save_screenshot(page, "class-report", docs=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, "class-report-full-page.png"), full_page=True)
+    yield page, context.blocked_requests
+    context.close()
 
 
 def page_cells(page):
@@ -477,9 +486,8 @@ def demo_sized_class(n_students=110, cells_per_notebook=(14, 10, 15, 23)):
                                   totals, messages)
 
 
-def test_a_demo_sized_report_reads_without_scrolling_past_9000_pixels(tmp_path):
-    import playwright.sync_api  # noqa: F401
-    from servers import ARTIFACTS, loopback_browser
+def test_a_demo_sized_report_reads_without_scrolling_past_9000_pixels(tmp_path, file_browser):
+    from servers import ARTIFACTS
     data = demo_sized_class()
     stats = class_report.cell_statistics(data)
     figures = {"dist": class_report.plot_score_distributions(data),
@@ -487,11 +495,12 @@ def test_a_demo_sized_report_reads_without_scrolling_past_9000_pixels(tmp_path):
                "disc": class_report.plot_discrimination(data, stats)}
     page_path = tmp_path / "class_report_mle_losses.html"
     page_path.write_text(class_report.render_html(data, stats, figures), encoding="utf-8")
-    with loopback_browser("file://", viewport=(1280, 1000)) as browser:
-        page = browser.new_context().new_page()
-        page.goto(f"file://{page_path}")
-        os.makedirs(ARTIFACTS, exist_ok=True)
-        page.screenshot(path=os.path.join(ARTIFACTS, "class-report-demo-sized-full-page.png"), full_page=True)
-        height = page.evaluate("document.documentElement.scrollHeight")
-        assert page.inner_text("#n-students") == "110"
+    context = file_browser.new_context()
+    page = context.new_page()
+    page.goto(f"file://{page_path}")
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, "class-report-demo-sized-full-page.png"), full_page=True)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert page.inner_text("#n-students") == "110"
+    context.close()
     assert height <= 9000, height

@@ -1,4 +1,4 @@
-"""No script from a student in any page a grader, an instructor or a student opens.
+r"""No script from a student in any page a grader, an instructor or a student opens.
 
 `SanitizeStudentContent` is nbconvert's own `SanitizeHTML` (bleach, an allow-list
 of tags, attributes and URL protocols) applied to what a student wrote: the
