@@ -237,9 +237,13 @@ def notebook():
 
 
 def _logit_runs(bce_logit_grad, mse_logit_grad):
-    """Both runs of the experiment, from per-logit gradients, through the notebook's chain rule."""
-    return (checks04.training_accuracy(checks04._chain_rule(bce_logit_grad)),
-            checks04.training_accuracy(checks04._chain_rule(mse_logit_grad)))
+    """Both runs of the experiment, from per-logit gradients: the BCE run's parameter gradient by
+    the chain rule, the squared-error run's through it, as the notebook's mse_sigmoid_weights_grad."""
+    def bce_weights_grad(X, y, w, b):
+        g = np.asarray(bce_logit_grad(X @ w + b, y), dtype=np.float64)
+        return X.T @ g / X.shape[0], float(np.mean(g))
+    return (checks04.training_accuracy(bce_weights_grad),
+            checks04.training_accuracy(checks04.through_lowered_labels(bce_weights_grad, mse_logit_grad)))
 
 
 def test_the_trusted_training_experiment_reproduces_the_notebooks_run(notebook):
@@ -249,7 +253,7 @@ def test_the_trusted_training_experiment_reproduces_the_notebooks_run(notebook):
         np.testing.assert_array_equal(accuracy, notebook[f"history_{key}"]["accuracy"])
     np.testing.assert_array_equal(checks04.training_accuracy(ref.logistic_regression_grad),
                                   notebook["history_bce"]["accuracy"])
-    np.testing.assert_array_equal(checks04.training_accuracy(checks04._chain_rule(ref.mse_sigmoid_grad)),
+    np.testing.assert_array_equal(checks04.training_accuracy(checks04.through_lowered_labels(ref.logistic_regression_grad, ref.mse_sigmoid_grad)),
                                   notebook["history_mse"]["accuracy"])
     assert (notebook["steps_bce"], notebook["steps_mse"]) == checks04.trusted_steps()
     for name in ("N_TRAIN", "STEPS", "LEARNING_RATE", "TARGET_ACCURACY"):
@@ -261,7 +265,7 @@ def test_the_experiment_is_judged_against_the_students_own_run(notebook):
     """A student whose gradient is wrong reports their own run's steps and keeps the points."""
     namespace = dict(notebook)
     namespace["mse_sigmoid_grad"] = lambda z, y: ref.mse_sigmoid_grad(z, y) / 2      # a wrong gradient
-    own = checks04.steps_to_reach(checks04.training_accuracy(checks04._chain_rule(namespace["mse_sigmoid_grad"])))
+    own = checks04.steps_to_reach(checks04.training_accuracy(checks04.through_lowered_labels(ref.logistic_regression_grad, namespace["mse_sigmoid_grad"])))
     assert own != checks04.trusted_steps()[1]
     student = checks.InProcessStudent(namespace)
     namespace["steps_mse"] = own
@@ -298,9 +302,9 @@ def test_a_run_stopped_at_the_target_counts_the_same_steps_as_the_whole_run(scal
         calls.append(1)
         return ref.mse_sigmoid_grad(z, y) * scale
 
-    whole = checks04.steps_to_reach(checks04.training_accuracy(checks04._chain_rule(logit_grad)))
+    whole = checks04.steps_to_reach(checks04.training_accuracy(checks04.through_lowered_labels(ref.logistic_regression_grad, logit_grad)))
     calls.clear()
-    stopped = checks04.training_accuracy(checks04._chain_rule(logit_grad), stop_at=checks04.TARGET_ACCURACY)
+    stopped = checks04.training_accuracy(checks04.through_lowered_labels(ref.logistic_regression_grad, logit_grad), stop_at=checks04.TARGET_ACCURACY)
     assert checks04.steps_to_reach(stopped) == whole
     assert len(calls) == whole
     assert (whole < checks04.STEPS) == (scale == 1.0)    # only the right gradient gets there in time
@@ -331,4 +335,28 @@ def test_the_experiment_check_calls_the_students_gradients_only_until_each_run_r
     chk = checks.find("04_gradients", "gradient_descent_steps_to_accuracy")
     assert checks.run_check(chk, CountingStudent(dict(notebook))) is None
     steps_bce, steps_mse = checks04.trusted_steps()
-    assert calls == {"logistic_regression_grad": steps_bce, "mse_sigmoid_grad": steps_mse}
+    # the squared-error run's gradient calls logistic_regression_grad twice a step, as the notebook's does
+    assert calls == {"logistic_regression_grad": steps_bce + 2 * steps_mse, "mse_sigmoid_grad": steps_mse}
+
+
+def test_the_locked_squared_error_gradient_copied_as_logistic_regression_grad_earns_none_of_its_points(notebook):
+    """The training cell's mse_sigmoid_weights_grad, renamed and with bce_grad for mse_sigmoid_grad (the
+    edit a reader would make), is not a logistic_regression_grad: it is built from the student's own."""
+    import ast
+    released = [c.source for c in source_notebook("04_gradients").cells
+                if "def mse_sigmoid_weights_grad" in c.source]
+    assert len(released) == 1
+    tree = ast.parse(released[0])
+    locked = next(node for node in tree.body if isinstance(node, ast.FunctionDef)
+                  and node.name == "mse_sigmoid_weights_grad")
+    copied = ast.unparse(locked).replace("mse_sigmoid_weights_grad", "logistic_regression_grad") \
+                                .replace("mse_sigmoid_grad", "bce_grad")
+    namespace = dict(notebook)
+    exec(compile(copied, "<copied locked cell>", "exec"), namespace)
+    student = InProcessStudent(namespace)
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in source_notebook("04_gradients").cells
+           if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("logistic_regression_grad_")
+           and c.metadata["nbgrader"].get("grade")]
+    assert len(ids) == 3
+    for grade_id in ids:
+        assert checks.run_check(checks.find("04_gradients", grade_id), student) is not None, grade_id

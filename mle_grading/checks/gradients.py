@@ -706,15 +706,22 @@ def training_accuracy(weights_grad, steps=STEPS, lr=LEARNING_RATE, stop_at=None)
     return np.array(accuracy)
 
 
-def _chain_rule(logit_grad):
-    """The notebook's mse_sigmoid_weights_grad around a per-logit gradient."""
-    def weights_grad(X, y, w, b):
+def through_lowered_labels(weights_grad, logit_grad):
+    """The notebook's mse_sigmoid_weights_grad: the parameter gradient of `logit_grad`'s per-logit
+    gradients g, as the difference of the BCE parameter gradient `weights_grad` at the labels
+    lowered by g and at the labels (the BCE logit gradient is linear in the label). The same
+    operations in the same order as the notebook's, so that a run here is the notebook's run."""
+    def weights_grad_of_logit_grad(X, y, w, b):
         g = logit_grad(X @ w + b, y)
         if g is None:
             return None
         g = np.asarray(g, dtype=np.float64)
-        return X.T @ g / X.shape[0], float(np.mean(g))
-    return weights_grad
+        at_labels, lowered = weights_grad(X, y, w, b), weights_grad(X, y - g, w, b)
+        if at_labels is None or lowered is None:
+            return None
+        return (np.asarray(lowered[0], dtype=np.float64) - np.asarray(at_labels[0], dtype=np.float64),
+                float(lowered[1]) - float(at_labels[1]))
+    return weights_grad_of_logit_grad
 
 
 def _usable(value, shape):
@@ -726,7 +733,8 @@ def own_run_steps(student):
 
     Each run is repeated exactly as the notebook's `train_logistic` does it, calling
     the submission's `logistic_regression_grad` (BCE) and `mse_sigmoid_grad` (through
-    the notebook's locked chain rule), with the student's own inner functions: it is
+    its `logistic_regression_grad`, as the notebook's locked `mse_sigmoid_weights_grad`
+    does), with the student's own inner functions: it is
     their run. A number typed in without a working gradient therefore matches no run.
     Each run ends where it first reaches the target. Returns {"bce": steps or None,
     "mse": steps or None}; None where the run could not be computed up to there (the
@@ -746,7 +754,7 @@ def own_run_steps(student):
         return value if _usable(value, z.shape) else None
 
     found = {}
-    for key, weights_grad in (("bce", student_weights_grad), ("mse", _chain_rule(student_logit_grad))):
+    for key, weights_grad in (("bce", student_weights_grad), ("mse", through_lowered_labels(student_weights_grad, student_logit_grad))):
         accuracy = training_accuracy(weights_grad, stop_at=TARGET_ACCURACY)
         found[key] = None if accuracy is None else steps_to_reach(accuracy)
     return found

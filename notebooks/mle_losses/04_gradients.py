@@ -667,9 +667,15 @@ assert np.shape(grad_w) == (3,)
 
 # %% [markdown]
 # Look at what you found: the per-example logit gradients $g_i = \partial \ell / \partial z_i$
-# are all a training loop needs, and the division by $N$ happens here, once. The same
-# chain rule with `mse_sigmoid_grad` in place of `bce_grad` gives the gradient of the
-# mean squared error of $\sigma(z)$: the function `mse_sigmoid_weights_grad` below.
+# are all a training loop needs, and the division by $N$ happens here, once. The
+# squared-error run needs the same parameter gradient with the logit gradients of
+# `mse_sigmoid_grad` in place of the BCE ones, and it can be had from your own
+# `logistic_regression_grad` without writing its formula again: the BCE logit gradient
+# $\sigma(z_i) - y_i$ is linear in the label, so lowering every label $y_i$ by some
+# $g_i$ changes your parameter gradient by exactly the parameter gradient of the logit
+# gradients $g_i$. The function `mse_sigmoid_weights_grad` below calls your function
+# twice, at the labels and at the labels lowered by the squared-error logit gradients,
+# and returns the difference.
 #
 # Before training with it, check it the way section 4.4 checked the others: the
 # numerical gradient of the mean BCE with respect to all parameters at once,
@@ -696,7 +702,7 @@ print(f"logistic_regression_grad  largest relative error {err:8.1e}   {verdict(e
 # of learning rate 1, and records the mean BCE, the mean squared error and the
 # training accuracy at every step (entry `k` of each history is the value after `k`
 # steps; entry 0 is the start). The BCE run uses your `logistic_regression_grad`,
-# the squared-error run your `mse_sigmoid_grad`.
+# the squared-error run your `mse_sigmoid_grad` (through your `logistic_regression_grad`).
 
 # %%
 N_TRAIN, STEPS, LEARNING_RATE, TARGET_ACCURACY = 200, 300, 1.0, 0.85
@@ -708,9 +714,13 @@ w_start, b_start = np.array([-4.0, -4.0]), 0.0
 
 
 def mse_sigmoid_weights_grad(X, y, w, b):
-    """Gradient of the mean of (sigmoid(X @ w + b) - y)**2 with respect to w and b."""
+    """Gradient of the mean of (sigmoid(X @ w + b) - y)**2 with respect to w and b, from your
+    logistic_regression_grad at the labels and at the labels lowered by mse_sigmoid_grad."""
     logit_grads = np.asarray(mse_sigmoid_grad(X @ w + b, y), dtype=np.float64)
-    return X.T @ logit_grads / X.shape[0], float(np.mean(logit_grads))
+    at_labels_w, at_labels_b = logistic_regression_grad(X, y, w, b)
+    lowered_w, lowered_b = logistic_regression_grad(X, y - logit_grads, w, b)
+    return (np.asarray(lowered_w, dtype=np.float64) - np.asarray(at_labels_w, dtype=np.float64),
+            float(lowered_b) - float(at_labels_b))
 
 
 def train_logistic(weights_grad_fn, steps=STEPS, lr=LEARNING_RATE):
