@@ -385,3 +385,15 @@ def test_jupyterhub_starts_the_service_with_arguments_it_accepts(tmp_path, monke
     assert command[1:3] == ["-m", "mle_grading.operations.grading_service"] and "5" in command
     assert grading_service.main(command[3:] + ["--status", "--state", str(tmp_path / "j.sqlite")]) == 0
     assert "submission" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("option, value, said", [("--workers", "0", "--workers must be at least 1"),
+                                                 ("--per-hour", "0", "--per-hour must be at least 1"),
+                                                 ("--unix-account", "jupyter-{user}", "must name only {username}")])
+def test_a_service_started_with_an_impossible_setting_says_which_and_starts_nothing(tmp_path, capsys, option, value,
+                                                                                    said):
+    from mle_grading.operations import grading_service
+    with pytest.raises(SystemExit) as stopped:
+        grading_service.main(["--course", str(tmp_path), "--exchange", str(tmp_path), option, value])
+    assert stopped.value.code == 2
+    assert said in capsys.readouterr().err

@@ -713,6 +713,10 @@ def main(argv=None):
     add_security_arguments(parser)
     args = parser.parse_args(argv)
     security = security_from_arguments(parser, args)   # TLS with the instructor's credential, or refused
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be at least 1, not {args.workers}")
+    if args.per_hour < 1:
+        parser.error(f"--per-hour must be at least 1, not {args.per_hour} (a student could never be graded)")
     try:
         args.unix_account.format(username="x")
     except (KeyError, IndexError, ValueError):
