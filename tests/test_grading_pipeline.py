@@ -10,27 +10,35 @@ import pytest
 from demo_submissions import all_mistakes
 from mle_grading import ASSIGNMENTS
 from mle_grading.operations.demo_class import COMMITTED_STUDENTS, roster
-from mle_grading.operations.pipeline import DEMO_FOLDER, EXAMPLES
+from mle_grading.operations.pipeline import COURSE_STATE, DEMO_FOLDER, EXAMPLES, completed_run
 
 from course_copy import ROOT, copy_course, run_pipeline, scores_by_cell
 
 
 @pytest.fixture(scope="session")
 def demo_course(tmp_path_factory):
+    """(the demo course, what the pipeline printed, the course's own folders that existed before it ran).
+
+    `./course demo`'s own run of the repository, when it graded exactly this commit's files (CI runs
+    it just before the tests: the same run, read rather than made twice); else a run made here on a
+    copy of the course."""
+    record = completed_run(ROOT)
+    if record is not None:
+        return os.path.join(ROOT, DEMO_FOLDER), record["stdout"], set(record["course_state_before"])
     course = copy_course(str(tmp_path_factory.mktemp("course")))
     # Two workers keep CI short; tests/test_parallel_grading.py shows they score
     # exactly as sequential `nbgrader autograde` does.
     proc = run_pipeline(course, "--workers", "2")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     # The demo is a course of its own, inside the course directory and apart from it.
-    return os.path.join(course, DEMO_FOLDER), proc.stdout
+    return os.path.join(course, DEMO_FOLDER), proc.stdout, set()
 
 
 def test_the_demo_leaves_the_instructors_own_course_folders_and_gradebook_alone(demo_course):
-    demo, _ = demo_course
+    demo, _, existed_before = demo_course
     course = os.path.dirname(demo)
-    for folder in ("submitted", "autograded", "feedback", "release", "reports", "grading_reports", "gradebook.db"):
-        assert not os.path.exists(os.path.join(course, folder)), folder
+    for folder in COURSE_STATE:
+        assert folder in existed_before or not os.path.exists(os.path.join(course, folder)), folder
         assert os.path.exists(os.path.join(demo, folder)), folder
 
 
@@ -43,7 +51,7 @@ def released_notebooks():
 
 
 def test_pipeline_prints_the_class_table_and_where_things_are(demo_course):
-    _, out = demo_course
+    _, out, _ = demo_course
     assert re.search(r"^reference\s+.*\s100\.0/100$|^reference\s+[+ ]+\s+\d+\.0/\d+$", out, re.M)
     for needle in ("feedback:", "grades:", "chart:", "nothing needs attention"):
         assert needle in out
@@ -51,7 +59,7 @@ def test_pipeline_prints_the_class_table_and_where_things_are(demo_course):
 
 @pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
 def test_reference_solution_earns_every_point(demo_course, assignment):
-    course, _ = demo_course
+    course, *_ = demo_course
     scores = scores_by_cell(course, "reference", assignment=assignment)
     assert scores and all(score == max_score for score, max_score in scores.values())
     assert sum(max_score for _, max_score in scores.values()) == 100
@@ -59,14 +67,14 @@ def test_reference_solution_earns_every_point(demo_course, assignment):
 
 @pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
 def test_untouched_release_earns_no_points(demo_course, assignment):
-    course, _ = demo_course
+    course, *_ = demo_course
     scores = scores_by_cell(course, "untouched", assignment=assignment)
     assert scores and all(score == 0 for score, _ in scores.values())
 
 
 @pytest.mark.parametrize("mistake", all_mistakes(), ids=lambda m: m.student)
 def test_each_mistake_loses_exactly_the_cells_that_test_it(demo_course, mistake):
-    course, _ = demo_course
+    course, *_ = demo_course
     scores = scores_by_cell(course, mistake.student, assignment=mistake.assignment)
     lost = {cell for (nb, cell), (score, max_score) in scores.items() if score != max_score}
     assert lost == set(mistake.fails)
@@ -74,14 +82,14 @@ def test_each_mistake_loses_exactly_the_cells_that_test_it(demo_course, mistake)
 
 
 def test_grades_csv_and_chart_are_written(demo_course):
-    course, _ = demo_course
+    course, *_ = demo_course
     grades = open(os.path.join(course, "reports", "grades.csv")).read()
     assert "reference" in grades and "untouched" in grades
     assert os.path.getsize(os.path.join(course, "reports", "question_scores.png")) > 10_000
 
 
 def test_committed_release_is_exactly_what_generate_assignment_produces(demo_course):
-    course, _ = demo_course
+    course, *_ = demo_course
     cmp = filecmp.dircmp(os.path.join(ROOT, "release"), os.path.join(course, "release"))
     assert_same_tree(cmp)
 
@@ -89,7 +97,7 @@ def test_committed_release_is_exactly_what_generate_assignment_produces(demo_cou
 def test_committed_examples_are_exactly_what_the_pipeline_produces_for_its_few_students(demo_course):
     """examples/autograded/ (which only --update-examples writes, never a plain demo run) holds
     the graded notebooks of COMMITTED_STUDENTS byte for byte as the demo grades them."""
-    course, _ = demo_course
+    course, *_ = demo_course
     committed = sorted(d for d in os.listdir(os.path.join(ROOT, EXAMPLES)) if not d.startswith("."))
     assert committed == sorted(COMMITTED_STUDENTS)
     for student in COMMITTED_STUDENTS:
@@ -98,7 +106,7 @@ def test_committed_examples_are_exactly_what_the_pipeline_produces_for_its_few_s
 
 
 def test_pipeline_grades_the_whole_class_beyond_the_committed_few(demo_course):
-    course, _ = demo_course
+    course, *_ = demo_course
     graded = set(os.listdir(os.path.join(course, "autograded")))
     for assignment in ASSIGNMENTS:
         assert set(roster(assignment)) <= graded
@@ -149,7 +157,7 @@ def test_release_folder_holds_only_notebooks():
 
 
 def test_feedback_shows_diagnostics_but_no_hidden_tests(demo_course):
-    course, _ = demo_course
+    course, *_ = demo_course
     pages = glob.glob(os.path.join(course, "feedback", "*", "*", "*.html"))
     assert {os.path.basename(os.path.dirname(p)) for p in pages} == set(ASSIGNMENTS)
     for page in pages:
@@ -163,7 +171,7 @@ def test_feedback_shows_diagnostics_but_no_hidden_tests(demo_course):
 
 
 def test_pipeline_runs_again_without_cleanup_and_refuses_to_delete_real_work(demo_course):
-    course, _ = demo_course
+    course, *_ = demo_course
     stranger = os.path.join(course, "submitted", "real-student", "mle_losses")
     os.makedirs(stranger)
     proc = run_pipeline(os.path.dirname(course))
@@ -172,3 +180,37 @@ def test_pipeline_runs_again_without_cleanup_and_refuses_to_delete_real_work(dem
     assert os.path.isdir(stranger)
     os.rmdir(stranger)
     os.rmdir(os.path.dirname(stranger))
+
+
+def test_a_demo_run_is_read_again_only_for_the_commit_whose_files_it_graded(tmp_path):
+    """What lets the tests read `./course demo`'s run instead of grading the class twice: only a run of
+    a clean working tree at the current commit, ended cleanly on its own gradebook, counts."""
+    import json
+    import subprocess
+    from mle_grading.operations import pipeline
+    git = lambda *args: subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True,  # noqa: E731
+                                       text=True).stdout.strip()
+    git("init", "-q")
+    (tmp_path / ".gitignore").write_text(f"/{DEMO_FOLDER}/\n")
+    (tmp_path / "course_config.py").write_text("c = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "course")
+    head = git("rev-parse", "HEAD")
+    assert pipeline.inputs_identity(str(tmp_path)) == head
+    record = {"commit": head, "returncode": 0, "own_sqlite_gradebook": True, "course_state_before": [],
+              "stdout": "[1/6] ...\n"}
+    (tmp_path / DEMO_FOLDER).mkdir()
+    path = tmp_path / DEMO_FOLDER / pipeline.RUN_RECORD
+    path.write_text(json.dumps(record))
+    assert pipeline.completed_run(str(tmp_path)) == record
+    for changed in ({"commit": "0" * 40}, {"returncode": 2}, {"own_sqlite_gradebook": False}):
+        path.write_text(json.dumps({**record, **changed}))
+        assert pipeline.completed_run(str(tmp_path)) is None, changed
+    path.write_text(json.dumps(record))
+    (tmp_path / "course_config.py").write_text("c = 2\n")          # changed since the run
+    assert pipeline.inputs_identity(str(tmp_path)) is None and pipeline.completed_run(str(tmp_path)) is None
+    git("checkout", "-q", "course_config.py")
+    (tmp_path / "new_notebook.py").write_text("")                 # a file git would add
+    assert pipeline.inputs_identity(str(tmp_path)) is None and pipeline.completed_run(str(tmp_path)) is None
+    (tmp_path / "new_notebook.py").unlink()
+    assert pipeline.inputs_identity(str(tmp_path / "not a clone")) is None

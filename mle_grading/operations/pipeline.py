@@ -22,10 +22,12 @@ Exit status: 0 all graded cleanly; 2 graded, but something needs an instructor's
 attention (listed); 1 the pipeline itself failed.
 """
 import argparse
+import contextlib
 import glob
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 
@@ -47,8 +49,61 @@ class PipelineError(RuntimeError):
     pass
 
 
+# The course's own folders that the demo must never write (it has its own copies in demo/).
+COURSE_STATE = ("submitted", "autograded", "feedback", "release", "reports", "grading_reports", "gradebook.db")
+# In the demo folder: the commit a completed run graded and what it printed, so that the test
+# suite, run right after `./course demo` on the same commit (as CI does), reads that run
+# instead of grading the whole demo class a second time.
+RUN_RECORD = "completed_run.json"
+_printed = []
+
+
+def tell(text=""):
+    print(text, flush=True)
+    _printed.append(text)
+
+
 def say(step, text):
-    print(f"[{step}] {text}", flush=True)
+    tell(f"[{step}] {text}")
+
+
+def inputs_identity(course_root):
+    """The commit whose files a run in course_root reads, or None when that is not certain: not a
+    git clone, or its working tree differs from the commit (a change, or a file git would add)."""
+    try:
+        head = subprocess.run(["git", "-C", course_root, "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", course_root, "status", "--porcelain"], capture_output=True,
+                                 text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return None if changed.strip() else head
+
+
+def completed_run(course_root):
+    """The record of the last `./course demo` in course_root if it graded exactly the files of the
+    course's current commit, on the demo's own SQLite gradebook, and ended cleanly; else None."""
+    path = os.path.join(course_root, DEMO_FOLDER, RUN_RECORD)
+    try:
+        with open(path) as fh:
+            record = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    commit = inputs_identity(course_root)
+    if commit is None or record.get("commit") != commit or record.get("returncode") != 0 \
+            or not record.get("own_sqlite_gradebook"):
+        return None
+    return record
+
+
+def write_run_record(course_root, commit, returncode, own_sqlite_gradebook, state_before):
+    # A run during which the course's files changed graded no one commit.
+    if commit is not None and inputs_identity(course_root) != commit:
+        commit = None
+    record = {"commit": commit, "returncode": returncode, "own_sqlite_gradebook": own_sqlite_gradebook,
+              "course_state_before": state_before, "stdout": "\n".join(_printed) + "\n"}
+    with open(os.path.join(ROOT, RUN_RECORD), "w") as fh:
+        json.dump(record, fh, indent=1)
 
 
 def nbgrader(args, log_path):
@@ -263,11 +318,15 @@ def main(argv=None):
     security = security_from_arguments(parser, args)
     course_root = os.path.abspath(args.course_root)
     ROOT = os.path.abspath(args.demo_root or os.path.join(course_root, DEMO_FOLDER))
+    commit = inputs_identity(course_root)
+    state_before = [name for name in COURSE_STATE if os.path.exists(os.path.join(course_root, name))]
     try:
         prepare_demo_course(course_root, ROOT)
     except (PipelineError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(ROOT, RUN_RECORD))   # a run that does not complete leaves none
     started = time.time()
     reports = os.path.join(ROOT, "reports")
     os.makedirs(reports, exist_ok=True)
@@ -339,7 +398,7 @@ def main(argv=None):
         for assignment, (members, questions, scores) in graded.items():
             if members:
                 tables.append(f"{assignment}\n" + format_table(assignment, members, questions, scores))
-        print("\n\n".join(tables), flush=True)
+        tell("\n\n".join(tables))
         with open(os.path.join(reports, "questions.txt"), "w") as fh:
             for assignment, (_, questions, _) in graded.items():
                 for nb in ASSIGNMENTS[assignment]:
@@ -359,18 +418,20 @@ def main(argv=None):
             ungraded = [s for s in members if any(v is None for v in scores[s].values())]
             problems += [f"{assignment}/{s}: some questions have no score (see {log_path})" for s in ungraded]
         for line in problems:
-            print(f"  ATTENTION {line}")
+            tell(f"  ATTENTION {line}")
         if not problems:
-            print("  nothing needs attention: every submission was graded")
+            tell("  nothing needs attention: every submission was graded")
         rel = lambda p: os.path.relpath(p, os.getcwd())  # noqa: E731
-        print(f"  feedback:   {rel(os.path.join(ROOT, 'feedback'))}/<student>/<assignment>/*.html")
-        print(f"  grades:     {rel(grades_csv)}  (per question: {rel(os.path.join(reports, 'scores_by_question.csv'))})")
-        print(f"  chart:      {rel(chart)}")
-        print(f"  log:        {rel(log_path)}")
+        tell(f"  feedback:   {rel(os.path.join(ROOT, 'feedback'))}/<student>/<assignment>/*.html")
+        tell(f"  grades:     {rel(grades_csv)}  (per question: {rel(os.path.join(reports, 'scores_by_question.csv'))})")
+        tell(f"  chart:      {rel(chart)}")
+        tell(f"  log:        {rel(log_path)}")
         if args.update_examples:
-            print(f"  examples:   {rel(update_examples(course_root, ROOT))} (the committed graded examples, updated)")
-        print(f"  done in {time.time() - started:.0f} s")
-        return 2 if problems else 0
+            tell(f"  examples:   {rel(update_examples(course_root, ROOT))} (the committed graded examples, updated)")
+        tell(f"  done in {time.time() - started:.0f} s")
+        returncode = 2 if problems else 0
+        write_run_record(course_root, commit, returncode, args.db_url is None, state_before)
+        return returncode
     except (PipelineError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
