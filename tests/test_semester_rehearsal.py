@@ -465,3 +465,42 @@ def test_each_students_server_runs_as_their_own_jupyter_account_in_their_own_hom
 def test_a_student_cannot_reach_another_students_server(servers):
     status, _ = call(servers, "/user/alice/api/contents", user_token(servers, "bob"))
     assert status in (403, 404), f"bob's token reached alice's server: HTTP {status}"
+
+
+# == 2. release; each student fetches, works and submits from their own server ==========================
+
+def test_the_instructor_releases_and_each_student_fetches_it_into_their_own_home(servers, facts):
+    week_ends = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=7)
+    ok(steps(servers["base"], [
+        instructor(servers, "generate_assignment", ASSIGNMENT_ID, "--force"),
+        instructor(servers, "db", "assignment", "add", ASSIGNMENT_ID,
+                   f"--duedate={week_ends.strftime('%Y-%m-%d %H:%M:%S UTC')}"),
+        instructor(servers, "release_assignment", ASSIGNMENT_ID)]))
+    released = sorted(p[:-len(".ipynb")] for p in os.listdir(os.path.join(servers["course"], "release", ASSIGNMENT_ID))
+                      if p.endswith(".ipynb"))
+    facts["notebooks"] = released
+    for name, uid in STUDENTS.items():
+        assignment_action(servers, name, "fetch")
+        assert notebook_names(servers, name) == released, name
+        fetched = os.path.join(pwd.getpwnam(account(name)).pw_dir, ASSIGNMENT_ID)
+        assert os.stat(fetched).st_uid == uid   # fetched by the student's own server, as the student
+
+
+def test_alice_bob_and_carol_work_and_submit_from_their_own_servers_as_their_own_accounts(servers, facts):
+    course = servers["course"]
+    work_on(servers, "alice", answers(course, with_mistake=False))
+    work_on(servers, "bob", answers(course, with_mistake=True))
+    work_on(servers, "carol", answers(course, with_mistake=False), broken=BROKEN)
+    facts["submitted"] = {}
+    for name in ON_TIME:
+        folder = submit(servers, name)
+        facts["submitted"][name] = folder
+        path = os.path.join(servers["exchange"], COURSE_ID, "inbound", folder)
+        # The exchange holds it under the student's hub name, owned by their unix account.
+        assert folder.startswith(f"{name}+{ASSIGNMENT_ID}+")
+        owners = {os.lstat(os.path.join(d, f)).st_uid for d, _, files in os.walk(path) for f in files}
+        assert owners == {STUDENTS[name]}, (name, owners)
+        assert stamp_of(folder) in listed_submissions(servers, name)
+    broken = os.path.join(servers["exchange"], COURSE_ID, "inbound", facts["submitted"]["carol"], f"{BROKEN}.ipynb")
+    with pytest.raises(Exception):
+        nbformat.read(broken, as_version=4)
