@@ -504,3 +504,57 @@ def test_alice_bob_and_carol_work_and_submit_from_their_own_servers_as_their_own
     broken = os.path.join(servers["exchange"], COURSE_ID, "inbound", facts["submitted"]["carol"], f"{BROKEN}.ipynb")
     with pytest.raises(Exception):
         nbformat.read(broken, as_version=4)
+
+
+# == 3. the grading service's feedback during the week ==================================================
+
+def test_the_grading_service_returns_feedback_during_the_week(servers, facts):
+    course = servers["course"]
+    found = service_pids(course)
+    pids = [p for p in found if (proc_stat(p) or (None, None))[1] not in found]   # not its own workers
+    assert len(pids) == 1, f"grading services running for the course: {pids}"
+    argv = open(f"/proc/{pids[0]}/cmdline", "rb").read().decode().split("\0")
+    # The accounts are real: the service checks that each folder is owned by jupyter-<name>.
+    assert "--no-check-owner" not in argv and argv[argv.index("--unix-account") + 1] == "jupyter-{username}"
+    pages = {name: fetch_feedback_when_offered(servers, name, stamp_of(facts["submitted"][name]), GRADING_TIMEOUT)
+             for name in ("alice", "bob")}
+    for name, by_notebook in pages.items():
+        assert sorted(by_notebook) == facts["notebooks"], name
+        for nb_id, page in by_notebook.items():
+            text = text_of(page)
+            assert "Score" not in text, (name, nb_id)   # diagnostics before the deadline: no points
+            mistaken = name == "bob" and nb_id == MISTAKE.notebook
+            assert ("not yet" in text) == mistaken, (name, nb_id)
+    # The service releases feedback a moment before it records the grading in its journal.
+    folders = {facts["submitted"][name] for name in ("alice", "bob")}
+    gradings = wait_until(lambda: [g for g in journal(course)[1] if g["folder"] in folders] if folders <= {
+        g["folder"] for g in journal(course)[1]} else None, 60, "the journal to record both gradings")
+    due = gradebook_due(course)
+    assert len(gradings) == 2, gradings   # each graded once
+    for graded in gradings:
+        assert graded["visibility"] == "diagnostics" and graded["finished"] < due.timestamp(), graded
+
+
+def gradebook_due(course):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{os.path.join(course, 'gradebook.db')}") as gb:
+        return gb.find_assignment(ASSIGNMENT_ID).duedate.replace(tzinfo=datetime.timezone.utc)
+
+
+# == 4. the week ends; dave submits late ============================================================
+
+def test_the_week_ends_and_dave_submits_after_the_deadline(servers, facts):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    # The rehearsal's week ends now: the instructor moves the due date to this moment.
+    ok(steps(servers["base"], [instructor(servers, "db", "assignment", "add", ASSIGNMENT_ID,
+                                          f"--duedate={now.strftime('%Y-%m-%d %H:%M:%S UTC')}")]))
+    due = gradebook_due(servers["course"])
+    assert abs((due - now).total_seconds()) < 1
+    wait_until(lambda: datetime.datetime.now(datetime.timezone.utc) > due + datetime.timedelta(seconds=1), 10,
+               "the deadline to pass")
+    work_on(servers, "dave", answers(servers["course"], with_mistake=False))
+    facts["submitted"]["dave"] = submit(servers, "dave")
+    # The service sees every submission and finishes with each before the instructor grades.
+    settled = wait_until(lambda: service_settled(servers["course"], facts["submitted"].values()), GRADING_TIMEOUT,
+                         "the grading service to finish with every submission")
+    assert sorted(settled) == sorted(inbound(servers)), "a submission the service never saw"
