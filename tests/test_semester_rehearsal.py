@@ -558,3 +558,115 @@ def test_the_week_ends_and_dave_submits_after_the_deadline(servers, facts):
     settled = wait_until(lambda: service_settled(servers["course"], facts["submitted"].values()), GRADING_TIMEOUT,
                          "the grading service to finish with every submission")
     assert sorted(settled) == sorted(inbound(servers)), "a submission the service never saw"
+
+
+# == 5. after the deadline: collect, grade, a TA, feedback, Canvas; students fetch feedback ===============
+
+def test_collect_refuses_jupyter_accounts_without_the_mapping_and_takes_everyone_with_it(servers):
+    base = servers["base"]
+    (unmapped,) = steps(base, [instructor(servers, "collect", ASSIGNMENT_ID)])
+    assert unmapped["code"] != 0, "collect took folders that no account named alice ... owns"
+    assert "claims to be submitted by alice (unix account alice, which does not exist)" in unmapped["log"]
+    (mapped,) = steps(base, [instructor(servers, "collect", ASSIGNMENT_ID, "--update",
+                                        "--CourseExchangeCollect.unix_account=jupyter-{username}")])
+    assert mapped["code"] == 0, mapped["log"][-4000:]
+    for name in STUDENTS:
+        assert os.path.isdir(os.path.join(servers["course"], "submitted", name, ASSIGNMENT_ID)), name
+
+
+def test_the_instructor_grades_everyone_nothing_is_lost_and_each_outcome_is_the_expected_one(servers, facts):
+    course = servers["course"]
+    # As docs/jupyterhub.md says the instructor grades: nbgrader's autograder on Dask, as root (the sandbox).
+    done = subprocess.run([sys.executable, "-m", "mle_grading.operations.parallel", ASSIGNMENT_ID, "--force",
+                           "--workers", "2", "--course-root", course], cwd=course, env=nbgrader_env(),
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, f"grading failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert f"graded {len(STUDENTS)}/{len(STUDENTS)}" in done.stdout, done.stdout[-3000:]
+    graded = gradebook_submissions(course)
+    assert sorted(graded) == sorted(STUDENTS), "a submission is missing from the gradebook"
+    full = {name: scores_by_cell(course, name) for name in STUDENTS}
+    # Every answer of every notebook of every student has a score (the broken notebook's too: 0).
+    assert all(set(cells) == set(full["alice"]) for cells in full.values()), {n: len(c) for n, c in full.items()}
+    assert {nb for nb, _ in full["alice"]} == set(facts["notebooks"])
+    lost = {name: {key for key, (score, top) in cells.items() if score != top} for name, cells in full.items()}
+    assert lost["alice"] == set() and lost["dave"] == set()
+    assert lost["bob"] == {(MISTAKE.notebook, cell) for cell in MISTAKE.fails}
+    assert lost["carol"] == {key for key in full["carol"] if key[0] == BROKEN}
+    assert graded["alice"]["score"] == graded["alice"]["max_score"] > 0
+    assert graded["dave"]["late"] > 0, "dave's late submission is not marked late"
+    assert all(graded[name]["late"] == 0 for name in ON_TIME), graded
+    # carol's broken notebook is listed as not gradable, with why (the class report's table).
+    from mle_grading.operations.class_report import read_class
+    data = read_class(ASSIGNMENT_ID, f"sqlite:///{os.path.join(course, 'gradebook.db')}", course,
+                      os.path.join(course, "grading_reports"))
+    ungraded = [(who, nb) for who, nb, why in data.ungraded if "not a valid notebook" in why]
+    assert ungraded == [("carol", BROKEN)], data.ungraded
+    facts["max_score"] = graded["alice"]["max_score"]
+    facts["points"] = {key: top for key, (_, top) in full["alice"].items()}
+
+
+def test_a_teaching_assistant_grades_one_answer_through_the_shared_formgrader(servers, facts):
+    ta = user_token(servers, TA)
+    api = f"/services/{COURSE_ID}/formgrader/api"
+    # The service imports nbgrader and the course's configuration before it answers.
+    wait_until(lambda: call(servers, f"{api}/assignments", ta, timeout=30)[0] == 200, 300, "the shared formgrader")
+    assert call(servers, f"{api}/assignments", user_token(servers, "bob"))[0] == 403   # a student is refused
+    notebooks = ok_call(servers, f"{api}/submitted_notebooks/{ASSIGNMENT_ID}/{MISTAKE.notebook}", ta)
+    (alices,) = [nb for nb in notebooks if nb["student"] == "alice"]
+    grades = ok_call(servers, f"{api}/grades", ta, query={"submission_id": alices["id"]})
+    comments = ok_call(servers, f"{api}/comments", ta, query={"submission_id": alices["id"]})
+    grade = next(g for g in grades if g["name"] in MISTAKE.fails)
+    comment = comments[0]
+    ok_call(servers, f"{api}/grade/{grade['id']}", ta, "PUT", {"manual_score": grade["max_score"]})
+    ok_call(servers, f"{api}/comment/{comment['id']}", ta, "PUT", {"manual_comment": TA_COMMENT})
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{os.path.join(servers['course'], 'gradebook.db')}") as gb:
+        stored = gb.find_grade_by_id(grade["id"])
+        assert (stored.student.id, stored.manual_score, stored.needs_manual_grade) == ("alice", grade["max_score"], False)
+        assert gb.find_comment_by_id(comment["id"]).manual_comment == TA_COMMENT
+
+
+def test_the_instructor_releases_feedback_and_exports_grades_for_canvas(servers, facts):
+    base, course = servers["base"], servers["course"]
+    roster = os.path.join(base, "canvas_roster.csv")
+    with open(roster, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["nbgrader_id", "name", "canvas_id", "sis_user_id", "sis_login_id", "section"])
+        for i, name in enumerate(STUDENTS):
+            writer.writerow([name, f"{name.title()}, Student", str(9000 + i), f"S{i:04d}", name, "Rehearsal"])
+    canvas = os.path.join(base, "canvas.csv")
+    ok(steps(base, [instructor(servers, "generate_feedback", ASSIGNMENT_ID, "--force"),
+                    instructor(servers, "release_feedback", ASSIGNMENT_ID),
+                    instructor(servers, "export", "--LmsExport.lms=canvas", f"--LmsExport.roster={roster}",
+                               f"--to={canvas}")]))
+    rows = list(csv.reader(open(canvas, newline="")))
+    assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] and rows[0][5] == ASSIGNMENT_ID
+    assert rows[1][0] == "Points Possible" and float(rows[1][5]) == facts["max_score"]
+    exported = {row[3]: float(row[5]) for row in rows[2:]}
+    top = facts["max_score"]
+    mistake = sum(facts["points"][(MISTAKE.notebook, cell)] for cell in MISTAKE.fails)
+    broken = sum(points for (nb, _), points in facts["points"].items() if nb == BROKEN)
+    assert exported == {"alice": top, "bob": top - mistake, "carol": top - broken, "dave": top}, exported
+    assert not os.path.exists(f"{canvas}.problems.txt"), open(f"{canvas}.problems.txt").read()
+
+
+def test_every_student_fetches_their_own_feedback_through_their_own_server(servers, facts):
+    pages = {}
+    for name in STUDENTS:
+        stamp = stamp_of(facts["submitted"][name])
+        assignment_action(servers, name, "fetch_feedback")
+        sub = listed_submissions(servers, name)[stamp]
+        assert all(nb["has_local_feedback"] and not nb["feedback_updated"] for nb in sub["notebooks"]), (name, sub)
+        pages[name] = {nb: feedback_page(servers, name, stamp, nb) for nb in facts["notebooks"]}
+        owner = os.stat(os.path.join(pwd.getpwnam(account(name)).pw_dir, ASSIGNMENT_ID, "feedback", stamp)).st_uid
+        assert owner == STUDENTS[name]
+    facts["feedback"] = pages
+    # The final, full feedback replaced the week's diagnostics: points now, and each student's own.
+    got, out_of = total_score(pages["alice"][MISTAKE.notebook])
+    assert got == out_of > 0
+    assert total_score(pages["bob"][MISTAKE.notebook])[0] < out_of
+    assert "np.sum((np.asarray(y_pred)" in text_of(pages["bob"][MISTAKE.notebook])
+    assert "np.sum((np.asarray(y_pred)" not in text_of(pages["alice"][MISTAKE.notebook])
+    assert "could not be read when it was graded" in text_of(pages["carol"][BROKEN])
+    assert TA_COMMENT in text_of(pages["alice"][MISTAKE.notebook])
+    assert not any(TA_COMMENT in text_of(p) for name in ("bob", "carol", "dave") for p in pages[name].values())
