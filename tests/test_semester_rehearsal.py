@@ -670,3 +670,30 @@ def test_every_student_fetches_their_own_feedback_through_their_own_server(serve
     assert "could not be read when it was graded" in text_of(pages["carol"][BROKEN])
     assert TA_COMMENT in text_of(pages["alice"][MISTAKE.notebook])
     assert not any(TA_COMMENT in text_of(p) for name in ("bob", "carol", "dave") for p in pages[name].values())
+
+
+# == 6. nothing of one student is visible to another ===============================================
+
+def test_bobs_account_cannot_read_alices_home_her_feedback_or_the_exchanges_feedback_folder(servers, facts):
+    alice_home = pwd.getpwnam(account("alice")).pw_dir
+    stamp = stamp_of(facts["submitted"]["alice"])
+    her_feedback = os.path.join(alice_home, ASSIGNMENT_ID, "feedback", stamp, f"{MISTAKE.notebook}.html")
+    assert os.path.isfile(her_feedback)
+    for cmd in (["ls", alice_home], ["cat", her_feedback],
+                ["ls", os.path.join(servers["exchange"], COURSE_ID, "feedback")],
+                ["ls", os.path.join(servers["exchange"], COURSE_ID, "inbound")],
+                ["ls", servers["course"]]):
+        done = run_as("bob", cmd)
+        assert done.returncode != 0 and "Permission denied" in done.stderr, (cmd, done.returncode, done.stdout)
+    # His own server serves his home only: a path out of it is refused.
+    status, _ = call(servers, f"/user/bob/api/contents/..%2F{account('alice')}", user_token(servers, "bob"))
+    assert status in (403, 404), status
+    # What he fetched is his own feedback only.
+    bob_feedback = glob.glob(os.path.join(pwd.getpwnam(account("bob")).pw_dir, ASSIGNMENT_ID, "feedback", "*"))
+    assert [os.path.basename(p) for p in bob_feedback] == [stamp_of(facts["submitted"]["bob"])]
+
+
+def test_released_feedback_is_named_by_secret_hashes_only(servers, facts):
+    released = os.listdir(os.path.join(servers["exchange"], COURSE_ID, "feedback"))
+    assert len(released) >= len(STUDENTS) * len(facts["notebooks"])
+    assert not [n for n in released if any(name in n for name in STUDENTS)], released
