@@ -17,9 +17,13 @@ Profiles, chosen by MLE_HUB_PROFILE:
 - "local-test": what tests/test_jupyterhub.py runs. Loopback only, any user name
   logs in (DummyAuthenticator), servers run as the hub's own user with a home
   under MLE_HUB_HOMES (SimpleLocalProcessSpawner). Never expose it to a network.
+- "rehearsal": what tests/test_semester_rehearsal.py runs. Loopback only and any user
+  name logs in, as local-test; but each server runs as its own unix account, named
+  as TLJH names it (hub user carol: jupyter-carol, MLE_UNIX_ACCOUNT), with that
+  account's home (UnixAccountSpawner below), and the grading service checks owners.
 
 Settings read from the environment (defaults in brackets):
-  MLE_HUB_PROFILE     production | tljh | local-test               [production]
+  MLE_HUB_PROFILE     production | tljh | local-test | rehearsal   [production]
   MLE_HUB_BIND_URL    where the proxy listens                      [http://:8000]
   MLE_HUB_STATE_DIR   hub database, cookie secret, proxy pid       [/srv/jupyterhub]
   MLE_EXCHANGE_ROOT   nbgrader exchange (writable by all)          [/srv/nbgrader/exchange]
@@ -34,18 +38,25 @@ Settings read from the environment (defaults in brackets):
   MLE_GRADERS         teaching assistants: hub user names who grade through the shared formgrader
   MLE_GRADER_ACCOUNT  the unix account the shared formgrader runs as (owns the course directory)
   MLE_COURSE_PYTHON   the course's Python, with mle_grading        [MLE_COURSE_ROOT/.venv/bin/python]
-  MLE_UNIX_ACCOUNT    a student's unix account from their hub name [tljh: jupyter-{username}; else {username}]
+  MLE_UNIX_ACCOUNT    a student's unix account from their hub name [tljh, rehearsal: jupyter-{username}; else {username}]
+  MLE_STUDENT_PYTHON  the students' Python (jupyterhub, nbgrader; no mle_grading), readable by every account
+                      [the hub's: its jupyterhub-singleuser]
 """
 import importlib.util
 import os
+import pwd
 import sys
+
+from jupyterhub.spawner import LocalProcessSpawner
 
 c = get_config()  # noqa: F821
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROFILE = os.environ.get("MLE_HUB_PROFILE", "production")
-if PROFILE not in ("production", "tljh", "local-test"):
-    raise ValueError(f"MLE_HUB_PROFILE must be production, tljh or local-test, not {PROFILE!r}")
+if PROFILE not in ("production", "tljh", "local-test", "rehearsal"):
+    raise ValueError(f"MLE_HUB_PROFILE must be production, tljh, local-test or rehearsal, not {PROFILE!r}")
+# The test hubs: loopback only, any name logs in, ports and a token for the test-suite.
+ON_LOOPBACK_FOR_TESTS = PROFILE in ("local-test", "rehearsal")
 STATE_DIR = os.environ.get("MLE_HUB_STATE_DIR", "/srv/jupyterhub")
 COURSE_ROOT = os.environ.get("MLE_COURSE_ROOT", os.path.dirname(HERE))
 EXCHANGE_ROOT = os.environ.get("MLE_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
@@ -53,7 +64,8 @@ INSTRUCTORS = {u.strip() for u in os.environ.get("MLE_INSTRUCTORS", "instructor"
 GRADERS = {u.strip() for u in os.environ.get("MLE_GRADERS", "").split(",") if u.strip()}
 COURSE_ID = os.environ.get("MLE_COURSE_ID", "mle_losses_course")
 # Who owns a student's submissions in the exchange: TLJH's hub user carol is unix account jupyter-carol.
-UNIX_ACCOUNT = os.environ.get("MLE_UNIX_ACCOUNT", "jupyter-{username}" if PROFILE == "tljh" else "{username}")
+UNIX_ACCOUNT = os.environ.get("MLE_UNIX_ACCOUNT",
+                              "jupyter-{username}" if PROFILE in ("tljh", "rehearsal") else "{username}")
 # The course's own environment (`./course setup` makes it): it has the grading library, which
 # the hub's (and the students') environment must not have. Grading runs there, never on the hub's Python.
 COURSE_PYTHON = os.environ.get("MLE_COURSE_PYTHON") or os.path.join(COURSE_ROOT, ".venv", "bin", "python")
@@ -105,7 +117,7 @@ if PROFILE != "tljh":
         c.Authenticator.allowed_users = STUDENTS | INSTRUCTORS
     else:
         c.Authenticator.allow_all = True   # everyone the authenticator accepts
-    if PROFILE == "local-test":
+    if ON_LOOPBACK_FOR_TESTS:
         c.JupyterHub.authenticator_class = "dummy"   # any name, any password: loopback tests only
     else:
         # The machine's unix accounts (pam), or the university's login (pip install oauthenticator;
@@ -122,6 +134,10 @@ c.JupyterHub.load_groups = {"instructors": {"users": sorted(INSTRUCTORS)}}
 # --- every user's server -------------------------------------------------------------
 if PROFILE != "tljh":   # TLJH starts servers from its own user environment
     c.Spawner.cmd = [os.path.join(BIN, "jupyterhub-singleuser")]
+    if os.environ.get("MLE_STUDENT_PYTHON"):
+        # The students' own environment: every account must be able to run it (a Python under
+        # /root, say, is not), and it has no grading library. Instructors keep the course's.
+        c.Spawner.cmd = [os.environ["MLE_STUDENT_PYTHON"], "-m", "jupyterhub.singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 180   # a first start imports a lot: generous on small machines
 c.Spawner.http_timeout = 180
@@ -188,6 +204,7 @@ if os.environ.get("MLE_GRADING_SERVICE") == "1":
         # The hub's feedback test kills the service during one nbgrader autograde while another
         # waits; the service on Dask is tested by tests/test_grading_service*.py.
         _service["command"].append("--one-at-a-time")
+    # rehearsal: every student is a real account, so the owner check stays on, as in production.
     services.append(_service)
 
 
@@ -238,7 +255,7 @@ if GRADERS:
     }
     if os.environ.get("MLE_GRADER_ACCOUNT"):
         _formgrader["user"] = os.environ["MLE_GRADER_ACCOUNT"]
-    if PROFILE == "local-test":
+    if ON_LOOPBACK_FOR_TESTS:
         _formgrader["command"].append("--allow-root")   # test machines and CI run as root
     services.append(_formgrader)
     c.JupyterHub.load_groups[f"formgrade-{COURSE_ID}"] = {"users": sorted(INSTRUCTORS | GRADERS)}
@@ -247,11 +264,48 @@ if GRADERS:
                              f"read:services!service={COURSE_ID}"]})
 
 # --- which spawner --------------------------------------------------------------------
+class UnixAccountSpawner(LocalProcessSpawner):
+    """LocalProcessSpawner whose unix account is MLE_UNIX_ACCOUNT with the hub name filled in
+    (TLJH's naming: hub user carol runs as jupyter-carol, in that account's home)."""
+
+    def unix_account(self):
+        account = UNIX_ACCOUNT.format(username=self.user.name)
+        try:
+            return pwd.getpwnam(account)
+        except KeyError:
+            raise RuntimeError(f"hub user {self.user.name} has no unix account {account} "
+                               f"(MLE_UNIX_ACCOUNT={UNIX_ACCOUNT}): create it, e.g. useradd -m {account}") from None
+
+    def make_preexec_fn(self, name):
+        return super().make_preexec_fn(self.unix_account().pw_name)
+
+    def user_env(self, env):
+        account = self.unix_account()
+        env["USER"] = account.pw_name
+        if account.pw_dir:
+            env["HOME"] = account.pw_dir
+        if account.pw_shell:
+            env["SHELL"] = account.pw_shell
+        return env
+
+
 if PROFILE == "local-test":
     c.JupyterHub.spawner_class = "simple"   # no unix accounts; no isolation between users
     c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(
         os.environ.get("MLE_HUB_HOMES", os.path.join(STATE_DIR, "homes")), "{username}")
     c.Spawner.args.append("--allow-root")   # test machines and CI run as root
+elif PROFILE in ("production", "rehearsal"):
+    # One unix account per user: the hub name itself, or MLE_UNIX_ACCOUNT's (TLJH's jupyter-carol).
+    c.JupyterHub.spawner_class = "localprocess" if UNIX_ACCOUNT == "{username}" else UnixAccountSpawner
+    # Containers instead, one image for everyone built from environment.yml
+    # (pip install dockerspawner):
+    #   c.JupyterHub.spawner_class = "docker"
+    #   c.DockerSpawner.image = "registry.example.edu/mle-losses:2026"
+    #   c.DockerSpawner.notebook_dir = "/home/jovyan/work"
+    #   c.DockerSpawner.volumes = {"jupyterhub-user-{username}": "/home/jovyan/work",
+    #                              "nbgrader-exchange": EXCHANGE_ROOT}
+    #   c.Spawner.cmd = ["jupyterhub-singleuser"]   # the image's own
+if ON_LOOPBACK_FOR_TESTS:
     c.JupyterHub.hub_ip = "127.0.0.1"
     if os.environ.get("MLE_HUB_HUB_PORT"):
         c.JupyterHub.hub_port = int(os.environ["MLE_HUB_HUB_PORT"])
@@ -262,16 +316,6 @@ if PROFILE == "local-test":
         roles.append({"name": "course-tests", "services": ["course-tests"],
                       "scopes": ["admin:users", "admin:servers", "admin:server_state", "list:users",
                                  "read:users", "tokens", "read:services"]})
-elif PROFILE == "production":
-    c.JupyterHub.spawner_class = "localprocess"   # one unix account per user
-    # Containers instead, one image for everyone built from environment.yml
-    # (pip install dockerspawner):
-    #   c.JupyterHub.spawner_class = "docker"
-    #   c.DockerSpawner.image = "registry.example.edu/mle-losses:2026"
-    #   c.DockerSpawner.notebook_dir = "/home/jovyan/work"
-    #   c.DockerSpawner.volumes = {"jupyterhub-user-{username}": "/home/jovyan/work",
-    #                              "nbgrader-exchange": EXCHANGE_ROOT}
-    #   c.Spawner.cmd = ["jupyterhub-singleuser"]   # the image's own
 
 if services:
     c.JupyterHub.services = services
