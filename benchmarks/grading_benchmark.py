@@ -275,7 +275,7 @@ def run_cycle_plain(course, students):
 def run_service_burst(base, target, subs, workers, interval):
     """A deadline burst through a real exchange: one submission lands in the inbound folder every
     `interval` seconds; the grading service (on a local Dask cluster of `workers`) grades each and
-    releases its feedback. Returns {submissions, p50_s, p95_s, max_s, lost, twice, seconds}: the time
+    releases its feedback. Returns {submissions, p50_s, p95_s, max_s, lost, unfinished, twice, seconds}: the time
     from a submission landing to its feedback being released in the exchange."""
     import secrets
     import statistics
@@ -335,10 +335,15 @@ def run_service_burst(base, target, subs, workers, interval):
                     break
                 time.sleep(0.1)
             service.stopping = True
-    latencies, lost = [], []
+    # Not released when the benchmark stopped waiting: still to be graded (the service's journal
+    # says so, and it would grade them when it runs again), or lost (the journal has them nowhere).
+    pending = {row["folder"] for row in service.journal.rows("state IN ('queued', 'deferred', 'grading')")}
+    latencies, lost, unfinished = [], [], []
     for folder, path in expected.items():
         if os.path.exists(path):
             latencies.append(os.path.getmtime(path) - landed[folder])
+        elif folder in pending:
+            unfinished.append(folder)
         else:
             lost.append(folder)
     counts = {}
@@ -348,6 +353,7 @@ def run_service_burst(base, target, subs, workers, interval):
     q = lambda f: latencies[min(len(latencies) - 1, int(f * len(latencies)))] if latencies else None  # noqa: E731
     return {"submissions": len(subs), "interval_s": interval, "p50_s": statistics.median(latencies) if latencies else None,
             "p95_s": q(0.95), "max_s": max(latencies, default=None), "lost": len(lost),
+            "unfinished": len(unfinished),
             "twice": sum(1 for n in counts.values() if n > 1), "seconds": time.time() - started}
 
 
@@ -531,6 +537,7 @@ def render(result):
         lines.append(f"Feedback on submit: a burst of {svc['submissions']} submissions, one every {svc['interval_s']:g} s, "
                      f"through a real exchange: from landing to released feedback median {fmt(svc['p50_s'])} s, "
                      f"95th percentile {fmt(svc['p95_s'])} s, max {fmt(svc['max_s'])} s; lost {svc['lost']}, "
+                     f"still queued when the benchmark stopped waiting {svc.get('unfinished', 0)}, "
                      f"graded twice {svc['twice']} (load {fmt(svc['load_before'], 1)} / {fmt(svc['load_after'], 1)})")
         lines.append("")
     for target in result["targets"]:
