@@ -3,6 +3,7 @@ import filecmp
 import glob
 import os
 import re
+import shutil
 
 import nbformat
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from demo_submissions import all_mistakes
 from mle_grading import ASSIGNMENTS
 from mle_grading.operations.demo_class import COMMITTED_STUDENTS, roster
-from mle_grading.operations.pipeline import COURSE_STATE, DEMO_FOLDER, EXAMPLES, completed_run
+from mle_grading.operations.pipeline import COURSE_STATE, DEMO_FOLDER, EXAMPLES, MARKER, completed_run
 
 from course_copy import ROOT, copy_course, run_pipeline, scores_by_cell
 
@@ -170,16 +171,22 @@ def test_feedback_shows_diagnostics_but_no_hidden_tests(demo_course):
         assert "TestFailed" in html
 
 
-def test_pipeline_runs_again_without_cleanup_and_refuses_to_delete_real_work(demo_course):
-    course, *_ = demo_course
-    stranger = os.path.join(course, "submitted", "real-student", "mle_losses")
+def test_pipeline_runs_again_without_cleanup_and_refuses_to_delete_real_work(demo_course, tmp_path):
+    """On a course copy of its own (the demo course may be the repository's): an earlier run's
+    roster and gradebook, and one student's work that the demo did not make."""
+    demo, *_ = demo_course
+    course = copy_course(str(tmp_path / "course"))
+    again = os.path.join(course, DEMO_FOLDER)
+    os.makedirs(os.path.join(again, "submitted"))
+    shutil.copy(os.path.join(demo, "submitted", MARKER), os.path.join(again, "submitted", MARKER))
+    shutil.copy(os.path.join(demo, "gradebook.db"), os.path.join(again, "gradebook.db"))
+    stranger = os.path.join(again, "submitted", "real-student", "mle_losses")
     os.makedirs(stranger)
-    proc = run_pipeline(os.path.dirname(course))
+    proc = run_pipeline(course)
     assert proc.returncode == 1
     assert "real-student" in proc.stderr
     assert os.path.isdir(stranger)
-    os.rmdir(stranger)
-    os.rmdir(os.path.dirname(stranger))
+    assert os.path.exists(os.path.join(again, "gradebook.db"))
 
 
 def test_a_demo_run_is_read_again_only_for_the_commit_whose_files_it_graded(tmp_path):
@@ -197,13 +204,14 @@ def test_a_demo_run_is_read_again_only_for_the_commit_whose_files_it_graded(tmp_
     git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "course")
     head = git("rev-parse", "HEAD")
     assert pipeline.inputs_identity(str(tmp_path)) == head
-    record = {"commit": head, "returncode": 0, "own_sqlite_gradebook": True, "course_state_before": [],
-              "stdout": "[1/6] ...\n"}
+    record = {"commit": head, "returncode": 0, "own_sqlite_gradebook": True, "local_cluster": True,
+              "course_state_before": [], "stdout": "[1/6] ...\n"}
     (tmp_path / DEMO_FOLDER).mkdir()
     path = tmp_path / DEMO_FOLDER / pipeline.RUN_RECORD
     path.write_text(json.dumps(record))
     assert pipeline.completed_run(str(tmp_path)) == record
-    for changed in ({"commit": "0" * 40}, {"returncode": 2}, {"own_sqlite_gradebook": False}):
+    for changed in ({"commit": "0" * 40}, {"returncode": 2}, {"own_sqlite_gradebook": False},
+                    {"local_cluster": False}):
         path.write_text(json.dumps({**record, **changed}))
         assert pipeline.completed_run(str(tmp_path)) is None, changed
     path.write_text(json.dumps(record))
@@ -214,3 +222,6 @@ def test_a_demo_run_is_read_again_only_for_the_commit_whose_files_it_graded(tmp_
     assert pipeline.inputs_identity(str(tmp_path)) is None and pipeline.completed_run(str(tmp_path)) is None
     (tmp_path / "new_notebook.py").unlink()
     assert pipeline.inputs_identity(str(tmp_path / "not a clone")) is None
+    (tmp_path / DEMO_FOLDER / "course").mkdir()                   # a course folder inside another clone
+    assert pipeline.inputs_identity(str(tmp_path / DEMO_FOLDER / "course")) is None
+    assert pipeline.inputs_identity(str(tmp_path)) == head

@@ -184,23 +184,47 @@ def accounts():
     os.chmod(base, 0o755)   # the accounts must reach their homes and the exchange below it
     homes = os.path.join(base, "home")
     os.makedirs(homes, mode=0o755)
+    created = []
     try:
         for name, uid in STUDENTS.items():
-            # Left by an interrupted run (a group can outlive its user).
-            subprocess.run(["userdel", account(name)], capture_output=True)
-            subprocess.run(["groupdel", account(name)], capture_output=True)
+            remove_leftover_of_a_rehearsal(account(name), uid)
             subprocess.run(["useradd", "--uid", str(uid), "--user-group", "--create-home", "--shell", "/bin/bash",
                             "--home-dir", os.path.join(homes, account(name)), account(name)],
                            check=True, capture_output=True)
+            created.append(name)
             os.chmod(os.path.join(homes, account(name)), 0o700)
         yield base
     finally:
-        # Whatever still runs as a student was started by this test (their servers, kernels).
-        for pid in processes_of(set(STUDENTS.values())):
+        # Whatever still runs as a student this test created was started by it (servers, kernels).
+        for pid in processes_of({STUDENTS[name] for name in created}):
             stop_by_pid(pid)
-        for name in STUDENTS:
+        for name in created:
             subprocess.run(["userdel", account(name)], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def remove_leftover_of_a_rehearsal(name, uid):
+    """An account or group of this name left by an interrupted rehearsal (its uid, a home under the
+    rehearsal's temporary folder) is removed; anyone else's (a real TLJH student's) stops the test."""
+    import grp
+    rehearsal_homes = os.path.join(tempfile.gettempdir(), "mle_rehearsal_")
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        entry = None
+    if entry is not None:
+        if entry.pw_uid != uid or not entry.pw_dir.startswith(rehearsal_homes):
+            pytest.fail(f"the account {name} exists and is not a rehearsal's (uid {entry.pw_uid}, home "
+                        f"{entry.pw_dir}): the rehearsal never touches a real account; run it where there is none")
+        subprocess.run(["userdel", name], capture_output=True)
+    try:
+        group = grp.getgrnam(name)   # a group can outlive its user
+    except KeyError:
+        return
+    if group.gr_gid != uid or group.gr_mem:
+        pytest.fail(f"the group {name} exists and is not a rehearsal's (gid {group.gr_gid}): "
+                    "the rehearsal never touches a real group")
+    subprocess.run(["groupdel", name], capture_output=True)
 
 
 # -- the hub -----------------------------------------------------------------------------------
@@ -685,8 +709,12 @@ def test_bobs_account_cannot_read_alices_home_her_feedback_or_the_exchanges_feed
                 ["ls", servers["course"]]):
         done = run_as("bob", cmd)
         assert done.returncode != 0 and "Permission denied" in done.stderr, (cmd, done.returncode, done.stdout)
-    # His own server serves his home only: a path out of it is refused.
-    status, _ = call(servers, f"/user/bob/api/contents/..%2F{account('alice')}", user_token(servers, "bob"))
+    # His own server serves his home only: the folder of the homes, which his account may list, is
+    # refused through it, while his home is served.
+    assert os.stat(os.path.dirname(alice_home)).st_mode & 0o005 == 0o005
+    status, _ = call(servers, "/user/bob/api/contents/", user_token(servers, "bob"))
+    assert status == 200, status
+    status, _ = call(servers, "/user/bob/api/contents/..%2F", user_token(servers, "bob"))
     assert status in (403, 404), status
     # What he fetched is his own feedback only.
     bob_feedback = glob.glob(os.path.join(pwd.getpwnam(account("bob")).pw_dir, ASSIGNMENT_ID, "feedback", "*"))

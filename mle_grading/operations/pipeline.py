@@ -70,14 +70,17 @@ def say(step, text):
 def inputs_identity(course_root):
     """The commit whose files a run in course_root reads, or None when that is not certain: not a
     git clone, or its working tree differs from the commit (a change, or a file git would add)."""
-    try:
-        head = subprocess.run(["git", "-C", course_root, "rev-parse", "HEAD"], capture_output=True, text=True,
+    def git(*args):
+        return subprocess.run(["git", "-C", course_root, *args], capture_output=True, text=True,
                               check=True).stdout.strip()
-        changed = subprocess.run(["git", "-C", course_root, "status", "--porcelain"], capture_output=True,
-                                 text=True, check=True).stdout
+    try:
+        # A course copied into some other clone is not that clone's commit.
+        if os.path.realpath(git("rev-parse", "--show-toplevel")) != os.path.realpath(course_root):
+            return None
+        head, changed = git("rev-parse", "HEAD"), git("status", "--porcelain")
     except (OSError, subprocess.CalledProcessError):
         return None
-    return None if changed.strip() else head
+    return None if changed else head
 
 
 def completed_run(course_root):
@@ -90,18 +93,20 @@ def completed_run(course_root):
     except (OSError, ValueError):
         return None
     commit = inputs_identity(course_root)
+    # Workers of another cluster may run other code; another gradebook is not the demo's.
     if commit is None or record.get("commit") != commit or record.get("returncode") != 0 \
-            or not record.get("own_sqlite_gradebook"):
+            or not record.get("own_sqlite_gradebook") or not record.get("local_cluster"):
         return None
     return record
 
 
-def write_run_record(course_root, commit, returncode, own_sqlite_gradebook, state_before):
+def write_run_record(course_root, commit, returncode, own_sqlite_gradebook, local_cluster, state_before):
     # A run during which the course's files changed graded no one commit.
     if commit is not None and inputs_identity(course_root) != commit:
         commit = None
     record = {"commit": commit, "returncode": returncode, "own_sqlite_gradebook": own_sqlite_gradebook,
-              "course_state_before": state_before, "stdout": "\n".join(_printed) + "\n"}
+              "local_cluster": local_cluster, "course_state_before": state_before,
+              "stdout": "\n".join(_printed) + "\n"}
     with open(os.path.join(ROOT, RUN_RECORD), "w") as fh:
         json.dump(record, fh, indent=1)
 
@@ -320,13 +325,14 @@ def main(argv=None):
     ROOT = os.path.abspath(args.demo_root or os.path.join(course_root, DEMO_FOLDER))
     commit = inputs_identity(course_root)
     state_before = [name for name in COURSE_STATE if os.path.exists(os.path.join(course_root, name))]
+    _printed.clear()
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(ROOT, RUN_RECORD))   # a run that does not complete leaves none
     try:
         prepare_demo_course(course_root, ROOT)
     except (PipelineError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(os.path.join(ROOT, RUN_RECORD))   # a run that does not complete leaves none
     started = time.time()
     reports = os.path.join(ROOT, "reports")
     os.makedirs(reports, exist_ok=True)
@@ -430,7 +436,7 @@ def main(argv=None):
             tell(f"  examples:   {rel(update_examples(course_root, ROOT))} (the committed graded examples, updated)")
         tell(f"  done in {time.time() - started:.0f} s")
         returncode = 2 if problems else 0
-        write_run_record(course_root, commit, returncode, args.db_url is None, state_before)
+        write_run_record(course_root, commit, returncode, args.db_url is None, args.scheduler is None, state_before)
         return returncode
     except (PipelineError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
