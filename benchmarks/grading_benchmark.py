@@ -275,8 +275,9 @@ def run_cycle_plain(course, students):
 def run_service_burst(base, target, subs, workers, interval):
     """A deadline burst through a real exchange: one submission lands in the inbound folder every
     `interval` seconds; the grading service (on a local Dask cluster of `workers`) grades each and
-    releases its feedback. Returns {submissions, p50_s, p95_s, max_s, lost, unfinished, twice, seconds}: the time
-    from a submission landing to its feedback being released in the exchange."""
+    releases its feedback. Returns {submissions, p50_s, p95_s, max_s, lost, unfinished,
+    settled_without_feedback, twice, seconds}: the time from a submission landing to its feedback
+    being released in the exchange."""
     import secrets
     import statistics
     import threading
@@ -336,14 +337,17 @@ def run_service_burst(base, target, subs, workers, interval):
                 time.sleep(0.1)
             service.stopping = True
     # Not released when the benchmark stopped waiting: still to be graded (the service's journal
-    # says so, and it would grade them when it runs again), or lost (the journal has them nowhere).
-    pending = {row["folder"] for row in service.journal.rows("state IN ('queued', 'deferred', 'grading')")}
-    latencies, lost, unfinished = [], [], []
+    # says so, and it would grade them when it runs again), settled without feedback (failed, say),
+    # or lost (the journal has them nowhere).
+    states = {row["folder"]: row["state"] for row in service.journal.rows()}
+    latencies, lost, unfinished, not_released = [], [], [], []
     for folder, path in expected.items():
         if os.path.exists(path):
             latencies.append(os.path.getmtime(path) - landed[folder])
-        elif folder in pending:
+        elif states.get(folder) in ("queued", "deferred", "grading"):
             unfinished.append(folder)
+        elif folder in states:
+            not_released.append(folder)
         else:
             lost.append(folder)
     counts = {}
@@ -353,7 +357,7 @@ def run_service_burst(base, target, subs, workers, interval):
     q = lambda f: latencies[min(len(latencies) - 1, int(f * len(latencies)))] if latencies else None  # noqa: E731
     return {"submissions": len(subs), "interval_s": interval, "p50_s": statistics.median(latencies) if latencies else None,
             "p95_s": q(0.95), "max_s": max(latencies, default=None), "lost": len(lost),
-            "unfinished": len(unfinished),
+            "unfinished": len(unfinished), "settled_without_feedback": len(not_released),
             "twice": sum(1 for n in counts.values() if n > 1), "seconds": time.time() - started}
 
 
@@ -538,6 +542,7 @@ def render(result):
                      f"through a real exchange: from landing to released feedback median {fmt(svc['p50_s'])} s, "
                      f"95th percentile {fmt(svc['p95_s'])} s, max {fmt(svc['max_s'])} s; lost {svc['lost']}, "
                      f"still queued when the benchmark stopped waiting {svc.get('unfinished', 0)}, "
+                     f"settled without feedback {svc.get('settled_without_feedback', 0)}, "
                      f"graded twice {svc['twice']} (load {fmt(svc['load_before'], 1)} / {fmt(svc['load_after'], 1)})")
         lines.append("")
     for target in result["targets"]:

@@ -754,7 +754,8 @@ def own_run_steps(student):
         return value if _usable(value, z.shape) else None
 
     found = {}
-    for key, weights_grad in (("bce", student_weights_grad), ("mse", through_lowered_labels(student_weights_grad, student_logit_grad))):
+    runs = (("bce", student_weights_grad), ("mse", through_lowered_labels(student_weights_grad, student_logit_grad)))
+    for key, weights_grad in runs:
         accuracy = training_accuracy(weights_grad, stop_at=TARGET_ACCURACY)
         found[key] = None if accuracy is None else steps_to_reach(accuracy)
     return found
