@@ -19,6 +19,11 @@ def sig(t):
     return 1 / (1 + sp.exp(-t))
 
 
+def sig_other_way(t):
+    """sigma(t) as exp(t) / (1 + exp(t)), how many textbooks write it."""
+    return sp.exp(t) / (1 + sp.exp(t))
+
+
 TOTAL = sp.exp(z0) + sp.exp(z1) + sp.exp(z2)
 CE = -sp.log(sp.exp(z0) / TOTAL)
 BCE = -y * sp.log(sig(z)) - (1 - y) * sp.log(1 - sig(z))
@@ -29,11 +34,15 @@ DERIVATIONS = {
         -(y - sig(z)),
         (1 - y) - sig(-z),
         (sig(z) - 1) + (1 - y),
+        sig_other_way(z) - y,
+        sp.Rational(1, 2) + sp.tanh(z / 2) / 2 - y,
     ]),
     "mse_sigmoid_grad_expr": (lambda: sp.diff((sig(z) - y) ** 2, z), [
         2 * (sig(z) - y) * (sig(z) - sig(z) ** 2),
         -2 * (y - sig(z)) * sig(z) * sig(-z),
         2 * sig(z) ** 2 * (1 - sig(z)) - 2 * y * sig(z) * (1 - sig(z)),
+        2 * (sig_other_way(z) - y) * sig_other_way(z) * (1 - sig_other_way(z)),
+        2 * (sig_other_way(z) - y) * sig_other_way(z) * sig_other_way(-z),
     ]),
     "softmax_ce_grad_expr": (lambda: [sp.diff(CE, v) for v in (z0, z1, z2)], [
         [-(sp.exp(z1) + sp.exp(z2)) / TOTAL, sp.exp(z1) / TOTAL, sp.exp(z2) / TOTAL],

@@ -93,13 +93,33 @@ def expect_form(student, name, expected, domain, asked, max_size, mistakes=(), s
                               f"for ({asked}) needs at most {max_size}.")
 
 
-def _exp_only_in_sigmoid(expr, t, inside=False):
-    """Is every exp(...) of `expr` the exp(+-t) of a power (1 + exp(+-t))**(-k)?"""
+def _exp_only_in_sigmoid(expr, t):
+    """Is every exp(...) of `expr` the exp(+-t) of a power (1 + exp(+-t))**(-k), or of a factor
+    exp(s t) / (1 + exp(s t)), sigma(s t) written the other common way?"""
     if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp < 0 and _is_one_plus_exp(expr.base, t):
         return True
     if isinstance(expr, sympy.exp):
         return False
+    if isinstance(expr, sympy.Mul):
+        return all(_exp_only_in_sigmoid(a, t) for a in _without_sigmoid_fractions(expr.args, t))
     return all(_exp_only_in_sigmoid(a, t) for a in expr.args)
+
+
+def _without_sigmoid_fractions(factors, t):
+    """The factors of a product left once each exp(s t) is paired with a 1 / (1 + exp(s t)) (a power
+    of exactly -1: exp(-t) / (1 + exp(-t))**2 is sigma'(t) unsimplified, not a sigmoid)."""
+    rest = list(factors)
+    for e in [f for f in factors if isinstance(f, sympy.exp) and f.args[0] in (t, -t)]:
+        partner = next((f for f in rest if isinstance(f, sympy.Pow) and f.exp == -1 and _is_one_plus_exp(f.base, t)
+                        and _exp_of(f.base) == e), None)
+        if partner is not None:
+            rest.remove(e)
+            rest.remove(partner)
+    return rest
+
+
+def _exp_of(one_plus_exp):
+    return next(a for a in one_plus_exp.args if isinstance(a, sympy.exp))
 
 
 def _is_one_plus_exp(base, t):
