@@ -275,6 +275,42 @@ def test_the_experiment_is_judged_against_the_students_own_run(notebook):
     assert "your own squared-error run" in checks.run_check(chk, student)
 
 
+def _labels_as_class_names(refuse_other_labels):
+    """A logistic_regression_grad right for labels in {0, 1} (the contract) that reads them as class names."""
+    def logistic_regression_grad(X, y, w, b):
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if refuse_other_labels and not np.all((y == 0) | (y == 1)):
+            raise ValueError("labels must be 0 or 1")
+        s = ref.sigmoid(X @ np.asarray(w, dtype=np.float64) + float(b))
+        g = np.where(y == 1, s - 1, s)
+        return X.T @ g / len(y), float(np.mean(g))
+    return logistic_regression_grad
+
+
+def test_a_logistic_regression_grad_reading_labels_as_class_names_keeps_every_point_of_04(notebook):
+    """Right on labels in {0, 1}, as the contract asks: its own cells pass, and the experiment is
+    judged against its own (odd) squared-error run."""
+    namespace = dict(notebook)
+    namespace["logistic_regression_grad"] = _labels_as_class_names(refuse_other_labels=False)
+    student = checks.InProcessStudent(namespace)
+    own = checks04.own_run_steps(student)
+    assert own["mse"] != checks04.trusted_steps()[1]
+    namespace["steps_bce"], namespace["steps_mse"] = own["bce"], own["mse"]
+    for grade_id in ("logistic_regression_grad_matches_torch", "logistic_regression_grad_extreme_logits",
+                     "logistic_regression_grad_lists_and_shapes", "gradient_descent_steps_to_accuracy"):
+        assert checks.run_check(checks.find("04_gradients", grade_id), student) is None, grade_id
+
+
+def test_a_squared_error_run_that_cannot_be_repeated_names_both_functions_it_calls(notebook):
+    namespace = dict(notebook)
+    namespace["logistic_regression_grad"] = _labels_as_class_names(refuse_other_labels=True)
+    message = checks.run_check(checks.find("04_gradients", "gradient_descent_steps_to_accuracy"),
+                               checks.InProcessStudent(namespace))
+    assert "`steps_mse` cannot be judged" in message
+    assert "`mse_sigmoid_grad`" in message and "`logistic_regression_grad`" in message
+    assert "not 0 or 1" in message
+
+
 def test_the_squared_error_run_needs_many_more_steps_than_the_bce_run():
     steps_bce, steps_mse = checks04.trusted_steps()
     assert 0 < steps_bce < 20

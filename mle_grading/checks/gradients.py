@@ -762,6 +762,12 @@ def own_run_steps(student):
 
 
 RUN_OF = {"bce": ("BCE", "logistic_regression_grad"), "mse": ("squared-error", "mse_sigmoid_grad")}
+# The functions each run calls: the squared-error run also calls logistic_regression_grad, at
+# labels lowered by the squared-error gradients (not 0 or 1), so a function that treats the labels
+# as class names (y == 1) passes its own cells and still breaks that run.
+CALLED_BY_RUN = {"bce": "`logistic_regression_grad`",
+                 "mse": "`mse_sigmoid_grad`, or `logistic_regression_grad` at the labels lowered by it (labels "
+                        "that are not 0 or 1: use y as a number, not a class name),"}
 
 
 def computes_a_gradient(student, key, rng):
@@ -807,10 +813,11 @@ def gradient_descent_steps_to_accuracy(student, rng):
     """
     got = {key: whole_number(student, f"steps_{key}", "steps") for key in ("bce", "mse")}
     want = own_run_steps(student)
-    for key, (label, function) in RUN_OF.items():
+    for key, (label, _) in RUN_OF.items():
         if want[key] is None:
             raise CheckFailed(f"`steps_{key}` cannot be judged: your own {label} run could not be repeated, "
-                              f"because `{function}` did not return finite gradients of the right shape along it. "
+                              f"because {CALLED_BY_RUN[key]} did not return finite gradients of the right shape "
+                              "along it. "
                               "Fix it first (its own test cells say how), then read the steps from your run.")
     for key, (label, function) in RUN_OF.items():
         if want[key] >= STEPS and not computes_a_gradient(student, key, rng):

@@ -120,7 +120,8 @@ def sp_sigmoid(t):
 # `sp_sigmoid(z)` for $\sigma(z)$) and assign it to `bce_grad_expr`.
 #
 # *The form asked for:* simplified, in `sp_sigmoid(z)` and `y` only (no logarithm, no
-# other exponential), at most 24 nodes.
+# other exponential; $\sigma(z)$ written as `sp.exp(z) / (1 + sp.exp(z))` counts as a
+# sigmoid too), at most 24 nodes.
 
 # %% kind="answer" id="bce_grad_expr_answer"
 ### BEGIN SOLUTION
@@ -160,7 +161,7 @@ for z_value in (-1.0, -4.0, -10.0):
 # to `mse_sigmoid_grad_expr`, in the same symbols.
 #
 # *The form asked for:* in `sp_sigmoid(z)` and `y`, with $\sigma'(z)$ written through
-# the fact above (no exponential outside `sp_sigmoid`), at most 70 nodes.
+# the fact above (no exponential outside a sigmoid), at most 70 nodes.
 
 # %% kind="answer" id="mse_sigmoid_grad_expr_answer"
 ### BEGIN SOLUTION
@@ -632,6 +633,9 @@ print(f"the BCE gradient is {at_minus_ten[0] / at_minus_ten[1]:,.0f} times large
 #
 # - `X`: features, shape `(N, D)`; `y`: labels in $\{0, 1\}$, shape `(N,)`;
 #   `w`: weights, shape `(D,)`; `b`: the bias, a number;
+# - use the labels as numbers in a formula, as `bce_grad` does, not as class names
+#   (no `y == 1` tests): the squared-error run below also calls your function with
+#   labels that are not 0 or 1;
 # - return the tuple `(grad_w, grad_b)`: the gradient of the **mean** binary
 #   cross-entropy of the logits `X @ w + b` with respect to `w` (shape `(D,)`) and to
 #   `b` (one number), finite for logits up to $\pm 10^4$;
@@ -676,10 +680,23 @@ assert np.shape(grad_w) == (3,)
 # gradients $g_i$. The function `mse_sigmoid_weights_grad` below calls your function
 # twice, at the labels and at the labels lowered by the squared-error logit gradients,
 # and returns the difference.
-#
-# Before training with it, check it the way section 4.4 checked the others: the
-# numerical gradient of the mean BCE with respect to all parameters at once,
-# $(w_1, \dots, w_D, b)$, against yours.
+
+# %%
+def mse_sigmoid_weights_grad(X, y, w, b):
+    """Gradient of the mean of (sigmoid(X @ w + b) - y)**2 with respect to w and b, from your
+    logistic_regression_grad at the labels and at the labels lowered by mse_sigmoid_grad."""
+    logit_grads = np.asarray(mse_sigmoid_grad(X @ w + b, y), dtype=np.float64)
+    at_labels_w, at_labels_b = logistic_regression_grad(X, y, w, b)
+    lowered_w, lowered_b = logistic_regression_grad(X, y - logit_grads, w, b)
+    return (np.asarray(lowered_w, dtype=np.float64) - np.asarray(at_labels_w, dtype=np.float64),
+            float(lowered_b) - float(at_labels_b))
+
+
+# %% [markdown]
+# Before training with them, check both the way section 4.4 checked the others: the
+# numerical gradient of each mean loss with respect to all parameters at once,
+# $(w_1, \dots, w_D, b)$, against the analytic one. (If the second check fails and the
+# first passes, look at how your `logistic_regression_grad` uses `y`.)
 
 # %%
 check_rng = np.random.default_rng(7)
@@ -691,11 +708,19 @@ def mean_bce_of_parameters(theta):
     return bce_sum(X_check @ theta[:-1] + theta[-1], y_check) / len(y_check)
 
 
+def mean_squared_error_of_parameters(theta):
+    """The mean of (sigmoid(z) - y)**2 as a function of the parameter vector (w_1, ..., w_D, b)."""
+    return np.mean((sigmoid(X_check @ theta[:-1] + theta[-1]) - y_check) ** 2)
+
+
 theta_check = check_rng.normal(size=4)
-analytic = np.append(*logistic_regression_grad(X_check, y_check, theta_check[:-1], theta_check[-1]))
-numeric = numerical_grad(mean_bce_of_parameters, theta_check)
-err = float(np.max(relative_error(analytic, numeric)))
-print(f"logistic_regression_grad  largest relative error {err:8.1e}   {verdict(err)}")
+parameter_gradients = [("logistic_regression_grad", logistic_regression_grad, mean_bce_of_parameters),
+                       ("mse_sigmoid_weights_grad", mse_sigmoid_weights_grad, mean_squared_error_of_parameters)]
+for name, weights_grad_fn, mean_loss in parameter_gradients:
+    analytic = np.append(*weights_grad_fn(X_check, y_check, theta_check[:-1], theta_check[-1]))
+    numeric = numerical_grad(mean_loss, theta_check)
+    err = float(np.max(relative_error(analytic, numeric)))
+    print(f"{name:25s} largest relative error {err:8.1e}   {verdict(err)}")
 
 # %% [markdown]
 # The next cell trains the same model from the same start with each loss, 300 steps
@@ -711,16 +736,6 @@ data_rng = np.random.default_rng(0)
 labels = (data_rng.random(N_TRAIN) < 0.5).astype(np.float64)
 features = data_rng.normal(size=(N_TRAIN, 2)) + np.where(labels[:, None] == 1, 1.0, -1.0)
 w_start, b_start = np.array([-4.0, -4.0]), 0.0
-
-
-def mse_sigmoid_weights_grad(X, y, w, b):
-    """Gradient of the mean of (sigmoid(X @ w + b) - y)**2 with respect to w and b, from your
-    logistic_regression_grad at the labels and at the labels lowered by mse_sigmoid_grad."""
-    logit_grads = np.asarray(mse_sigmoid_grad(X @ w + b, y), dtype=np.float64)
-    at_labels_w, at_labels_b = logistic_regression_grad(X, y, w, b)
-    lowered_w, lowered_b = logistic_regression_grad(X, y - logit_grads, w, b)
-    return (np.asarray(lowered_w, dtype=np.float64) - np.asarray(at_labels_w, dtype=np.float64),
-            float(lowered_b) - float(at_labels_b))
 
 
 def train_logistic(weights_grad_fn, steps=STEPS, lr=LEARNING_RATE):
