@@ -11,6 +11,8 @@ import pytest
 from mle_grading import ASSIGNMENTS
 
 NOTEBOOK_IDS = ASSIGNMENTS["mle_losses"]
+# What a student has read by each exercise: mle_beyond comes after the whole of mle_losses.
+READING_ORDER = ASSIGNMENTS["mle_losses"] + ASSIGNMENTS["mle_beyond"]
 
 from notebook_namespace import source_notebook
 
@@ -49,6 +51,19 @@ ANSWERS = {
     ("04_gradients", "logistic_regression_grad_answer"): [
         r"\frac1N X^\top g", "X.T @ g", r"\frac1N \sum_i \frac{\partial \ell}{\partial z_i}\, x_i",
         r"\frac1N \sum_i g_i\, x_i"],
+    ("01_learned_variance", "gaussian_nll_logvar_grad_answer"): [
+        r"(\mu - y) e^{-s}", r"(\mu_i - y_i) e^{-s_i}", r"(\mu_i - y_i)\,e^{-s_i}", r"e^{-s}(\mu - y)",
+        r"\frac12(1 - (y - \mu)^2 e^{-s})", r"\frac12(1 - (y_i - \mu_i)^2 e^{-s_i})", r"1 - (y_i - \mu_i)^2 e^{-s_i}",
+        "residual * precision", "residual ** 2 * precision"],
+    ("01_learned_variance", "laplace_b_mle_answer"): [
+        r"\hat b = \frac1N \sum_i |y_i - \hat y_i|", r"\hat b = \text{MAE}", r"b = \text{MAE}",
+        "mean absolute residual", "np.mean(np.abs("],
+    ("02_soft_targets", "optimal_logit_gap_answer"): [
+        r"\log\frac{1 - \varepsilon + \varepsilon/C}{\varepsilon/C}", r"g = \log", r"e^g = 9", r"e^g = (C - 1)",
+        r"\log(1 + C(1 - \varepsilon)/\varepsilon)"],
+    ("03_softmax_regression", "predicted_initial_loss_answer"): [
+        r"-\sum_k f_k \log f_k", r"\sum_k f_k \log f_k", "H(f)", "entropy of the class frequencies",
+        "entropy of f", "f * np.log(f)"],
 }
 
 SPACING = re.compile(r"\\[,;!:]|\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)\b|\\(?:operatorname|text|mathrm)|[{}\s]")
@@ -62,9 +77,9 @@ def normalised(text):
 
 def markdown_above(notebook_id, answer_id, notebooks=None):
     """All markdown a student has read before reaching the answer cell: earlier notebooks too."""
-    notebooks = notebooks or {nb: source_notebook(nb) for nb in NOTEBOOK_IDS}
+    notebooks = notebooks or {nb: source_notebook(nb) for nb in READING_ORDER}
     read = []
-    for nb_id in NOTEBOOK_IDS:
+    for nb_id in READING_ORDER:
         for cell in notebooks[nb_id].cells:
             if nb_id == notebook_id and cell.metadata.get("nbgrader", {}).get("grade_id") == answer_id:
                 return "\n".join(read)
@@ -95,13 +110,17 @@ def test_every_answer_cell_listed_here_exists_and_every_derivation_is_listed():
 
 def test_a_stated_answer_above_its_exercise_is_found():
     import nbformat
-    notebooks = {nb: source_notebook(nb) for nb in NOTEBOOK_IDS}
+    notebooks = {nb: source_notebook(nb) for nb in READING_ORDER}
     planted = notebooks["03_categorical_ce"]
     planted.cells.insert(3, nbformat.v4.new_markdown_cell(
         r"Next: the gradient is $\operatorname{softmax}(z)  -  \operatorname{onehot}(y)$."))
     assert leaks("04_gradients", "softmax_ce_grad_expr_answer", notebooks)
     planted.cells.insert(3, nbformat.v4.new_markdown_cell(r"so $\frac{\partial \ell}{\partial z} = \sigma(z) - y$"))
     assert r"\sigma(z) - y" in leaks("04_gradients", "bce_grad_expr_answer", notebooks)
+    # an answer of mle_beyond stated in mle_losses, which students read first, is found too
+    notebooks["04_gradients"].cells.append(nbformat.v4.new_markdown_cell(
+        r"Later you will see that $\hat b = \text{MAE}$ for a Laplace model."))
+    assert leaks("01_learned_variance", "laplace_b_mle_answer", notebooks)
 
 
 TIME = re.compile(r"\*\*Time:\*\* about (\d+) minutes")
