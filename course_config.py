@@ -96,6 +96,12 @@ c.HTMLExporter.filters = {"markdown2html": "mle_grading.nbgrader_integration.san
 c.GenerateFeedback.exporter_class = CourseFeedbackExporter
 c.CourseFeedbackExporter.template_name = "course_feedback"
 c.CourseFeedbackExporter.template_file = "page.html.j2"
+# Code highlighted as nbconvert does, without the spans that change nothing on the page
+# (names, punctuation, whitespace), and each cell of the course's once per process
+# (feedback_render.py); the exporter's filters replace HTMLExporter's, so markdown2html again.
+c.CourseFeedbackExporter.filters = {
+    "markdown2html": "mle_grading.nbgrader_integration.sanitize.safe_markdown2html",
+    "highlight_code": "mle_grading.nbgrader_integration.feedback_render.course_highlight_code"}
 c.CourseFeedbackExporter.extra_template_basedirs = [FEEDBACK_TEMPLATES, os.path.join(
     os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
 
