@@ -11,9 +11,9 @@ import os
 import nbgrader
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
-                                    GetGrades, IgnorePattern, LimitOutput,
-                                    OverwriteKernelspec)
+                                    IgnorePattern, LimitOutput, OverwriteKernelspec)
 
+from mle_grading.nbgrader_integration.feedback_grades import GradesFromGradebook
 from mle_grading.nbgrader_integration.preprocessors import FEEDBACK_TEMPLATES, CourseFeedbackExporter, InlineMathJax, RebuildSubmission, SaveAutoGradesIfValid, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
 from mle_grading.nbgrader_integration.run import gradebook_url
 from mle_grading.nbgrader_integration.sanitize import SanitizeStudentContent
@@ -81,8 +81,9 @@ c.SandboxLimits.warm = True                            # fork each sandbox from 
 
 # Feedback: never show hidden tests (nbgrader issues 917 and 1363), nor a student's
 # script; feedback/ holds the notebooks' pages only (release_feedback publishes every *.html).
-c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentContent, GetGrades, CSSHTMLHeaderPreprocessor,
-                                    InlineMathJax]
+# (GradesFromGradebook: nbgrader's GetGrades, the same scores and comments, in three queries a notebook.)
+c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentContent, GradesFromGradebook,
+                                    CSSHTMLHeaderPreprocessor, InlineMathJax]
 c.GenerateFeedback.post_convert_hook = feedback_pages_only
 c.HTMLExporter.sanitize_html = True
 # Markdown is judged as rendered: nbgrader's feedback and formgrade templates render it with
