@@ -1,8 +1,8 @@
 """What the feedback pages' exporter does once per grading process instead of once per student.
 
-Feedback for one student (four pages of mle_losses) cost about 2.3 CPU-s on a warm worker,
-most of it in three things that were the same for every student (docs/benchmark_log.md,
-2026-12-06, "feedback pages"):
+Feedback for one student (four pages of mle_losses) cost about 2.0-2.3 CPU-s on a warm worker,
+0.9 now (docs/benchmark_log.md, "2026-12-06: the feedback pages, per student";
+`python -m benchmarks.feedback_cost`), most of it in things that were the same for every student:
 
 - **Highlighting code** with Pygments, and then HTMLExporter's BeautifulSoup pass over the
   page, whose cost is one tag object per `<span>`: half of the spans Pygments writes are for
@@ -20,6 +20,7 @@ most of it in three things that were the same for every student (docs/benchmark_
   environment still gets its own `Template` objects, with its own filters.
 - Rendering the course's markdown, the same derivations for every student: the cache in
   `sanitize.safe_markdown2html`.
+- (Reading the scores and comments from the gradebook: `feedback_grades.GradesFromGradebook`.)
 
 Nothing here changes what a page shows or lets through: the cached values are pure
 functions of their keys (a student's code highlighted is the same HTML whoever wrote it).
