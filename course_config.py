@@ -11,9 +11,9 @@ import os
 import nbgrader
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
-                                    GetGrades, IgnorePattern, LimitOutput,
-                                    OverwriteKernelspec)
+                                    IgnorePattern, LimitOutput, OverwriteKernelspec)
 
+from mle_grading.nbgrader_integration.feedback_grades import GradesFromGradebook
 from mle_grading.nbgrader_integration.preprocessors import FEEDBACK_TEMPLATES, CourseFeedbackExporter, InlineMathJax, RebuildSubmission, SaveAutoGradesIfValid, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
 from mle_grading.nbgrader_integration.run import gradebook_url
 from mle_grading.nbgrader_integration.sanitize import SanitizeStudentContent
@@ -81,8 +81,9 @@ c.SandboxLimits.warm = True                            # fork each sandbox from 
 
 # Feedback: never show hidden tests (nbgrader issues 917 and 1363), nor a student's
 # script; feedback/ holds the notebooks' pages only (release_feedback publishes every *.html).
-c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentContent, GetGrades, CSSHTMLHeaderPreprocessor,
-                                    InlineMathJax]
+# (GradesFromGradebook: nbgrader's GetGrades, the same scores and comments, in three queries a notebook.)
+c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentContent, GradesFromGradebook,
+                                    CSSHTMLHeaderPreprocessor, InlineMathJax]
 c.GenerateFeedback.post_convert_hook = feedback_pages_only
 c.HTMLExporter.sanitize_html = True
 # Markdown is judged as rendered: nbgrader's feedback and formgrade templates render it with
@@ -96,6 +97,12 @@ c.HTMLExporter.filters = {"markdown2html": "mle_grading.nbgrader_integration.san
 c.GenerateFeedback.exporter_class = CourseFeedbackExporter
 c.CourseFeedbackExporter.template_name = "course_feedback"
 c.CourseFeedbackExporter.template_file = "page.html.j2"
+# Code highlighted as nbconvert does, without the spans that change nothing on the page
+# (names, punctuation, whitespace), and each cell of the course's once per process
+# (feedback_render.py); the exporter's filters replace HTMLExporter's, so markdown2html again.
+c.CourseFeedbackExporter.filters = {
+    "markdown2html": "mle_grading.nbgrader_integration.sanitize.safe_markdown2html",
+    "highlight_code": "mle_grading.nbgrader_integration.feedback_render.course_highlight_code"}
 c.CourseFeedbackExporter.extra_template_basedirs = [FEEDBACK_TEMPLATES, os.path.join(
     os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
 

@@ -59,3 +59,68 @@ def test_the_feedback_page_renders_its_equations_offline_and_wraps_the_diagnosis
             browser.close()
     assert outside == []
     assert overflow <= 0 and lines > 1, (overflow, lines)
+
+
+
+CODE = '''import numpy as np  # a comment
+from math import log
+
+@staticmethod
+def nll(y_pred, y, sigma=1.0):
+    """The Gaussian NLL."""
+    r = (np.asarray(y_pred) - y) ** 2 / (2 * sigma**2)
+    print(f"{'loss':>8} {r.mean():8.3e}  done", end="\\n")
+    return r.mean() + 0.5 * log(2 * np.pi) if sigma > 0 and y is not None else -1e-3
+'''
+
+
+def _code_page(highlight_by_nbconvert=False, exporters=1):
+    """A page of one code cell, by the feedback exporter; or with nbconvert's own highlight_code filter.
+    Its highlighting CSS is the one the exporter's template adds (the classic template's
+    CSSHTMLHeaderPreprocessor, Pygments' default style), as in every feedback page."""
+    from nbgrader.converters import GenerateFeedback
+
+    config = PyFileConfigLoader("course_config.py", path=ROOT).load_config()
+    if highlight_by_nbconvert:
+        config.CourseFeedbackExporter.filters = {name: f for name, f in config.CourseFeedbackExporter.filters.items()
+                                                 if name != "highlight_code"}
+    feedback = GenerateFeedback(config=config)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CODE, id="the-code")],
+                                  metadata={"language_info": {"name": "python"}})
+    pages = []
+    for _ in range(exporters):   # one exporter per student, as nbgrader makes them
+        exporter = feedback.exporter_class(config=feedback.config)
+        pages.append(exporter.from_notebook_node(nb, resources={"nbgrader": {
+            "notebook": "demo", "score": 0, "max_score": 1, "late_penalty": 0}})[0])
+    return pages
+
+
+def test_code_looks_as_nbconvert_highlights_it_with_fewer_spans():
+    """The feedback exporter's highlight_code leaves out only spans that change nothing on the page:
+    the page is nbconvert's with those spans taken out, and each one it leaves out has no rule in the
+    page's CSS, or holds only whitespace under a rule that sets only its colour."""
+    import re
+
+    first, second = _code_page(exporters=2)
+    assert first == second            # the next student's exporter (compiled templates reused): the same page
+    (plain,) = _code_page(highlight_by_nbconvert=True)
+    code = re.compile(r'<div class="highlight hl-python"><pre>.*?</pre></div>', re.S)
+    ours, theirs = code.search(first).group(0), code.search(plain).group(0)
+    span = re.compile(r'<span class="([^"]+)">([^<]*)</span>')
+    assert len(span.findall(ours)) < 0.7 * len(span.findall(theirs))
+    rules = {}
+    for cls, rule in re.findall(r"\.highlight \.([a-z0-9]+) \{([^}]*)\}", first):
+        rules.setdefault(cls, []).append(rule)
+    assert rules.get("k"), "the page carries the highlighting style sheet"
+    left_out = []
+
+    def unless_invisible(match):
+        cls, value = match.groups()
+        colour_only = all(re.fullmatch(r"\s*color: [^;]+;?\s*", rule) for rule in rules.get(cls, []))
+        if cls not in rules or not value.strip() and colour_only:
+            left_out.append(cls)
+            return value
+        return match.group(0)
+    assert span.sub(unless_invisible, theirs) == ours
+    assert {"n", "p"} <= set(left_out)
+    assert first.replace(ours, "") == plain.replace(theirs, "")     # the rest of the page is the same

@@ -16,13 +16,16 @@ import re
 import time
 
 import nbformat
+from jinja2 import FileSystemLoader
 from nbconvert.exporters import HTMLExporter
-from traitlets import Unicode
+from nbconvert.exporters.templateexporter import ExtensionTolerantLoader
+from traitlets import Unicode, default
 
 from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 from nbgrader import utils
 
 from mle_grading import checks
+from mle_grading.nbgrader_integration.feedback_render import CompiledTemplates
 from mle_grading.nbgrader_integration.submission_files import bound_submission, keep_only_own_files
 from mle_grading.sandbox import SandboxSession, SandboxStudent
 from mle_grading.sandbox.runner import SandboxLimits, submission_files
@@ -489,7 +492,15 @@ FEEDBACK_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "f
 class CourseFeedbackExporter(HTMLExporter):
     """nbconvert's HTML exporter for generate_feedback alone (c.GenerateFeedback.exporter_class), so
     that the course's feedback template (MathJax inlined, diagnoses that wrap) is configured for the
-    feedback pages only: formgrader's exporter keeps nbgrader's own formgrade template."""
+    feedback pages only: formgrader's exporter keeps nbgrader's own formgrade template.
+
+    nbgrader makes one per student; its templates are compiled once per process
+    (`feedback_render.CompiledTemplates`, found first, where nbconvert's own loader would find them)."""
+
+    @default("extra_loaders")
+    def _compiled_once(self):
+        return [CompiledTemplates(lambda: ExtensionTolerantLoader(FileSystemLoader(self.template_paths),
+                                                                  self.template_extension))]
 
 
 @functools.lru_cache(maxsize=4)

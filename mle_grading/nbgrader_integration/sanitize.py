@@ -28,6 +28,7 @@ any check of the source. So:
   replaced by its text in a `<pre>` with every markup character as a character
   reference: no renderer makes a link or a tag of it.
 """
+import functools
 import html
 import re
 
@@ -116,14 +117,30 @@ def render_markdown(source, attachments=None, path=""):
     return MarkdownWithMath(renderer=renderer).render(source)
 
 
+# Markdown without attachments, rendered and cleaned, cached per process: the course's own cells
+# are the same for every student (feedback_render.py). Bounded: at most this many cells, none longer.
+CACHED_MARKDOWN_CELLS = 2048
+CACHED_MARKDOWN_CHARS = 20_000
+
+
+@functools.lru_cache(maxsize=CACHED_MARKDOWN_CELLS)
+def _clean_markdown(source):
+    return clean_rendered(render_markdown(source))
+
+
 @pass_context
 def safe_markdown2html(context, source):
-    """The exporters' markdown2html: nbconvert's rendering, then the HTML produced cleaned (`clean_rendered`)."""
+    """The exporters' markdown2html: nbconvert's rendering, then the HTML produced cleaned (`clean_rendered`).
+
+    The page's path is not passed on: the renderer reads it only to embed local images
+    (HTMLExporter's `embed_images`), which this filter never does, so the HTML of a cell
+    without attachments depends on its text alone, and is cached."""
     cell = context.get("cell", {}) or {}
-    path = context.get("resources", {}).get("metadata", {}).get("path", "")
     attachments = cell.get("attachments", {}) if hasattr(cell, "get") else {}
     try:
-        return clean_rendered(render_markdown(source, attachments, path))
+        if not attachments and isinstance(source, str) and len(source) <= CACHED_MARKDOWN_CHARS:
+            return _clean_markdown(source)
+        return clean_rendered(render_markdown(source, attachments))
     except Exception:  # noqa: BLE001 - markdown that cannot be rendered (a missing attachment) is shown as text
         return f"<pre>{html.escape(str(source))}</pre>"
 

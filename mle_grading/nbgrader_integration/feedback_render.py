@@ -1,0 +1,169 @@
+"""What the feedback pages' exporter does once per grading process instead of once per student.
+
+Feedback for one student (four pages of mle_losses) cost about 2.0-2.3 CPU-s on a warm worker,
+0.9 now (docs/benchmark_log.md, "2026-12-06: the feedback pages, per student";
+`python -m benchmarks.feedback_cost`), most of it in things that were the same for every student:
+
+- **Highlighting code** with Pygments, and then HTMLExporter's BeautifulSoup pass over the
+  page, whose cost is one tag object per `<span>`: half of the spans Pygments writes are for
+  names, punctuation and whitespace, which the page's style sheet (Pygments' `default` style,
+  `PAGE_STYLE` below) gives no look at all. `course_highlight_code`
+  (the feedback exporter's `highlight_code` filter, course_config.py) highlights as nbconvert's
+  `Highlight2HTML` does, same lexer, same classes, same colours, but writes no span for a token
+  the style leaves unstyled (or whitespace in a colour): every character has the colour and
+  weight it had and sits where it sat (Chromium screenshots of a page before and after: same
+  size, layout and colours; only the anti-aliasing of some glyphs differs, text being split into
+  fewer runs: at most 65/255 in one channel), with about half the tags. And a code cell the instructor wrote, the same for every student,
+  is highlighted once per process (a bounded cache keyed by its source and language).
+- **Compiling the templates**: nbgrader builds a new exporter, so a new Jinja environment, for
+  every student, and Jinja compiled the ten templates of the feedback page each time.
+  `CompiledTemplates` (the feedback exporter's first loader) keeps each template's compiled
+  code for the process, keyed by its file, its text and the environment's options; every new
+  environment still gets its own `Template` objects, with its own filters.
+- Rendering the course's markdown, the same derivations for every student: the cache in
+  `sanitize.safe_markdown2html`.
+- (Reading the scores and comments from the gradebook: `feedback_grades.GradesFromGradebook`.)
+
+Nothing here changes what a page shows or lets through: the cached values are pure
+functions of their keys (a student's code highlighted is the same HTML whoever wrote it).
+"""
+import functools
+from html import escape
+
+from jinja2 import BaseLoader, pass_context
+from pygments import highlight
+from pygments.filter import Filter
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.styles import get_style_by_name
+from pygments.token import Text
+from pygments.util import ClassNotFound
+
+# The style whose CSS the feedback page carries: the classic template's conf.json (under nbgrader's
+# feedback template) runs CSSHTMLHeaderPreprocessor with Pygments' "default" style (the one in
+# GenerateFeedback.preprocessors is not enabled). tests/test_feedback_page_offline.py checks that
+# every span left out has no rule in the page's CSS, or is whitespace under a colour alone.
+PAGE_STYLE = "default"
+# Code cells longer than this are highlighted without being cached (the cache stays small).
+CACHED_SOURCE_CHARS = 20_000
+CACHED_CELLS = 2048
+
+
+@functools.lru_cache(maxsize=None)
+def _look(ttype):
+    """(has any look, has a look on whitespace) of a token type in the page's style."""
+    style = get_style_by_name(PAGE_STYLE).style_for_token(ttype)
+    visible = any(style.values())
+    on_whitespace = any(style[key] for key in ("bgcolor", "underline", "border", "bgansicolor"))
+    return visible, on_whitespace
+
+
+def plain(ttype, value):
+    """Whether a token would look the same without its span: its type has no look in the page's
+    style, or it is whitespace and its look is only a colour."""
+    visible, on_whitespace = _look(ttype)
+    return not visible or (not on_whitespace and not value.strip())
+
+
+class _Unstyled(Filter):
+    """A Pygments token filter: a token that looks the same without its span becomes plain text,
+    for which the HTML formatter writes no span (and it joins its plain neighbours)."""
+
+    def filter(self, lexer, stream):
+        for ttype, value in stream:
+            yield (Text if ttype is not Text and plain(ttype, value) else ttype), value
+
+
+def _lexer(language):
+    # As nbconvert's Highlight2HTML chooses it (nbconvert/filters/highlight.py).
+    if language in ("ipython2", "ipython3"):
+        try:
+            from IPython.lib.lexers import IPython3Lexer, IPythonLexer
+            return IPython3Lexer() if language == "ipython3" else IPythonLexer()
+        except ImportError:
+            language = language.replace("ipython", "python")
+    try:
+        return get_lexer_by_name(language)
+    except ClassNotFound:
+        return get_lexer_by_name("text")
+
+
+def _highlighted(source, language, css_language):
+    lexer = _lexer(language)
+    lexer.add_filter(_Unstyled())
+    return highlight(source, lexer, HtmlFormatter(cssclass=escape(f" highlight hl-{css_language}")))
+
+
+_cached_highlighted = functools.lru_cache(maxsize=CACHED_CELLS)(_highlighted)
+
+
+@pass_context
+def course_highlight_code(context, source, language=None, metadata=None):
+    """The feedback exporter's `highlight_code` filter: nbconvert's Highlight2HTML for a page's
+    code (same lexer, classes and look), with no span where a span changes nothing (above)."""
+    if not language:   # HTMLExporter's choice: the notebook's language_info
+        info = (context.get("nb") or {}).get("metadata", {}).get("language_info", {})
+        language = info.get("pygments_lexer", info.get("name")) or "ipython3"
+    lexer_language = language
+    if language.startswith("ipython") and metadata and "magics_language" in metadata:
+        lexer_language = metadata["magics_language"]
+    source = str(source) if len(source) > 0 else " "
+    if len(source) > CACHED_SOURCE_CHARS:
+        return _highlighted(source, lexer_language, language)
+    return _cached_highlighted(source, lexer_language, language)
+
+
+# The options of a Jinja environment that its compiler reads (Environment's constructor arguments).
+COMPILER_OPTIONS = ("block_start_string", "block_end_string", "variable_start_string", "variable_end_string",
+                    "comment_start_string", "comment_end_string", "line_statement_prefix", "line_comment_prefix",
+                    "trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline", "optimized",
+                    "autoescape", "is_async")
+
+
+def _passes(function):
+    # What Jinja hands a filter, test or finalize besides the value (pass_context, pass_environment...):
+    # the compiled code calls it accordingly. The mark jinja2.pass_context and its kind set.
+    return repr(getattr(function, "jinja_pass_arg", None))
+
+
+def compiled_alike(environment):
+    """What Jinja's compiled code of a template depends on besides its text: the environment's
+    options, extensions, and its filters and tests by name and by what each is passed."""
+    return (tuple(repr(getattr(environment, option, None)) for option in COMPILER_OPTIONS),
+            tuple(sorted(environment.extensions)), _passes(environment.finalize),
+            tuple(sorted((name, _passes(f)) for name, f in environment.filters.items())),
+            tuple(sorted((name, _passes(t)) for name, t in environment.tests.items())))
+
+
+class CompiledTemplates(BaseLoader):
+    """A Jinja loader that finds templates where nbconvert's own would (`find_loader()`, e.g. the
+    exporter's template paths as they are when a template is loaded) and compiles each once per process.
+
+    The feedback exporter puts it first among its loaders (`CourseFeedbackExporter`'s `extra_loaders`).
+    The compiled code is keyed by the template's name, file and text and by the environment's
+    options that change the code (async, extensions), as Jinja's own bytecode cache keys it; each
+    environment still builds its own `Template` from it (`Template.from_code`, what Jinja's
+    `BaseLoader.load` does with a bytecode cache)."""
+
+    _code = {}
+    MAX_TEMPLATES = 256
+
+    def __init__(self, find_loader):
+        self.find_loader = find_loader
+
+    def get_source(self, environment, template):
+        return self.find_loader().get_source(environment, template)
+
+    def list_templates(self):
+        return self.find_loader().list_templates()
+
+    def load(self, environment, name, globals=None):
+        source, filename, uptodate = self.get_source(environment, name)
+        key = (name, filename, source, compiled_alike(environment))
+        code = self._code.get(key)
+        if code is None:
+            code = environment.compile(source, name, filename)
+            if len(self._code) >= self.MAX_TEMPLATES:
+                self._code.clear()
+            self._code[key] = code
+        return environment.template_class.from_code(environment, code, globals or {}, uptodate)
