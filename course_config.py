@@ -81,7 +81,7 @@ c.SandboxLimits.warm = True                            # fork each sandbox from 
 
 # Feedback: never show hidden tests (nbgrader issues 917 and 1363), nor a student's
 # script; feedback/ holds the notebooks' pages only (release_feedback publishes every *.html).
-# (GradesFromGradebook: nbgrader's GetGrades, the same scores and comments, in three queries a notebook.)
+# (GradesFromGradebook: nbgrader's GetGrades, the same scores and comments, in five queries a notebook, not one a cell.)
 c.GenerateFeedback.preprocessors = [StripHiddenTests, SanitizeStudentContent, GradesFromGradebook,
                                     CSSHTMLHeaderPreprocessor, InlineMathJax]
 c.GenerateFeedback.post_convert_hook = feedback_pages_only

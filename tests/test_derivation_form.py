@@ -43,6 +43,8 @@ DERIVATIONS = {
         2 * sig(z) ** 2 * (1 - sig(z)) - 2 * y * sig(z) * (1 - sig(z)),
         2 * (sig_other_way(z) - y) * sig_other_way(z) * (1 - sig_other_way(z)),
         2 * (sig_other_way(z) - y) * sig_other_way(z) * sig_other_way(-z),
+        2 * (sig_other_way(z) - y) * (sig_other_way(z) - sig_other_way(z) ** 2),
+        2 * sig_other_way(z) ** 2 * (1 - sig_other_way(z)) - 2 * y * sig_other_way(z) * (1 - sig_other_way(z)),
     ]),
     "softmax_ce_grad_expr": (lambda: [sp.diff(CE, v) for v in (z0, z1, z2)], [
         [-(sp.exp(z1) + sp.exp(z2)) / TOTAL, sp.exp(z1) / TOTAL, sp.exp(z2) / TOTAL],

@@ -124,3 +124,23 @@ def test_code_looks_as_nbconvert_highlights_it_with_fewer_spans():
     assert span.sub(unless_invisible, theirs) == ours
     assert {"n", "p"} <= set(left_out)
     assert first.replace(ours, "") == plain.replace(theirs, "")     # the rest of the page is the same
+
+
+def test_only_the_courses_own_cells_are_kept_in_the_feedback_caches():
+    """A student's answer is seen once: caching it would only grow a long-lived worker."""
+    from mle_grading.nbgrader_integration import feedback_render, sanitize
+
+    context = {"nb": {"metadata": {"language_info": {"name": "python", "pygments_lexer": "ipython3"}}}}
+    answer = {"nbgrader": {"solution": True, "grade_id": "a"}}
+    given = {"nbgrader": {"locked": True, "grade_id": "g"}}
+    before = feedback_render._cached_highlighted.cache_info().currsize
+    feedback_render.course_highlight_code(context, "x = 1  # a student's answer", metadata=answer)
+    assert feedback_render._cached_highlighted.cache_info().currsize == before
+    feedback_render.course_highlight_code(context, "x = 2  # the course's cell", metadata=given)
+    assert feedback_render._cached_highlighted.cache_info().currsize == before + 1
+
+    before = sanitize._clean_markdown.cache_info().currsize
+    sanitize.safe_markdown2html({"cell": {"metadata": answer}}, "my *own* derivation")
+    assert sanitize._clean_markdown.cache_info().currsize == before
+    sanitize.safe_markdown2html({"cell": {"metadata": given}}, "the course's *text*")
+    assert sanitize._clean_markdown.cache_info().currsize == before + 1

@@ -307,7 +307,7 @@ def test_a_squared_error_run_that_cannot_be_repeated_names_both_functions_it_cal
     message = checks.run_check(checks.find("04_gradients", "gradient_descent_steps_to_accuracy"),
                                checks.InProcessStudent(namespace))
     assert "`steps_mse` cannot be judged" in message
-    assert "`mse_sigmoid_grad`" in message and "`logistic_regression_grad`" in message
+    assert "`mse_sigmoid_grad`" in message and "`logistic_regression_grad`" in message and "`bce_grad`" in message
     assert "not 0 or 1" in message
 
 

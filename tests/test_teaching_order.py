@@ -61,6 +61,8 @@ ANSWERS = {
     ("02_soft_targets", "optimal_logit_gap_answer"): [
         r"\log\frac{1 - \varepsilon + \varepsilon/C}{\varepsilon/C}", r"g = \log", r"e^g = 9", r"e^g = (C - 1)",
         r"\log(1 + C(1 - \varepsilon)/\varepsilon)"],
+    ("03_softmax_regression", "softmax_regression_grad_answer"): [
+        r"\frac1N X^\top (P - Y)", r"X^\top (P - Y)", "X.T @ (P - Y)", "(1/N) X^T (P - Y)", r"\frac1N \sum_i (p_i - y_i)"],
     ("03_softmax_regression", "predicted_initial_loss_answer"): [
         r"-\sum_k f_k \log f_k", r"\sum_k f_k \log f_k", "H(f)", "entropy of the class frequencies",
         "entropy of f", "f * np.log(f)"],

@@ -766,8 +766,8 @@ RUN_OF = {"bce": ("BCE", "logistic_regression_grad"), "mse": ("squared-error", "
 # labels lowered by the squared-error gradients (not 0 or 1), so a function that treats the labels
 # as class names (y == 1) passes its own cells and still breaks that run.
 CALLED_BY_RUN = {"bce": "`logistic_regression_grad`",
-                 "mse": "`mse_sigmoid_grad`, or `logistic_regression_grad` at the labels lowered by it (labels "
-                        "that are not 0 or 1: use y as a number, not a class name),"}
+                 "mse": "`mse_sigmoid_grad`, or `logistic_regression_grad` (with the `bce_grad` it uses) at the "
+                        "labels lowered by it (labels that are not 0 or 1: use y as a number, not a class name),"}
 
 
 def computes_a_gradient(student, key, rng):

@@ -67,7 +67,8 @@ def size(expr):
 def expect_form(student, name, expected, domain, asked, max_size, mistakes=(), sigmoid_of=None, rng=None):
     """The derivation is in the form asked for: no derivative, substitution or logarithm left in it,
     at most `max_size` nodes per entry (`size`), and, with `sigmoid_of` (a symbol name), every
-    exponential inside a sigmoid 1/(1 + exp(+-z)) (any power of it): written in sigma(z).
+    exponential inside a sigmoid, 1/(1 + exp(+-z)) or exp(+-z)/(1 + exp(+-z)) (any power of
+    either): written in sigma(z).
 
     Judged only on a derivation whose value is the expected one or a recognised mistake
     (which the value check charges), so that no form of nothing earns the point. `asked` says
@@ -95,7 +96,7 @@ def expect_form(student, name, expected, domain, asked, max_size, mistakes=(), s
 
 def _exp_only_in_sigmoid(expr, t):
     """Is every exp(...) of `expr` the exp(+-t) of a power (1 + exp(+-t))**(-k), or of a factor
-    exp(s t) / (1 + exp(s t)), sigma(s t) written the other common way?"""
+    exp(k s t) / (1 + exp(s t))**k, sigma(s t)**k written the other common way?"""
     if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp < 0 and _is_one_plus_exp(expr.base, t):
         return True
     if isinstance(expr, sympy.exp):
@@ -106,15 +107,17 @@ def _exp_only_in_sigmoid(expr, t):
 
 
 def _without_sigmoid_fractions(factors, t):
-    """The factors of a product left once each exp(s t) is paired with a 1 / (1 + exp(s t)) (a power
-    of exactly -1: exp(-t) / (1 + exp(-t))**2 is sigma'(t) unsimplified, not a sigmoid)."""
+    """The factors of a product left once each exp(k s t) is paired with a (1 + exp(s t))**(-k), the
+    k-th power of sigma(s t) written exp(s t) / (1 + exp(s t)) (SymPy folds the powers so). The powers
+    must match: exp(-t) / (1 + exp(-t))**2 is sigma'(t) unsimplified, not a sigmoid."""
     rest = list(factors)
-    for e in [f for f in factors if isinstance(f, sympy.exp) and f.args[0] in (t, -t)]:
-        partner = next((f for f in rest if isinstance(f, sympy.Pow) and f.exp == -1 and _is_one_plus_exp(f.base, t)
-                        and _exp_of(f.base) == e), None)
-        if partner is not None:
-            rest.remove(e)
-            rest.remove(partner)
+    for e in [f for f in factors if isinstance(f, sympy.exp)]:
+        for f in rest:
+            if (isinstance(f, sympy.Pow) and f.exp.is_Integer and f.exp < 0 and _is_one_plus_exp(f.base, t)
+                    and e.args[0] == -f.exp * _exp_of(f.base).args[0]):   # structural: no student expansion
+                rest.remove(e)
+                rest.remove(f)
+                break
     return rest
 
 

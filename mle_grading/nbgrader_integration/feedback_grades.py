@@ -1,4 +1,4 @@
-"""The scores and comments of a feedback page, read from the gradebook in three queries per notebook.
+"""The scores and comments of a feedback page, read from the gradebook in five queries a notebook.
 
 `GradesFromGradebook` takes nbgrader's `GetGrades` place in `GenerateFeedback.preprocessors`
 (course_config.py) and writes the same things: in each graded or task cell `score` and
@@ -35,7 +35,7 @@ def _engine(db_url):
 
 
 class GradesFromGradebook(GetGrades):
-    """nbgrader's GetGrades (same cells, same values, same errors), in three queries per notebook."""
+    """nbgrader's GetGrades (same cells, same values, same errors), in five queries a notebook."""
 
     def preprocess(self, nb, resources):
         ids = resources["nbgrader"]

@@ -44,9 +44,15 @@ from pygments.util import ClassNotFound
 # GenerateFeedback.preprocessors is not enabled). tests/test_feedback_page_offline.py checks that
 # every span left out has no rule in the page's CSS, or is whitespace under a colour alone.
 PAGE_STYLE = "default"
-# Code cells longer than this are highlighted without being cached (the cache stays small).
+# Only the course's own cells are cached (a student's answer is seen once: caching it would only
+# grow a long-lived worker); longer ones are highlighted without being cached.
 CACHED_SOURCE_CHARS = 20_000
 CACHED_CELLS = 2048
+
+
+def written_by_student(metadata):
+    """An answer cell (nbgrader's solution cell): its text is the student's, never reused."""
+    return bool(((metadata or {}).get("nbgrader") or {}).get("solution"))
 
 
 @functools.lru_cache(maxsize=None)
@@ -108,7 +114,7 @@ def course_highlight_code(context, source, language=None, metadata=None):
     if language.startswith("ipython") and metadata and "magics_language" in metadata:
         lexer_language = metadata["magics_language"]
     source = str(source) if len(source) > 0 else " "
-    if len(source) > CACHED_SOURCE_CHARS:
+    if len(source) > CACHED_SOURCE_CHARS or written_by_student(metadata):
         return _highlighted(source, lexer_language, language)
     return _cached_highlighted(source, lexer_language, language)
 

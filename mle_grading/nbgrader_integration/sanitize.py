@@ -38,6 +38,8 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from traitlets import Bool
 
+from mle_grading.nbgrader_integration.feedback_render import written_by_student
+
 
 SAFE_SCHEMES = {"http", "https", "mailto"}
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
@@ -118,7 +120,8 @@ def render_markdown(source, attachments=None, path=""):
 
 
 # Markdown without attachments, rendered and cleaned, cached per process: the course's own cells
-# are the same for every student (feedback_render.py). Bounded: at most this many cells, none longer.
+# are the same for every student (feedback_render.py); a student's answer cells are not cached.
+# Bounded: at most this many cells, none longer.
 CACHED_MARKDOWN_CELLS = 2048
 CACHED_MARKDOWN_CHARS = 20_000
 
@@ -138,7 +141,8 @@ def safe_markdown2html(context, source):
     cell = context.get("cell", {}) or {}
     attachments = cell.get("attachments", {}) if hasattr(cell, "get") else {}
     try:
-        if not attachments and isinstance(source, str) and len(source) <= CACHED_MARKDOWN_CHARS:
+        if (not attachments and isinstance(source, str) and len(source) <= CACHED_MARKDOWN_CHARS
+                and not written_by_student(cell.get("metadata") if hasattr(cell, "get") else None)):
             return _clean_markdown(source)
         return clean_rendered(render_markdown(source, attachments))
     except Exception:  # noqa: BLE001 - markdown that cannot be rendered (a missing attachment) is shown as text

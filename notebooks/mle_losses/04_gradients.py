@@ -633,9 +633,9 @@ print(f"the BCE gradient is {at_minus_ten[0] / at_minus_ten[1]:,.0f} times large
 #
 # - `X`: features, shape `(N, D)`; `y`: labels in $\{0, 1\}$, shape `(N,)`;
 #   `w`: weights, shape `(D,)`; `b`: the bias, a number;
-# - use the labels as numbers in a formula, as `bce_grad` does, not as class names
-#   (no `y == 1` tests): the squared-error run below also calls your function with
-#   labels that are not 0 or 1;
+# - use the labels as numbers in a formula, not as class names (no `y == 1` tests,
+#   here or in the `bce_grad` you build on): the squared-error run below also calls
+#   your function with labels that are not 0 or 1;
 # - return the tuple `(grad_w, grad_b)`: the gradient of the **mean** binary
 #   cross-entropy of the logits `X @ w + b` with respect to `w` (shape `(D,)`) and to
 #   `b` (one number), finite for logits up to $\pm 10^4$;
@@ -696,7 +696,7 @@ def mse_sigmoid_weights_grad(X, y, w, b):
 # Before training with them, check both the way section 4.4 checked the others: the
 # numerical gradient of each mean loss with respect to all parameters at once,
 # $(w_1, \dots, w_D, b)$, against the analytic one. (If the second check fails and the
-# first passes, look at how your `logistic_regression_grad` uses `y`.)
+# first passes, look at how your `logistic_regression_grad` and your `bce_grad` use `y`.)
 
 # %%
 check_rng = np.random.default_rng(7)
