@@ -55,7 +55,9 @@ def course_copy(course, code_root, students, target):
 
 
 def spread(students, n):
-    return [students[round(i * (len(students) - 1) / max(n - 1, 1))] for i in range(n)] if n > 1 else students[:1]
+    """n students evenly spread over the class, each once (fewer when the class is smaller)."""
+    picked = [students[round(i * (len(students) - 1) / max(n - 1, 1))] for i in range(n)] if n > 1 else students[:1]
+    return list(dict.fromkeys(picked))
 
 
 def main(argv=None):

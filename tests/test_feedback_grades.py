@@ -1,7 +1,6 @@
 """The feedback pages' scores and comments (GradesFromGradebook, in course_config.py) are nbgrader's
 GetGrades': compared on a gradebook with automatic and grader's scores, extra credit, automatic
 and grader's comments, a task cell and a late penalty; and both refuse a missing submission."""
-import copy
 import datetime
 import os
 import sys
@@ -95,4 +94,4 @@ def test_the_gradebook_is_read_afresh_for_each_notebook(gradebook):
         gb.find_grade("test_a", "nb", "hw", "ann").manual_score = 2
         gb.db.commit()
     nb, resources = _run(GradesFromGradebook(), gradebook, "ann")
-    assert copy.deepcopy(nb.cells[2].metadata.nbgrader["score"]) == 2
+    assert nb.cells[2].metadata.nbgrader["score"] == 2

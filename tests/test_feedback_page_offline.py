@@ -61,7 +61,6 @@ def test_the_feedback_page_renders_its_equations_offline_and_wraps_the_diagnosis
     assert overflow <= 0 and lines > 1, (overflow, lines)
 
 
-
 CODE = '''import numpy as np  # a comment
 from math import log
 

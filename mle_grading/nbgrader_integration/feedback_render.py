@@ -1,31 +1,20 @@
 """What the feedback pages' exporter does once per grading process instead of once per student.
 
-Feedback for one student (four pages of mle_losses) cost about 2.0-2.3 CPU-s on a warm worker,
-0.9 now (docs/benchmark_log.md, "2026-12-06: the feedback pages, per student";
-`python -m benchmarks.feedback_cost`), most of it in things that were the same for every student:
+Most of a page's cost was the same for every student (the profile and the figures before and
+after: docs/benchmark_log.md, "2026-12-06: the feedback pages, per student"):
 
-- **Highlighting code** with Pygments, and then HTMLExporter's BeautifulSoup pass over the
-  page, whose cost is one tag object per `<span>`: half of the spans Pygments writes are for
-  names, punctuation and whitespace, which the page's style sheet (Pygments' `default` style,
-  `PAGE_STYLE` below) gives no look at all. `course_highlight_code`
-  (the feedback exporter's `highlight_code` filter, course_config.py) highlights as nbconvert's
-  `Highlight2HTML` does, same lexer, same classes, same colours, but writes no span for a token
-  the style leaves unstyled (or whitespace in a colour): every character has the colour and
-  weight it had and sits where it sat (Chromium screenshots of a page before and after: same
-  size, layout and colours; only the anti-aliasing of some glyphs differs, text being split into
-  fewer runs: at most 65/255 in one channel), with about half the tags. And a code cell the instructor wrote, the same for every student,
-  is highlighted once per process (a bounded cache keyed by its source and language).
-- **Compiling the templates**: nbgrader builds a new exporter, so a new Jinja environment, for
-  every student, and Jinja compiled the ten templates of the feedback page each time.
-  `CompiledTemplates` (the feedback exporter's first loader) keeps each template's compiled
-  code for the process, keyed by its file, its text and the environment's options; every new
-  environment still gets its own `Template` objects, with its own filters.
-- Rendering the course's markdown, the same derivations for every student: the cache in
-  `sanitize.safe_markdown2html`.
-- (Reading the scores and comments from the gradebook: `feedback_grades.GradesFromGradebook`.)
+- **Highlighting code.** HTMLExporter's BeautifulSoup pass costs one tag object per `<span>`,
+  and half of Pygments' spans are for tokens the page's style (`PAGE_STYLE`) gives no look.
+  `course_highlight_code` (the feedback exporter's `highlight_code` filter, course_config.py)
+  highlights as nbconvert's `Highlight2HTML` does (same lexer, classes, colours) without those
+  spans, and highlights a cell the course wrote once per process.
+- **Compiling the templates.** nbgrader builds a new exporter, so a new Jinja environment, for
+  every student; `CompiledTemplates` keeps each template's compiled code for the process, and
+  every environment still builds its own `Template` objects, with its own filters.
+- **The course's markdown**: the cache in `sanitize.safe_markdown2html`.
 
-Nothing here changes what a page shows or lets through: the cached values are pure
-functions of their keys (a student's code highlighted is the same HTML whoever wrote it).
+Nothing here changes what a page shows or lets through: the cached values are pure functions
+of their keys, and a student's answer cells are never cached (`written_by_student`).
 """
 import functools
 from html import escape
