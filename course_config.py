@@ -10,9 +10,10 @@ import os
 
 import nbgrader
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
+from nbgrader.preprocessors import (AssignLatePenalties, ClearOutput,
                                     IgnorePattern, LimitOutput, OverwriteKernelspec)
 
+from mle_grading.nbgrader_integration.cell_metadata import CheckCellMetadataCompiled
 from mle_grading.nbgrader_integration.feedback_grades import GradesFromGradebook
 from mle_grading.nbgrader_integration.preprocessors import FEEDBACK_TEMPLATES, CourseFeedbackExporter, InlineMathJax, RebuildSubmission, SaveAutoGradesIfValid, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
 from mle_grading.nbgrader_integration.run import gradebook_url
@@ -38,10 +39,11 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # student deleted, edited or re-labelled), then decide
 # every test cell by a trusted check against the sandboxed submission.
 # (SaveAutoGradesIfValid: nbgrader's SaveAutoGrades, run only on a notebook that is valid.)
-c.Autograde.sanitize_preprocessors = [ClearOutput, OverwriteKernelspec, RebuildSubmission, CheckCellMetadata]
+# (CheckCellMetadataCompiled: nbgrader's CheckCellMetadata, its schema compiled once per process, not once a cell.)
+c.Autograde.sanitize_preprocessors = [ClearOutput, OverwriteKernelspec, RebuildSubmission, CheckCellMetadataCompiled]
 c.Autograde.autograde_preprocessors = [TrustedGrading, SanitizeStudentContent, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGradesIfValid, AssignLatePenalties,
-                                       CheckCellMetadata]
+                                       CheckCellMetadataCompiled]
 c.Autograde.pre_convert_hook = set_aside_unreadable_notebooks
 # nbconvert checks the whole notebook against the nbformat schema after each of the
 # twelve preprocessors above; here after the last of each pass, and SaveAutoGradesIfValid
