@@ -12,12 +12,15 @@ after: docs/benchmark_log.md, "2026-12-06: the feedback pages, per student"):
   every student; `CompiledTemplates` keeps each template's compiled code for the process, and
   every environment still builds its own `Template` objects, with its own filters.
 - **The course's markdown**: the cache in `sanitize.safe_markdown2html`.
+- **The finished page.** HTMLExporter's closing BeautifulSoup pass over the page is replaced by
+  `describe_images`, which makes the same change to a feedback page in a scan of its tags.
 
 Nothing here changes what a page shows or lets through: the cached values are pure functions
 of their keys, and a student's answer cells are never cached (`written_by_student`).
 """
 import functools
 from html import escape
+from html.parser import HTMLParser
 
 from jinja2 import BaseLoader, pass_context
 from pygments import highlight
@@ -162,3 +165,46 @@ class CompiledTemplates(BaseLoader):
                 self._code.clear()
             self._code[key] = code
         return environment.template_class.from_code(environment, code, globals or {}, uptodate)
+
+
+# -- the finished page ---------------------------------------------------------------------
+# nbconvert's HTMLExporter ends each page with a BeautifulSoup pass: every <img> without an alt
+# gets one, and the lab template's input and output areas inside `.jp-Notebook` become focusable
+# (tabindex). Its cost is one Python object per tag, about 0.15 s of a worker a page, and on the
+# feedback page, built on the classic template (nbgrader's), only the first rule ever finds
+# anything: `describe_images` applies it in one scan of the tags with the standard library's
+# HTMLParser, the tokenizer BeautifulSoup's "html.parser" builds its tree from.
+# tests/test_feedback_page_offline.py: the page parses to the tree HTMLExporter's pass makes.
+NO_DESCRIPTION = "No description has been provided for this image"   # nbconvert's alt text
+
+
+class _ImagesWithoutAlt(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.found = []   # ((line, column), the start tag as written)
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img" and not any(name == "alt" for name, _ in attrs):
+            self.found.append((self.getpos(), self.get_starttag_text()))
+
+
+def describe_images(html, log=None):
+    """The page with nbconvert's alt text on every <img> that has none."""
+    scan = _ImagesWithoutAlt()
+    scan.feed(html)
+    scan.close()
+    if not scan.found:
+        return html
+    line_starts = [0]
+    for line in html.split("\n")[:-1]:
+        line_starts.append(line_starts[-1] + len(line) + 1)
+    parts, done = [], 0
+    for (line, column), tag in scan.found:
+        start = line_starts[line - 1] + column
+        closing = len(tag) - (2 if tag.endswith("/>") else 1)
+        parts += [html[done:start + closing], f' alt="{NO_DESCRIPTION}"']
+        done = start + closing
+    parts.append(html[done:])
+    if log is not None:   # as nbconvert says it
+        log.warning("Alternative text is missing on %s image(s).", len(scan.found))
+    return "".join(parts)
