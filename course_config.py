@@ -14,7 +14,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, ClearOutput,
                                     IgnorePattern, LimitOutput, OverwriteKernelspec)
 
 from mle_grading.nbgrader_integration.cell_metadata import CheckCellMetadataCompiled
-from mle_grading.nbgrader_integration.feedback_grades import GradesFromGradebook
+from mle_grading.nbgrader_integration.gradebook_cells import GradesFromGradebook
 from mle_grading.nbgrader_integration.preprocessors import FEEDBACK_TEMPLATES, CourseFeedbackExporter, InlineMathJax, RebuildSubmission, SaveAutoGradesIfValid, StripHiddenTests, TrustedGrading, feedback_pages_only, set_aside_unreadable_notebooks
 from mle_grading.nbgrader_integration.run import gradebook_url
 from mle_grading.nbgrader_integration.sanitize import SanitizeStudentContent
@@ -38,7 +38,7 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # Autograde: rebuild every locked and test cell from the gradebook (whatever the
 # student deleted, edited or re-labelled), then decide
 # every test cell by a trusted check against the sandboxed submission.
-# (SaveAutoGradesIfValid: nbgrader's SaveAutoGrades, run only on a notebook that is valid.)
+# (SaveAutoGradesIfValid: nbgrader's SaveAutoGrades in one transaction, run only on a notebook that is valid.)
 # (CheckCellMetadataCompiled: nbgrader's CheckCellMetadata, its schema compiled once per process, not once a cell.)
 c.Autograde.sanitize_preprocessors = [ClearOutput, OverwriteKernelspec, RebuildSubmission, CheckCellMetadataCompiled]
 c.Autograde.autograde_preprocessors = [TrustedGrading, SanitizeStudentContent, IgnorePattern, ClearMetadataPreprocessor,

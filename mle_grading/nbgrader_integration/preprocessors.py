@@ -23,11 +23,12 @@ from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from traitlets import Unicode, default
 
-from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
+from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader import utils
 
 from mle_grading import checks
 from mle_grading.nbgrader_integration.feedback_render import CompiledTemplates, describe_images
+from mle_grading.nbgrader_integration.gradebook_cells import SaveAutoGradesAtOnce
 from mle_grading.nbgrader_integration.submission_files import bound_submission, keep_only_own_files
 from mle_grading.sandbox import SandboxSession, SandboxStudent
 from mle_grading.sandbox.runner import SandboxLimits, submission_files
@@ -37,8 +38,9 @@ HIDDEN_NOTE = "# Hidden tests of this behaviour were run by the grader.\n"
 REPORT_DIR_ENV = "MLE_GRADING_REPORT_DIR"
 
 
-class SaveAutoGradesIfValid(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades, run only on a notebook that validates against the nbformat schema.
+class SaveAutoGradesIfValid(SaveAutoGradesAtOnce):
+    """nbgrader's SaveAutoGrades (`gradebook_cells.SaveAutoGradesAtOnce`: one transaction a notebook),
+    run only on a notebook that validates against the nbformat schema.
 
     nbconvert validates the notebook only after the last preprocessor of a pass (course_config.py:
     Exporter.optimistic_validation), so without this check the scores of a notebook the

@@ -1,6 +1,10 @@
-"""The feedback pages' scores and comments (GradesFromGradebook, in course_config.py) are nbgrader's
-GetGrades': compared on a gradebook with automatic and grader's scores, extra credit, automatic
-and grader's comments, a task cell and a late penalty; and both refuse a missing submission."""
+"""A notebook's cells in the gradebook (gradebook_cells.py, in course_config.py) are written and read as
+nbgrader writes and reads them: the automatic scores and comments autograding saves
+(SaveAutoGradesAtOnce against nbgrader's SaveAutoGrades) and the feedback pages' scores and comments
+(GradesFromGradebook against nbgrader's GetGrades), on a gradebook with automatic and grader's scores,
+extra credit, automatic and grader's comments, a task cell and a late penalty; and each refuses a
+missing submission as nbgrader's does."""
+import shutil
 import datetime
 import os
 import sys
@@ -8,9 +12,11 @@ import sys
 import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import GetGrades
+from nbgrader import utils
+from nbgrader.api import Comment, Grade
+from nbgrader.preprocessors import GetGrades, SaveAutoGrades
 
-from mle_grading.nbgrader_integration.feedback_grades import GradesFromGradebook
+from mle_grading.nbgrader_integration.gradebook_cells import GradesFromGradebook, SaveAutoGradesAtOnce
 
 
 def _cell(kind, grade_id, **nbgrader):
@@ -95,3 +101,55 @@ def test_the_gradebook_is_read_afresh_for_each_notebook(gradebook):
         gb.db.commit()
     nb, resources = _run(GradesFromGradebook(), gradebook, "ann")
     assert nb.cells[2].metadata.nbgrader["score"] == 2
+
+
+def _graded_notebook(answer_untouched):
+    """The notebook as autograding leaves it: one test failed, one passed, the answer as released or not."""
+    nb = _notebook()
+    answer, test_a, test_b = nb.cells[1:4]
+    answer.metadata.nbgrader["checksum"] = utils.compute_checksum(answer) if answer_untouched else "released text"
+    test_a.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="wrong", traceback=[])]
+    test_b.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ok")]
+    nb.cells[6].metadata.nbgrader["checksum"] = utils.compute_checksum(nb.cells[6])   # an ungraded answer untouched
+    return nb
+
+
+def _saved_rows(url):
+    with Gradebook(url) as gb:
+        grades = sorted((g.student.id, g.name, g.auto_score, g.needs_manual_grade, g.manual_score)
+                        for g in gb.db.query(Grade))
+        comments = sorted((c.student.id, c.name, str(c.auto_comment), str(c.manual_comment)) for c in gb.db.query(Comment))
+    return grades, comments
+
+
+@pytest.mark.parametrize("answer_untouched", [True, False])
+def test_autograding_saves_the_same_scores_and_comments_as_nbgraders_save_auto_grades(gradebook, tmp_path,
+                                                                                      answer_untouched):
+    theirs_url = f"sqlite:///{tmp_path / 'theirs.db'}"
+    shutil.copy(gradebook[len("sqlite:///"):], tmp_path / "theirs.db")
+    for preprocessor, url in ((SaveAutoGrades(), theirs_url), (SaveAutoGradesAtOnce(), gradebook)):
+        for student in ("ann", "bob"):
+            preprocessor.preprocess(_graded_notebook(answer_untouched),
+                                    {"nbgrader": {"notebook": "nb", "assignment": "hw", "student": student, "db_url": url}})
+    ours, theirs = _saved_rows(gradebook), _saved_rows(theirs_url)
+    assert ours == theirs
+    grades = {(student, name): (auto, review) for student, name, auto, review, _ in ours[0]}
+    # the values themselves, so that a gradebook both misread would show
+    assert grades[("bob", "test_a")] == (0, False) and grades[("bob", "test_b")] == (5, False)
+    assert grades[("ann", "test_b")] == (5, True)          # a grader's score: reviewed again
+    assert grades[("bob", "essay")] == (None, True)        # written: graded by hand
+    comments = {(student, name): auto for student, name, auto, _ in ours[1]}
+    assert comments[("bob", "ungraded")] == "No response."
+    assert comments[("bob", "answer")] == ("No response." if answer_untouched else "None")
+
+
+def test_a_cell_the_gradebook_does_not_know_is_refused_by_both_savers(gradebook):
+    for preprocessor in (SaveAutoGrades(), SaveAutoGradesAtOnce()):
+        nb = _graded_notebook(False)
+        nb.cells[2].metadata.nbgrader["grade_id"] = "not_in_the_gradebook"
+        with pytest.raises(MissingEntry):
+            preprocessor.preprocess(nb, {"nbgrader": {"notebook": "nb", "assignment": "hw", "student": "bob",
+                                                      "db_url": gradebook}})
+        with pytest.raises(MissingEntry):
+            preprocessor.preprocess(_graded_notebook(False), {"nbgrader": {
+                "notebook": "nb", "assignment": "hw", "student": "nobody", "db_url": gradebook}})
