@@ -63,11 +63,20 @@ def by_kind_and_name(session, submitted, *columns, of):
     return {(kind, name): values[0] if len(values) == 1 else tuple(values) for kind, name, *values in rows}
 
 
-def find(found, kinds, name, what, ids):
+def submitted_cells(session, resources, grade_columns, comment_columns):
+    """(the notebook's keys, its submission, its grades' and its comments' columns by cell kind and name)."""
+    info = resources["nbgrader"]
+    keys = info["notebook"], info["assignment"], info["student"]
+    submitted = submitted_notebook(session, *keys)
+    return (keys, submitted, by_kind_and_name(session, submitted, *grade_columns, of=Grade),
+            by_kind_and_name(session, submitted, *comment_columns, of=Comment))
+
+
+def find(found, kinds, name, what, keys):
     for kind in kinds:
         if (kind, name) in found:
             return found[(kind, name)]
-    notebook_id, assignment_id, student_id = ids
+    notebook_id, assignment_id, student_id = keys
     raise MissingEntry(f"No such {what}: {name}/{notebook_id}/{assignment_id} for {student_id}")
 
 
@@ -75,20 +84,16 @@ class SaveAutoGradesAtOnce(SaveAutoGrades):
     """nbgrader's SaveAutoGrades (same rows, same values, same errors), in one transaction a notebook."""
 
     def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        ids = info["notebook"], info["assignment"], info["student"]
-        with Session(engine_for(info["db_url"])) as session:
-            submitted = submitted_notebook(session, *ids)
-            grades = by_kind_and_name(session, submitted, Grade, of=Grade)
-            comments = by_kind_and_name(session, submitted, Comment, of=Comment)
+        with Session(engine_for(resources["nbgrader"]["db_url"])) as session:
+            keys, _, grades, comments = submitted_cells(session, resources, (Grade,), (Comment,))
             for cell in nb.cells:
                 if utils.is_grade(cell):
-                    grade = find(grades, GRADED_KINDS, cell.metadata.nbgrader["grade_id"], "grade", ids)
+                    grade = find(grades, GRADED_KINDS, cell.metadata.nbgrader["grade_id"], "grade", keys)
                     grade.auto_score, _ = utils.determine_grade(cell, self.log)
                     # a grader's score, or none from the autograder: a person looks at it
                     grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
                 if utils.is_solution(cell) or utils.is_task(cell):
-                    comment = find(comments, COMMENTED_KINDS, cell.metadata.nbgrader["grade_id"], "comment", ids)
+                    comment = find(comments, COMMENTED_KINDS, cell.metadata.nbgrader["grade_id"], "comment", keys)
                     unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
                     comment.auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
             session.commit()
@@ -100,11 +105,9 @@ class GradesFromGradebook(GetGrades):
 
     def preprocess(self, nb, resources):
         ids = resources["nbgrader"]
-        keys = ids["notebook"], ids["assignment"], ids["student"]
         with Session(engine_for(ids["db_url"])) as session:
-            submitted = submitted_notebook(session, *keys)
-            grades = by_kind_and_name(session, submitted, Grade.score, Grade.max_score, of=Grade)
-            comments = by_kind_and_name(session, submitted, Comment.comment, of=Comment)
+            keys, submitted, grades, comments = submitted_cells(session, resources, (Grade.score, Grade.max_score),
+                                                                (Comment.comment,))
             for cell in nb.cells:
                 if not (utils.is_solution(cell) or utils.is_grade(cell) or utils.is_task(cell)):
                     continue
