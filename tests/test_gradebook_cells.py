@@ -111,6 +111,7 @@ def _graded_notebook(answer_untouched):
     test_a.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="wrong", traceback=[])]
     test_b.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ok")]
     nb.cells[6].metadata.nbgrader["checksum"] = utils.compute_checksum(nb.cells[6])   # an ungraded answer untouched
+    nb.cells[5].metadata.nbgrader["checksum"] = utils.compute_checksum(nb.cells[5])   # a task: never "No response."
     return nb
 
 
@@ -143,13 +144,19 @@ def test_autograding_saves_the_same_scores_and_comments_as_nbgraders_save_auto_g
     assert comments[("bob", "answer")] == ("No response." if answer_untouched else "None")
 
 
-def test_a_cell_the_gradebook_does_not_know_is_refused_by_both_savers(gradebook):
-    for preprocessor in (SaveAutoGrades(), SaveAutoGradesAtOnce()):
-        nb = _graded_notebook(False)
-        nb.cells[2].metadata.nbgrader["grade_id"] = "not_in_the_gradebook"
-        with pytest.raises(MissingEntry):
-            preprocessor.preprocess(nb, {"nbgrader": {"notebook": "nb", "assignment": "hw", "student": "bob",
-                                                      "db_url": gradebook}})
-        with pytest.raises(MissingEntry):
-            preprocessor.preprocess(_graded_notebook(False), {"nbgrader": {
-                "notebook": "nb", "assignment": "hw", "student": "nobody", "db_url": gradebook}})
+def test_a_cell_the_gradebook_does_not_know_is_refused_by_both_savers_with_nbgraders_words(gradebook):
+    def refusal(preprocessor, notebook, student):
+        with pytest.raises(MissingEntry) as refused:
+            preprocessor.preprocess(notebook, {"nbgrader": {"notebook": "nb", "assignment": "hw", "student": student,
+                                                            "db_url": gradebook}})
+        return str(refused.value)
+
+    unknown = _graded_notebook(False)
+    unknown.cells[3].metadata.nbgrader["grade_id"] = "not_in_the_gradebook"   # after two graded cells
+    before = _saved_rows(gradebook)
+    ours = [refusal(SaveAutoGradesAtOnce(), unknown, "bob"), refusal(SaveAutoGradesAtOnce(), _graded_notebook(False),
+                                                                      "nobody")]
+    assert _saved_rows(gradebook) == before      # one transaction: nothing of the refused notebook is kept
+    theirs = [refusal(SaveAutoGrades(), unknown, "bob"), refusal(SaveAutoGrades(), _graded_notebook(False), "nobody")]
+    assert ours[0] == theirs[0] == "No such grade: hw/nb/not_in_the_gradebook for bob"
+    assert "nobody" in ours[1] and "nobody" in theirs[1]

@@ -111,3 +111,19 @@ def test_the_schema_error_chosen_is_the_one_nbgrader_reports():
             validator.validate_nb(nb)
         errors.append((raised.value.message, list(raised.value.path)))
     assert errors[0] == errors[1]
+
+
+def test_the_compiled_check_never_checks_the_schema_itself_again(monkeypatch):
+    """What makes it cheap: no cell goes through jsonschema.validate (which checks the schema first)."""
+    import jsonschema
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    calls = []
+    validate = jsonschema.validate
+    monkeypatch.setattr(jsonschema, "validate", lambda *args, **kwargs: (calls.append(1), validate(*args, **kwargs)))
+    nb = _source("04_gradients")
+    MetadataValidator().validate_nb(nb)
+    assert calls, "nbgrader's own check goes through jsonschema.validate"
+    calls.clear()
+    CompiledMetadataValidator().validate_nb(nb)
+    assert calls == []

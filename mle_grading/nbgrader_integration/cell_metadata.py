@@ -3,7 +3,7 @@
 nbgrader's `CheckCellMetadata` validates every nbgrader cell with `jsonschema.validate`, which
 first checks the schema itself against JSON Schema's meta-schema and builds a new validator:
 about 0.19 s of a worker per submission of four notebooks, twice (after the rebuild and
-before the autograded notebook is written), where validating the cells costs about 0.005 s.
+before the autograded notebook is written), where validating the cells costs about 0.02 s.
 `CheckCellMetadataCompiled` takes its place in course_config.py: the same rules (nbgrader's
 own validator class does every check beyond the schema, and a cell of another schema version
 goes through nbgrader's own code), the same error chosen by jsonschema's `best_match`, the

@@ -170,10 +170,11 @@ class CompiledTemplates(BaseLoader):
 # -- the finished page ---------------------------------------------------------------------
 # nbconvert's HTMLExporter ends each page with a BeautifulSoup pass: every <img> without an alt
 # gets one, and the lab template's input and output areas inside `.jp-Notebook` become focusable
-# (tabindex). Its cost is one Python object per tag, about 0.15 s of a worker a page, and on the
-# feedback page, built on the classic template (nbgrader's), only the first rule ever finds
-# anything: `describe_images` applies it in one scan of the tags with the standard library's
-# HTMLParser, the tokenizer BeautifulSoup's "html.parser" builds its tree from.
+# (tabindex). Its cost is one Python object per tag, about 0.15 s of a worker a page. The feedback
+# page is built on nbgrader's classic template, which has no such areas: `describe_images` applies
+# the first rule in one scan of the tags with the standard library's HTMLParser, the tokenizer
+# BeautifulSoup's "html.parser" builds its tree from. (A student's markdown may still carry those
+# class names through the cleaner; such a <div> is then not made focusable, which nbconvert would do.)
 # tests/test_feedback_page_offline.py: the page parses to the tree HTMLExporter's pass makes.
 NO_DESCRIPTION = "No description has been provided for this image"   # nbconvert's alt text
 
@@ -181,15 +182,16 @@ NO_DESCRIPTION = "No description has been provided for this image"   # nbconvert
 class _ImagesWithoutAlt(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=False)
-        self.found = []   # ((line, column), the start tag as written)
+        self.found = []   # (line, column) of each <img without an alt
 
     def handle_starttag(self, tag, attrs):
         if tag == "img" and not any(name == "alt" for name, _ in attrs):
-            self.found.append((self.getpos(), self.get_starttag_text()))
+            self.found.append(self.getpos())
 
 
 def describe_images(html, log=None):
-    """The page with nbconvert's alt text on every <img> that has none."""
+    """The page with nbconvert's alt text on every <img> that has none (written right after "<img",
+    where it can join no other attribute)."""
     scan = _ImagesWithoutAlt()
     scan.feed(html)
     scan.close()
@@ -199,11 +201,10 @@ def describe_images(html, log=None):
     for line in html.split("\n")[:-1]:
         line_starts.append(line_starts[-1] + len(line) + 1)
     parts, done = [], 0
-    for (line, column), tag in scan.found:
-        start = line_starts[line - 1] + column
-        closing = len(tag) - (2 if tag.endswith("/>") else 1)
-        parts += [html[done:start + closing], f' alt="{NO_DESCRIPTION}"']
-        done = start + closing
+    for line, column in scan.found:
+        after_name = line_starts[line - 1] + column + len("<img")
+        parts += [html[done:after_name], f' alt="{NO_DESCRIPTION}"']
+        done = after_name
     parts.append(html[done:])
     if log is not None:   # as nbconvert says it
         log.warning("Alternative text is missing on %s image(s).", len(scan.found))

@@ -73,15 +73,18 @@ def submitted_cells(session, resources, grade_columns, comment_columns):
 
 
 def find(found, kinds, name, what, keys):
+    """The grade or comment (`what`: nbgrader's word in its error) of cell `name`; nbgrader's error if none."""
     for kind in kinds:
         if (kind, name) in found:
             return found[(kind, name)]
     notebook_id, assignment_id, student_id = keys
-    raise MissingEntry(f"No such {what}: {name}/{notebook_id}/{assignment_id} for {student_id}")
+    raise MissingEntry(f"No such {what}: {assignment_id}/{notebook_id}/{name} for {student_id}")
 
 
 class SaveAutoGradesAtOnce(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades (same rows, same values, same errors), in one transaction a notebook."""
+    """nbgrader's SaveAutoGrades (same rows, same values, same errors), in one transaction a notebook:
+    a notebook refused half-way (a cell the gradebook does not know) keeps none of its new scores,
+    where nbgrader's keeps those of the cells before (a regrade writes them either way)."""
 
     def preprocess(self, nb, resources):
         with Session(engine_for(resources["nbgrader"]["db_url"])) as session:
@@ -93,7 +96,7 @@ class SaveAutoGradesAtOnce(SaveAutoGrades):
                     # a grader's score, or none from the autograder: a person looks at it
                     grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
                 if utils.is_solution(cell) or utils.is_task(cell):
-                    comment = find(comments, COMMENTED_KINDS, cell.metadata.nbgrader["grade_id"], "comment", keys)
+                    comment = find(comments, COMMENTED_KINDS, cell.metadata.nbgrader["grade_id"], "taskcomment", keys)
                     unchanged = cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
                     comment.auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
             session.commit()
@@ -113,7 +116,7 @@ class GradesFromGradebook(GetGrades):
                     continue
                 name = cell.metadata["nbgrader"]["grade_id"]
                 if utils.is_solution(cell) or utils.is_task(cell):
-                    cell.metadata.nbgrader["comment"] = find(comments, COMMENTED_KINDS, name, "comment", keys)
+                    cell.metadata.nbgrader["comment"] = find(comments, COMMENTED_KINDS, name, "taskcomment", keys)
                 if utils.is_grade(cell) or utils.is_task(cell):
                     score, points = find(grades, GRADED_KINDS, name, "grade", keys)
                     cell.metadata.nbgrader["score"] = score
