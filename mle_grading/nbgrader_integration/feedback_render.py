@@ -3,11 +3,12 @@
 Most of a page's cost was the same for every student (the profile and the figures before and
 after: docs/benchmark_log.md, "2026-12-06: the feedback pages, per student"):
 
-- **Highlighting code.** HTMLExporter's BeautifulSoup pass costs one tag object per `<span>`,
-  and half of Pygments' spans are for tokens the page's style (`PAGE_STYLE`) gives no look.
-  `course_highlight_code` (the feedback exporter's `highlight_code` filter, course_config.py)
-  highlights as nbconvert's `Highlight2HTML` does (same lexer, classes, colours) without those
-  spans, and highlights a cell the course wrote once per process.
+- **Highlighting code.** `course_highlight_code` (the feedback exporter's `highlight_code`
+  filter, course_config.py) highlights as nbconvert's `Highlight2HTML` does (same lexer, classes,
+  colours), a cell the course wrote once per process, and without the spans of tokens the page's
+  style (`PAGE_STYLE`) gives no look. Those spans were left out for HTMLExporter's BeautifulSoup
+  pass (one object per tag); since `describe_images` replaced that pass, leaving them out saves
+  nothing measurable (docs/benchmark_log.md, 19:36), so `_Unstyled` could go.
 - **Compiling the templates.** nbgrader builds a new exporter, so a new Jinja environment, for
   every student; `CompiledTemplates` keeps each template's compiled code for the process, and
   every environment still builds its own `Template` objects, with its own filters.
